@@ -1,0 +1,100 @@
+"""The campaign platform: petitions and lobbying actions aimed at EU policymakers."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from dotenv import load_dotenv
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from campaigns import config as config_module
+from campaigns.extensions import babel, celery_init_app, csrf, db, limiter, mail, migrate
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application. `config` overrides settings (tests pass a dict with `PROFILE`)."""
+    load_dotenv(os.path.join(REPO_ROOT, ".env"))
+    config = dict(config or {})
+    profile = config.pop("PROFILE", None) or os.environ.get("CAMPAIGNS_PROFILE", "production")
+
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(REPO_ROOT, "templates"),
+        instance_path=str(config_module.INSTANCE_DIR),
+        instance_relative_config=False,
+    )
+    app.config.from_object(config_module.PROFILES[profile])
+    app.config.update(config)
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    app.config["RATELIMIT_KEY_PREFIX"] = app.config["REDIS_KEY_PREFIX"] + "limits"
+    app.config["RATELIMIT_SWALLOW_ERRORS"] = True  # Redis down: let people sign, never a 500
+    app.config["RATELIMIT_HEADERS_ENABLED"] = False
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1}
+    )
+    if not app.config["SECRET_KEY"]:
+        raise RuntimeError("SECRET_KEY is not set: see README.md, Configuration")
+
+    proxies = int(app.config.get("PROXY_FIX_X_FOR", os.environ.get("PROXY_FIX_X_FOR", 0)))
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        os.makedirs(
+            os.path.dirname(app.config["SQLALCHEMY_DATABASE_URI"][10:]) or ".", exist_ok=True
+        )
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_event_handlers()
+    _register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from campaigns.core import db as core_db
+    from campaigns.core.errors import init_error_handlers
+    from campaigns.core.i18n import select_locale
+    from campaigns.core.security import init_security_headers
+    from campaigns.core.templating import init_templating
+
+    db.init_app(app)
+    core_db.init_sqlite_pragmas(app)
+    migrate.init_app(app, db, directory=os.path.join(REPO_ROOT, "migrations"), render_as_batch=True)
+    mail.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    celery_init_app(app)
+    init_security_headers(app)
+    init_error_handlers(app)
+    init_templating(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from campaigns.api.views import bp as api_bp
+    from campaigns.campaign.views import bp as campaign_bp
+    from campaigns.petitions.views import bp as petitions_bp
+
+    for blueprint in (campaign_bp, petitions_bp, api_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_event_handlers() -> None:
+    # Importing a handlers module registers its @handles functions (idempotently).
+    import campaigns.petitions.handlers  # noqa: F401
+    import campaigns.tallies.handlers  # noqa: F401
+
+
+def _register_cli(app: Flask) -> None:
+    from campaigns.demo import demo_cli
+
+    app.cli.add_command(demo_cli)

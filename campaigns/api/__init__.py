@@ -1,0 +1,1 @@
+"""The public JSON API (counts for embeds); the authenticated API for member networks comes later."""

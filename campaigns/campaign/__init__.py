@@ -1,0 +1,1 @@
+"""Campaigns: the public face of an action (its texts in every language, its status)."""

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from campaigns.core.db import TimestampMixin, UTCDateTime
+from campaigns.extensions import db
+
+
+class CampaignStatus(enum.StrEnum):
+    DRAFT = "draft"
+    LIVE = "live"
+    PAUSED = "paused"
+    CLOSED = "closed"
+    DELIVERED = "delivered"
+
+
+# Statuses in which the public page is visible (a paused campaign shows, but takes no signatures).
+PUBLIC_STATUSES = (
+    CampaignStatus.LIVE,
+    CampaignStatus.PAUSED,
+    CampaignStatus.CLOSED,
+    CampaignStatus.DELIVERED,
+)
+
+
+class TranslationStatus(enum.StrEnum):
+    DRAFT = "draft"
+    READY = "ready"
+
+
+class Campaign(TimestampMixin, db.Model):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
+    status: Mapped[CampaignStatus] = mapped_column(
+        Enum(
+            CampaignStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=CampaignStatus.DRAFT,
+        nullable=False,
+        index=True,
+    )
+    default_locale: Mapped[str] = mapped_column(String(8), default="en", nullable=False)
+    lead_network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id"))
+    launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    lead_network = relationship("Network")
+    translations: Mapped[list[CampaignTranslation]] = relationship(
+        back_populates="campaign",
+        cascade="all, delete-orphan",
+        order_by="CampaignTranslation.locale",
+    )
+    petition = relationship("Petition", back_populates="campaign", uselist=False)
+
+    def translation_for(self, locale: str) -> CampaignTranslation | None:
+        """The text in `locale` when it is ready, else the default language's (callers say so)."""
+        by_locale = {t.locale: t for t in self.translations if t.status == TranslationStatus.READY}
+        return by_locale.get(locale) or by_locale.get(self.default_locale)
+
+    @property
+    def ready_locales(self) -> list[str]:
+        return [t.locale for t in self.translations if t.status == TranslationStatus.READY]
+
+    def __repr__(self) -> str:
+        return f"<Campaign {self.slug}>"
+
+
+class CampaignTranslation(db.Model):
+    __tablename__ = "campaign_translations"
+    __table_args__ = (UniqueConstraint("campaign_id", "locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), nullable=False)
+    locale: Mapped[str] = mapped_column(String(8), nullable=False)
+    status: Mapped[TranslationStatus] = mapped_column(
+        Enum(
+            TranslationStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=TranslationStatus.DRAFT,
+        nullable=False,
+    )
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    summary: Mapped[str] = mapped_column(String(500), nullable=False)
+    # Who the action addresses, e.g. "Members of the European Parliament's Public Health committee".
+    target: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    body_markdown: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+    campaign: Mapped[Campaign] = relationship(back_populates="translations")

@@ -1,0 +1,37 @@
+"""The public home page: the network's live campaigns."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_babel import get_locale
+
+from campaigns.campaign.services import live_campaigns
+from campaigns.networks.services import umbrella_network
+from campaigns.tallies.services import current_tally
+
+bp = Blueprint("campaign", __name__)
+
+
+@bp.route("/")
+def root():  # noqa: ANN201
+    # No language in the URL: the saved choice, then the browser's preference (see core.i18n).
+    return redirect(url_for("campaign.home", lang=str(get_locale())), 302)
+
+
+@bp.route("/<lang>/")
+def home():  # noqa: ANN201
+    locale = str(get_locale())
+    cards = []
+    for campaign in live_campaigns():
+        translation = campaign.translation_for(locale)
+        if translation is None or campaign.petition is None:
+            continue
+        cards.append(
+            {
+                "campaign": campaign,
+                "translation": translation,
+                "petition": campaign.petition,
+                "total": current_tally(campaign.petition.id).total,
+            }
+        )
+    return render_template("campaign/home.html", cards=cards, network=umbrella_network())

@@ -1,0 +1,107 @@
+"""Settings from the environment (and an optional `.env` file).
+
+Every setting has a default that works on the embedded stack started by `make run`; production sets
+`DATABASE_URL`, `REDIS_URL`, `SECRET_KEY`, `PUBLIC_BASE_URL` and Flask-Mail's `MAIL_*` names.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+INSTANCE_DIR = Path(
+    os.environ.get("INSTANCE_PATH", Path(__file__).resolve().parent.parent / "instance")
+)
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def _sqlalchemy_url(url: str) -> str:
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants an explicit driver.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    """Production-safe defaults; the embedded stack only changes where things live."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+
+    SQLALCHEMY_DATABASE_URI = _sqlalchemy_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'campaigns.sqlite3'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    # A prefix on every key we write (counters, rate limits, broker), so several deployments or
+    # test runs can share one Redis without touching each other's keys.
+    REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "campaigns:")
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = _int("MAIL_PORT", 1025)
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get(
+        "MAIL_DEFAULT_SENDER", "EuroNPUD campaigns <campaigns@campaigns.example.org>"
+    )
+    # Domain used in Message-IDs; defaults to the sender's domain.
+    MAIL_MESSAGE_ID_DOMAIN = os.environ.get("MAIL_MESSAGE_ID_DOMAIN", "")
+    # Where the built-in mail catcher of the embedded stack stores what it receives.
+    MAIL_CATCHER_DIR = os.environ.get("MAIL_CATCHER_DIR", str(INSTANCE_DIR / "mail"))
+
+    LANGUAGES = ("en", "fr", "de")
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "translations")
+
+    # Double opt-in: how long a confirmation link stays valid, and how often it may be re-sent.
+    CONFIRMATION_MAX_AGE = _int("CONFIRMATION_MAX_AGE", 7 * 24 * 3600)
+    CONFIRMATION_RESEND_INTERVAL = _int("CONFIRMATION_RESEND_INTERVAL", 10 * 60)
+
+    # Rate limits (Flask-Limiter syntax), shared by all web workers through Redis.
+    RATELIMIT_SIGN_PER_IP = os.environ.get("RATELIMIT_SIGN_PER_IP", "20 per minute; 200 per hour")
+    RATELIMIT_SIGN_PER_EMAIL = os.environ.get("RATELIMIT_SIGN_PER_EMAIL", "5 per hour")
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PREFERRED_URL_SCHEME = "https"
+    WTF_CSRF_TIME_LIMIT = 6 * 3600
+    MAX_CONTENT_LENGTH = 256 * 1024
+
+    # Outbox relay: events not processed this many seconds after commit are published again.
+    OUTBOX_RELAY_GRACE = _int("OUTBOX_RELAY_GRACE", 60)
+    TALLY_RECONCILE_INTERVAL = _int("TALLY_RECONCILE_INTERVAL", 300)
+    MILESTONES = (100, 1_000, 10_000, 100_000, 1_000_000)
+
+
+class DevelopmentConfig(Config):
+    """The embedded stack of `make run`: plain HTTP on loopback, a generated secret."""
+
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    PREFERRED_URL_SCHEME = "http"
+
+
+class TestConfig(Config):
+    TESTING = True
+    SESSION_COOKIE_SECURE = False
+    PREFERRED_URL_SCHEME = "http"
+    SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+    PUBLIC_BASE_URL = "http://localhost"
+
+
+PROFILES = {"production": Config, "development": DevelopmentConfig, "test": TestConfig}

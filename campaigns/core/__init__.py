@@ -1,0 +1,1 @@
+"""Shared infrastructure: database helpers, the event outbox, mail, security, languages."""

@@ -1,0 +1,76 @@
+"""Friendly, localised error pages. Nothing a visitor sends produces a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+
+def _messages() -> dict[int, tuple[str, str]]:
+    return {
+        400: (_("Something was wrong with that request"), _("Please go back and try again.")),
+        404: (
+            _("Page not found"),
+            _("This page does not exist, or the campaign is no longer online."),
+        ),
+        405: (_("Something was wrong with that request"), _("Please go back and try again.")),
+        413: (_("That was too much"), _("What you sent is too large. Please shorten it.")),
+        429: (
+            _("Too many attempts"),
+            _(
+                "You have tried this too often in a short time. Please wait a few minutes and try "
+                "again. What you typed was not lost: go back to find it."
+            ),
+        ),
+        500: (
+            _("Something went wrong on our side"),
+            _("We have been told and will fix it. Please try again in a few minutes."),
+        ),
+    }
+
+
+def render_error(code: int, title: str | None = None, message: str | None = None):  # noqa: ANN201
+    default_title, default_message = _messages().get(code, _messages()[400])
+    title, message = title or default_title, message or default_message
+    try:
+        page = render_template("errors/error.html", code=code, title=title, message=message)
+    except Exception:  # noqa: BLE001 - the error page itself failed: still no stack trace
+        log.exception("could not render the error page for %s", code)
+        page = f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1>"
+    return page, code
+
+
+def init_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error: CSRFError):  # noqa: ANN202
+        return render_error(
+            400,
+            _("This form has expired"),
+            _(
+                "For your security, forms expire after a while. Please go back, reload the page "
+                "and send it again."
+            ),
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # noqa: ANN202
+        if error.code and error.code < 400:
+            return error
+        response = render_error(error.code or 500)
+        if error.code == 429:
+            return response[0], 429, {"Retry-After": "60"}
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):  # noqa: ANN202
+        if isinstance(error, HTTPException):
+            return http_error(error)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error(InternalServerError.code)

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from campaigns.extensions import db
+from campaigns.networks.models import Network
+
+
+def network_by_source_code(code: str | None) -> Network | None:
+    """The network a `?source=` code names, or None for an empty or unknown code."""
+    if not code:
+        return None
+    return db.session.scalar(select(Network).where(Network.slug == code.strip().lower()[:40]))
+
+
+def umbrella_network() -> Network | None:
+    return db.session.scalar(select(Network).where(Network.is_umbrella.is_(True)))

@@ -1,0 +1,93 @@
+"""Consent wording, stored immutably and versioned per language.
+
+The texts live here as translatable strings. The first time a wording is shown in a language it is
+stored as a new `ConsentText` version, so a consent record always points at the words the
+supporter really saw, even after the wording or its translation changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from campaigns.core.db import utcnow
+from campaigns.extensions import db
+from campaigns.petitions.models import ConsentRecord, ConsentText, Signature
+
+# purpose -> wording. "signature" is the processing notice every signer agrees to by signing.
+CONSENT_WORDING = {
+    "signature": _l(
+        "We use your name, email address and country only to count your signature, to check it is "
+        "really yours (we email you a confirmation link) and to deliver the petition with the "
+        "number of signatures per country. Signing a drug-policy petition can reveal your "
+        "political opinions, so we handle it as sensitive data: we never sell or share your "
+        "email address, your name is shown only if you tick the box below, and you can withdraw "
+        "at any time with the link in our emails. An unconfirmed signature is deleted after 30 "
+        "days."
+    ),
+    "public_name": _l("Show my name publicly on the petition page."),
+    "newsletter": _l(
+        "Keep me informed by email about this and other campaigns of the network. "
+        "I can unsubscribe at any time."
+    ),
+}
+
+
+def wording(purpose: str, locale: str) -> str:
+    with force_locale(locale):
+        return str(CONSENT_WORDING[purpose])
+
+
+def consent_text_id(purpose: str, locale: str) -> int:
+    """The id of the stored version of today's wording, storing it first if it is new."""
+    text = wording(purpose, locale)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    cache = current_app.extensions.setdefault("consent_text_ids", {})
+    cache_key = (purpose, locale, digest)
+    if cache_key in cache:
+        return cache[cache_key]
+    lookup = select(ConsentText.id).where(
+        ConsentText.purpose == purpose,
+        ConsentText.locale == locale,
+        ConsentText.text_sha256 == digest,
+    )
+    text_id = db.session.scalar(lookup)
+    if text_id is None:
+        latest = db.session.scalar(
+            select(func.max(ConsentText.version)).where(
+                ConsentText.purpose == purpose, ConsentText.locale == locale
+            )
+        )
+        try:
+            with db.session.begin_nested():
+                row = ConsentText(
+                    purpose=purpose,
+                    locale=locale,
+                    version=(latest or 0) + 1,
+                    text=text,
+                    text_sha256=digest,
+                )
+                db.session.add(row)
+            text_id = row.id
+        except IntegrityError:  # another request stored the same wording a moment ago
+            text_id = db.session.scalar(lookup)
+    cache[cache_key] = text_id
+    return text_id
+
+
+def record_consents(signature: Signature, choices: dict[str, bool]) -> None:
+    """Store what the signer was shown and what they chose, for each purpose."""
+    now = utcnow()
+    for purpose, granted in choices.items():
+        signature.consents.append(
+            ConsentRecord(
+                consent_text_id=consent_text_id(purpose, signature.locale),
+                granted=granted,
+                recorded_at=now,
+            )
+        )

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
+
+from campaigns.core.i18n import country_choices
+from campaigns.petitions.consent import CONSENT_WORDING
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _no_line_breaks(_form: FlaskForm, field: StringField) -> None:
+    if field.data and any(ch in field.data for ch in "\r\n\x00"):
+        raise ValidationError(_l("Please write this on a single line."))
+
+
+class SignatureForm(FlaskForm):
+    name = StringField(
+        _l("Your name"),
+        validators=[
+            InputRequired(_l("Please enter your name.")),
+            Length(max=120, message=_l("Please use at most %(max)d characters.")),
+            _no_line_breaks,
+        ],
+        filters=[_strip],
+        render_kw={"autocomplete": "name", "maxlength": 120},
+    )
+    email = EmailField(
+        _l("Your email address"),
+        validators=[
+            InputRequired(_l("Please enter your email address.")),
+            Length(max=254, message=_l("Please use at most %(max)d characters.")),
+            Email(
+                message=_l("Please enter a valid email address, like name@example.org."),
+                check_deliverability=False,
+            ),
+        ],
+        filters=[_strip],
+        render_kw={"autocomplete": "email", "maxlength": 254},
+    )
+    country = SelectField(
+        _l("Your country"),
+        validators=[InputRequired(_l("Please choose your country."))],
+        validate_choice=False,  # _known_country says it more clearly
+    )
+    comment = TextAreaField(
+        _l("Comment (optional)"),
+        validators=[
+            Optional(),
+            Length(max=1000, message=_l("Please use at most %(max)d characters.")),
+        ],
+        render_kw={"rows": 3, "maxlength": 1000},
+    )
+    show_name = BooleanField(CONSENT_WORDING["public_name"], default=False)
+    newsletter = BooleanField(CONSENT_WORDING["newsletter"], default=False)
+    # Attribution to the member network that brought the signer (from ?source=).
+    source = HiddenField()
+    # A field people never see; bots fill it in.
+    website = StringField(
+        _l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"}
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = [("", _l("Choose your country")), *country_choices()]
+
+    def validate_country(self, field: SelectField) -> None:
+        if field.data not in {code for code, _label in field.choices if code}:
+            raise ValidationError(_l("Please choose your country from the list."))
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.website.data)

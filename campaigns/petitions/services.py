@@ -1,0 +1,202 @@
+"""Signing, confirming and rejecting signatures. Services flush; the caller commits."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from campaigns.campaign.models import PUBLIC_STATUSES, Campaign, CampaignStatus
+from campaigns.core.db import utcnow
+from campaigns.core.events import record_event
+from campaigns.extensions import db
+from campaigns.petitions.consent import record_consents
+from campaigns.petitions.models import ConsentRecord, Petition, Signature, SignatureStatus
+
+# An "it wasn't me" link stays usable much longer than a confirmation link: it only ever removes.
+REJECT_LINK_MAX_AGE = 90 * 24 * 3600
+
+
+class SignOutcome(enum.StrEnum):
+    CREATED = "created"  # new pending signature; a confirmation mail is on its way
+    RESENT = "resent"  # already pending; the confirmation mail is sent again
+    ALREADY_PENDING = "pending"  # already pending and a mail went out moments ago
+    ALREADY_CONFIRMED = "confirmed"  # nothing to do, and we say so kindly
+
+
+class TokenError(Exception):
+    """A confirmation or rejection link that is malformed or not ours."""
+
+
+class TokenExpired(TokenError):
+    """A link that was ours but is too old."""
+
+
+@dataclass(frozen=True)
+class SignatureInput:
+    name: str
+    email: str
+    country: str
+    comment: str
+    show_name: bool
+    newsletter: bool
+    locale: str
+    source_network_id: int | None = None
+    source_url: str | None = None
+
+
+def normalize_email(email: str) -> str:
+    """Deduplication key: surrounding space removed, case folded (mail providers ignore case)."""
+    return email.strip().lower()
+
+
+def live_petition(slug: str) -> Petition | None:
+    """The petition of a publicly visible campaign, or None."""
+    return db.session.scalar(
+        select(Petition)
+        .join(Campaign)
+        .where(Campaign.slug == slug, Campaign.status.in_(PUBLIC_STATUSES))
+    )
+
+
+def accepts_signatures(petition: Petition) -> bool:
+    if petition.campaign.status != CampaignStatus.LIVE:
+        return False
+    return petition.deadline is None or utcnow().date() <= petition.deadline
+
+
+def sign(petition: Petition, data: SignatureInput) -> tuple[SignOutcome, Signature]:
+    """Record a signature (or find the one this email already made) with its consents and event."""
+    email = normalize_email(data.email)
+    existing = _signature_by_email(petition.id, email)
+    if existing is None:
+        signature = Signature(
+            petition_id=petition.id,
+            email=email,
+            name=data.name.strip(),
+            country=data.country,
+            comment=data.comment.strip() or None,
+            show_name=data.show_name,
+            locale=data.locale,
+            source_network_id=data.source_network_id,
+            source_url=data.source_url,
+            confirmation_requested_at=utcnow(),
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(signature)
+                record_consents(
+                    signature,
+                    {
+                        "signature": True,
+                        "public_name": data.show_name,
+                        "newsletter": data.newsletter,
+                    },
+                )
+                db.session.flush()
+                record_event("signature.created", signature_id=signature.id)
+            return SignOutcome.CREATED, signature
+        except IntegrityError:  # the same person double-clicked: the other request won
+            existing = _signature_by_email(petition.id, email)
+            if existing is None:
+                raise
+    return _signed_before(existing), existing
+
+
+def _signature_by_email(petition_id: int, email: str) -> Signature | None:
+    return db.session.scalar(
+        select(Signature).where(Signature.petition_id == petition_id, Signature.email == email)
+    )
+
+
+def _signed_before(signature: Signature) -> SignOutcome:
+    if signature.status == SignatureStatus.CONFIRMED:
+        return SignOutcome.ALREADY_CONFIRMED
+    interval = timedelta(seconds=current_app.config["CONFIRMATION_RESEND_INTERVAL"])
+    now = utcnow()
+    # A conditional update, so two quick submissions cannot both trigger a resend.
+    claimed = db.session.execute(
+        update(Signature)
+        .where(
+            Signature.id == signature.id,
+            Signature.status == SignatureStatus.PENDING,
+            Signature.confirmation_requested_at < now - interval,
+        )
+        .values(confirmation_requested_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        return SignOutcome.ALREADY_PENDING
+    record_event("signature.confirmation_requested", signature_id=signature.id)
+    return SignOutcome.RESENT
+
+
+def confirm(signature: Signature) -> bool:
+    """Confirm a pending signature. Returns True only for the request that confirmed it."""
+    now = utcnow()
+    done = db.session.execute(
+        update(Signature)
+        .where(Signature.id == signature.id, Signature.status == SignatureStatus.PENDING)
+        .values(status=SignatureStatus.CONFIRMED, confirmed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        return False
+    db.session.execute(
+        update(ConsentRecord)
+        .where(ConsentRecord.signature_id == signature.id)
+        .values(confirmed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    record_event("signature.confirmed", signature_id=signature.id)
+    db.session.flush()
+    db.session.refresh(signature)
+    return True
+
+
+def reject(signature: Signature) -> bool:
+    """'It wasn't me': withdraw the signature and erase the personal data it held."""
+    if signature.status == SignatureStatus.REJECTED:
+        return False
+    was_confirmed = signature.status == SignatureStatus.CONFIRMED
+    signature.status = SignatureStatus.REJECTED
+    signature.rejected_at = utcnow()
+    signature.email = None
+    signature.name = None
+    signature.comment = None
+    signature.show_name = False
+    record_event("signature.rejected", signature_id=signature.id, was_confirmed=was_confirmed)
+    db.session.flush()
+    return True
+
+
+# -- links in the confirmation mail -----------------------------------------------------------
+
+
+def _serializer(action: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"signature-{action}")
+
+
+def make_token(signature_id: int, action: str) -> str:
+    return _serializer(action).dumps(signature_id)
+
+
+def signature_from_token(token: str, action: str) -> Signature:
+    max_age = (
+        current_app.config["CONFIRMATION_MAX_AGE"] if action == "confirm" else REJECT_LINK_MAX_AGE
+    )
+    try:
+        signature_id = _serializer(action).loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise TokenExpired from exc
+    except BadSignature as exc:
+        raise TokenError from exc
+    signature = db.session.get(Signature, signature_id) if isinstance(signature_id, int) else None
+    if signature is None:
+        raise TokenError
+    return signature

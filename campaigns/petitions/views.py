@@ -1,0 +1,195 @@
+"""The public petition journey: sign, check your email, confirm (or "it wasn't me"), thank you."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import redis
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from campaigns.core.errors import render_error
+from campaigns.core.urls import public_url
+from campaigns.extensions import db, limiter
+from campaigns.networks.services import network_by_source_code
+from campaigns.petitions import services
+from campaigns.petitions.consent import CONSENT_WORDING
+from campaigns.petitions.forms import SignatureForm
+from campaigns.petitions.models import Petition, SignatureStatus
+from campaigns.tallies.services import count_confirmed, current_tally
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("petitions", __name__, url_prefix="/<lang>")
+
+
+def _email_rate_key() -> str:
+    # Hashed, so the rate-limit keys in Redis do not hold anyone's address.
+    email = services.normalize_email(request.form.get("email", ""))
+    return "sign-email:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def _petition_or_404(slug: str) -> Petition:
+    petition = services.live_petition(slug)
+    if petition is None:
+        abort(404)
+    return petition
+
+
+def _render_petition(petition: Petition, form: SignatureForm, status: int = 200, notice: str = ""):  # noqa: ANN202
+    campaign = petition.campaign
+    locale = str(get_locale())
+    translation = campaign.translation_for(locale)
+    if translation is None:
+        abort(404)
+    return (
+        render_template(
+            "petitions/petition.html",
+            petition=petition,
+            campaign=campaign,
+            translation=translation,
+            shown_in_other_language=translation.locale != locale,
+            tally=current_tally(petition.id),
+            form=form,
+            open_for_signing=services.accepts_signatures(petition),
+            notice=notice,
+            data_use=CONSENT_WORDING["signature"],
+        ),
+        status,
+    )
+
+
+@bp.route("/c/<slug>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_SIGN_PER_IP"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_SIGN_PER_EMAIL"],
+    key_func=_email_rate_key,
+    methods=["POST"],
+)
+def petition(slug: str):  # noqa: ANN201
+    petition = _petition_or_404(slug)
+    form = SignatureForm()
+    if request.method == "GET":
+        form.source.data = request.args.get("source", "")[:40]
+        return _render_petition(petition, form)
+    if not services.accepts_signatures(petition):
+        return _render_petition(petition, form, status=409)
+    if not form.validate():
+        return _render_petition(petition, form, status=422)
+    if form.is_bot:
+        # Look exactly like success, so the bot learns nothing.
+        return redirect(url_for(".check_email", slug=slug, outcome="created"), 303)
+
+    network = network_by_source_code(form.source.data)
+    outcome, _signature = services.sign(
+        petition,
+        services.SignatureInput(
+            name=form.name.data,
+            email=form.email.data,
+            country=form.country.data,
+            comment=form.comment.data or "",
+            show_name=form.show_name.data,
+            newsletter=form.newsletter.data,
+            locale=str(get_locale()),
+            source_network_id=network.id if network else None,
+            source_url=request.base_url,
+        ),
+    )
+    db.session.commit()
+    return redirect(url_for(".check_email", slug=slug, outcome=outcome.value), 303)
+
+
+@bp.errorhandler(CSRFError)
+def expired_form(_error: CSRFError):  # noqa: ANN201
+    """A stale or missing CSRF token: show the form again with what was typed, and a new token."""
+    slug = (request.view_args or {}).get("slug")
+    petition = services.live_petition(slug) if slug else None
+    if petition is None or request.endpoint != "petitions.petition":
+        return render_error(
+            400,
+            _("This form has expired"),
+            _(
+                "For your security, forms expire after a while. Please go back, reload the page "
+                "and send it again."
+            ),
+        )
+    form = SignatureForm(formdata=request.form, meta={"csrf": True})
+    form.validate()
+    form.csrf_token.errors = []
+    notice = _(
+        "For your security this form had expired. We kept what you typed: please check "
+        "it and press the button again."
+    )
+    return _render_petition(petition, form, status=400, notice=notice)
+
+
+@bp.route("/c/<slug>/check-email")
+def check_email(slug: str):  # noqa: ANN201
+    petition = _petition_or_404(slug)
+    outcome = request.args.get("outcome", "created")
+    if outcome not in {o.value for o in services.SignOutcome}:
+        outcome = "created"
+    translation = petition.campaign.translation_for(str(get_locale()))
+    return render_template(
+        "petitions/check_email.html", petition=petition, translation=translation, outcome=outcome
+    )
+
+
+@bp.route("/confirm/<token>")
+def confirm(token: str):  # noqa: ANN201
+    try:
+        signature = services.signature_from_token(token, "confirm")
+    except services.TokenExpired:
+        return render_template("petitions/link_problem.html", problem="expired"), 410
+    except services.TokenError:
+        return render_template("petitions/link_problem.html", problem="invalid"), 404
+    if signature.status == SignatureStatus.REJECTED:
+        return render_template("petitions/link_problem.html", problem="withdrawn"), 410
+
+    if services.confirm(signature):
+        db.session.commit()
+        try:
+            # Count at once so the thank-you page includes this signature; the worker's handler
+            # for signature.confirmed does the same idempotently if this fails.
+            count_confirmed(signature)
+        except redis.RedisError:
+            log.warning("could not count signature %s now; the worker will", signature.id)
+    slug = signature.petition.campaign.slug
+    return redirect(url_for(".thanks", slug=slug), 303)
+
+
+@bp.route("/not-me/<token>", methods=["GET", "POST"])
+def reject(token: str):  # noqa: ANN201
+    try:
+        signature = services.signature_from_token(token, "reject")
+    except services.TokenError:
+        return render_template("petitions/link_problem.html", problem="invalid"), 404
+    campaign = signature.petition.campaign
+    translation = campaign.translation_for(str(get_locale()))
+    if request.method == "POST":
+        # Link scanners only follow links (GET); removing takes a press of the button.
+        services.reject(signature)
+        db.session.commit()
+        return render_template("petitions/rejected.html", translation=translation)
+    if signature.status == SignatureStatus.REJECTED:
+        return render_template("petitions/rejected.html", translation=translation)
+    return render_template("petitions/reject.html", translation=translation, token=token)
+
+
+@bp.route("/c/<slug>/thanks")
+def thanks(slug: str):  # noqa: ANN201
+    petition = _petition_or_404(slug)
+    campaign = petition.campaign
+    translation = campaign.translation_for(str(get_locale()))
+    page_url = public_url("petitions.petition", slug=slug)
+    return render_template(
+        "petitions/thanks.html",
+        petition=petition,
+        campaign=campaign,
+        translation=translation,
+        tally=current_tally(petition.id),
+        share_url=page_url,
+    )

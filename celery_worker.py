@@ -1,0 +1,6 @@
+"""The Celery app: `celery -A celery_worker worker` and `celery -A celery_worker beat`."""
+
+from campaigns import create_app
+
+app = create_app()
+celery_app = app.extensions["celery"]

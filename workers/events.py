@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import smtplib
+
+from celery import shared_task
+from celery.utils.log import get_task_logger
+
+from campaigns.core import events
+from campaigns.core.mail import MailClaimedElsewhere, PermanentMailError
+
+log = get_task_logger(__name__)
+
+# SMTP trouble that may pass: a 4xx answer, a dropped or refused connection.
+TRANSIENT_MAIL_ERRORS = (smtplib.SMTPException, OSError)
+
+
+@shared_task(
+    name="events.dispatch",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=12,
+)
+def dispatch_event(self, event_id: str, **_kwargs: object) -> None:
+    """Run the handlers of one outbox event (see campaigns.core.events)."""
+    try:
+        events.dispatch(event_id)
+    except PermanentMailError as exc:
+        # Recorded as failed on its SentMail row; retrying would not change the server's mind.
+        log.warning("event %s: mail refused for good: %s", event_id, exc)
+        events.mark_processed(event_id)
+    except MailClaimedElsewhere as exc:
+        raise self.retry(exc=exc, countdown=30) from exc
+    except TRANSIENT_MAIL_ERRORS as exc:
+        # 5 s, 10 s, 20 s ... capped at 30 min: SMTP servers ask for patience, not hammering.
+        countdown = min(5 * 2**self.request.retries, 1800)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@shared_task(name="outbox.relay", acks_late=True)
+def relay_outbox(**_kwargs: object) -> int:
+    """Publish events the after-commit hook could not (beat runs this every few seconds)."""
+    return events.relay()

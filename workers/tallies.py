@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from campaigns.tallies.services import reconcile_all
+
+
+@shared_task(name="tallies.reconcile", acks_late=True)
+def reconcile_tallies(**_kwargs: object) -> int:
+    """Rebuild the Redis counters from the database and record missed milestones."""
+    return reconcile_all()
