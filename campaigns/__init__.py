@@ -68,6 +68,12 @@ def _init_extensions(app: Flask) -> None:
 
     db.init_app(app)
     core_db.init_sqlite_pragmas(app)
+
+    @app.teardown_request
+    def _end_session(_exc: BaseException | None) -> None:
+        # One unit of work per request, even where an app context outlives the request (tests).
+        db.session.remove()
+
     migrate.init_app(app, db, directory=os.path.join(REPO_ROOT, "migrations"), render_as_batch=True)
     mail.init_app(app)
     csrf.init_app(app)

@@ -55,11 +55,15 @@ class Config:
     MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    # Flask-Mail would silently drop mail under TESTING; our tests use a real SMTP sink instead.
+    MAIL_SUPPRESS_SEND = _bool("MAIL_SUPPRESS_SEND", False)
     MAIL_DEFAULT_SENDER = os.environ.get(
         "MAIL_DEFAULT_SENDER", "EuroNPUD campaigns <campaigns@campaigns.example.org>"
     )
     # Domain used in Message-IDs; defaults to the sender's domain.
     MAIL_MESSAGE_ID_DOMAIN = os.environ.get("MAIL_MESSAGE_ID_DOMAIN", "")
+    # A worker that claimed a mail and died: after this many seconds another may send it.
+    MAIL_CLAIM_LEASE = _int("MAIL_CLAIM_LEASE", 120)
     # Where the built-in mail catcher of the embedded stack stores what it receives.
     MAIL_CATCHER_DIR = os.environ.get("MAIL_CATCHER_DIR", str(INSTANCE_DIR / "mail"))
 
@@ -101,7 +105,7 @@ class TestConfig(Config):
     SESSION_COOKIE_SECURE = False
     PREFERRED_URL_SCHEME = "http"
     SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
-    PUBLIC_BASE_URL = "http://localhost"
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost").rstrip("/")
 
 
 PROFILES = {"production": Config, "development": DevelopmentConfig, "test": TestConfig}

@@ -68,7 +68,7 @@ class StackError(Exception):
 
 
 class Stopped(Exception):
-    """A stop signal arrived while we were still starting up."""
+    """A stop signal (SIGINT, SIGTERM, SIGHUP) arrived: stop everything and exit 0."""
 
 
 # -- instance folder and settings ------------------------------------------------------------
@@ -218,6 +218,7 @@ class Supervisor:
             if time.monotonic() > deadline:
                 raise StackError(f"{what} did not become ready within {timeout:.0f} s")
             self.sleep(0.25)
+        self.check()
 
     def stop(self, names: Iterable[str], timeout: float = STOP_TIMEOUT) -> None:
         """SIGTERM the process groups of `names`, wait up to `timeout`, then SIGKILL the rest."""
@@ -236,9 +237,14 @@ class Supervisor:
                 proc.wait(timeout=5)
 
     def stop_all(self) -> None:
+        """Stop the app processes first, then Redis (they use it up to their last moment)."""
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, self._on_signal_while_stopping)
-        self.stop([name for name in self.children if name != "redis"])
+        apps = [name for name in self.children if name != "redis"]
+        order = apps + [name for name in self.children if name == "redis"]
+        if order:
+            self.say("devstack", "stopping " + ", ".join(order))
+        self.stop(apps)
         self.stop(["redis"])
         for pump in self._pumps:
             pump.join(timeout=2)
@@ -417,15 +423,15 @@ def main() -> int:
         run(sup, env, instance, web_port, mail_note)
     except Stopped:
         name = signal.Signals(sup.stop_signal or signal.SIGINT).name
-        sup.say("devstack", f"{name} received; stopping everything")
+        sup.say("devstack", f"{name} received, stopping")
         status = 0
     except StackError as exc:
-        sup.say("devstack", f"error: {exc}; stopping everything")
+        sup.say("devstack", f"error: {exc}")
     finally:
         sup.stop_all()
         if catcher is not None:
             catcher.stop()
-    sup.say("devstack", "stopped" if status == 0 else f"stopped (exit status {status})")
+    sup.say("devstack", "stopped" if status == 0 else f"stopped; exit status {status}")
     return status
 
 

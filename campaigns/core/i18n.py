@@ -11,7 +11,35 @@ from flask_babel import get_locale
 LANGUAGE_COOKIE = "lang"
 
 # The countries a signer can choose: the EU member states and Norway, plus "elsewhere".
-EU_MEMBER_STATES = ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"]
+EU_MEMBER_STATES = [
+    "AT",
+    "BE",
+    "BG",
+    "HR",
+    "CY",
+    "CZ",
+    "DK",
+    "EE",
+    "FI",
+    "FR",
+    "DE",
+    "GR",
+    "HU",
+    "IE",
+    "IT",
+    "LV",
+    "LT",
+    "LU",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SK",
+    "SI",
+    "ES",
+    "SE",
+]
 SIGNER_COUNTRIES = (*EU_MEMBER_STATES, "NO")
 OTHER_COUNTRY = "ZZ"
 

@@ -87,7 +87,7 @@ def send_once(key: str, template: str, build: callable) -> bool:
     two-phase commit, and one duplicate is better than a lost confirmation.
     """
     now = utcnow()
-    lease = timedelta(seconds=current_app.config.get("MAIL_CLAIM_LEASE", 120))
+    lease = timedelta(seconds=current_app.config["MAIL_CLAIM_LEASE"])
     db.session.add(SentMail(key=key, template=template, status="sending", claimed_at=now))
     try:
         db.session.commit()

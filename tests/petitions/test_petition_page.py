@@ -1,0 +1,74 @@
+"""The public petition page, in every language."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "button"),
+    [
+        ("en", "Naloxone in every pocket", "Sign"),
+        ("fr", "De la naloxone dans chaque poche", "Signer"),
+        ("de", "Naloxon in jede Tasche", "Unterschreiben"),
+    ],
+)
+def test_petition_page_is_in_the_language_of_the_url(client, demo, lang, title, button):
+    page = client.get(f"/{lang}/c/naloxone-in-every-pocket")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f'<html lang="{lang}">' in html
+    assert title in html
+    assert f">{button}</button>" in html
+    # The switcher links to the same page in the other languages.
+    for other in ("en", "fr", "de"):
+        assert f'href="/{other}/c/naloxone-in-every-pocket"' in html
+    assert "<progress" in html
+
+
+def test_home_lists_the_live_campaigns(client, demo):
+    html = client.get("/en/").get_data(as_text=True)
+    for title in (
+        "Naloxone in every pocket",
+        "Test, don&#39;t guess",
+        "Health, not handcuffs",
+    ):
+        assert title in html
+
+
+def test_root_redirects_to_the_browser_language_then_to_the_saved_choice(client, demo):
+    assert client.get("/", headers={"Accept-Language": "de-DE,de;q=0.9"}).location == "/de/"
+    client.get("/fr/")  # visiting a language saves it
+    assert client.get("/", headers={"Accept-Language": "de"}).location == "/fr/"
+
+
+def test_unknown_language_and_campaign_are_friendly_404s(client, demo):
+    for url in ("/xx/c/naloxone-in-every-pocket", "/en/c/no-such-campaign"):
+        page = client.get(url)
+        assert page.status_code == 404
+        assert "Page not found" in page.get_data(as_text=True)
+
+
+def test_every_page_carries_the_security_headers(client, demo):
+    for url in (
+        "/en/",
+        "/en/c/naloxone-in-every-pocket",
+        "/en/c/nope",
+        "/api/v1/petitions/naloxone-in-every-pocket/counts",
+    ):
+        headers = client.get(url).headers
+        csp = headers["Content-Security-Policy"]
+        assert "object-src 'none'" in csp
+        assert "frame-ancestors 'none'" in csp
+        assert "'unsafe-inline'" not in csp
+        assert "script-src 'self'" in csp
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_public_pages_make_no_third_party_requests(client, demo):
+    html = client.get("/en/c/naloxone-in-every-pocket").get_data(as_text=True)
+    assert "<script" not in html
+    for attribute in ('src="http', 'href="http'):
+        # Only links a person clicks may leave the site; nothing is loaded from elsewhere.
+        assert attribute not in html.replace('<a href="http', "")

@@ -1,0 +1,227 @@
+"""Signing, the confirmation mail, confirming and "it wasn't me", as a supporter goes through it."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from campaigns.core.events import Event
+from campaigns.extensions import db
+from campaigns.petitions.models import ConsentRecord, Signature, SignatureStatus
+from tests.support import links_in, run_outbox, sign, text_part
+
+SLUG = "naloxone-in-every-pocket"
+
+
+def confirmation_links(message) -> tuple[str, str]:  # noqa: ANN001
+    links = links_in(message)
+    confirm = next(link for link in links if "/confirm/" in link)
+    reject = next(link for link in links if "/not-me/" in link)
+    return confirm, reject
+
+
+def path_of(url: str) -> str:
+    return re.sub(r"^https?://[^/]+", "", url)
+
+
+def count_on_page(client, lang: str = "en") -> int:  # noqa: ANN001
+    html = client.get(f"/{lang}/c/{SLUG}").get_data(as_text=True)
+    return int(
+        re.search(r'<p class="count"><strong>([\d,.\s]+)</strong>', html).group(1).replace(",", "")
+    )
+
+
+def test_signing_records_a_pending_signature_with_consents_and_an_event(client, demo, mailbox):
+    response = sign(
+        client, name="Ada Example", email="ada@example.org", country="PT", newsletter="y"
+    )
+
+    assert response.status_code == 303
+    assert response.location.endswith(f"/en/c/{SLUG}/check-email?outcome=created")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Check your email" in page
+
+    signature = db.session.scalar(select(Signature))
+    assert signature.status == SignatureStatus.PENDING
+    assert (signature.email, signature.name, signature.country) == (
+        "ada@example.org",
+        "Ada Example",
+        "PT",
+    )
+    assert signature.show_name is False  # off unless ticked
+    consents = {c.consent_text.purpose: c for c in db.session.scalars(select(ConsentRecord))}
+    assert {p: c.granted for p, c in consents.items()} == {
+        "signature": True,
+        "public_name": False,
+        "newsletter": True,
+    }
+    assert "never sell or share your email address" in consents["signature"].consent_text.text
+    assert all(c.confirmed_at is None for c in consents.values())
+    events = db.session.scalars(select(Event)).all()
+    assert [(e.type, e.payload) for e in events] == [
+        ("signature.created", {"signature_id": signature.id})
+    ]
+    # The web request sends no mail: a worker does.
+    assert mailbox.messages == []
+
+
+def test_the_confirmation_mail_is_complete_and_in_the_signers_language(app, client, demo, mailbox):
+    sign(client, lang="de", email="bea@example.org", name="Bea")
+    run_outbox(app)
+
+    [message] = mailbox.messages
+    assert message["To"] == "bea@example.org"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert re.fullmatch(r"<[^@<>\s]+@campaigns\.example\.org>", message["Message-ID"])
+    assert message["Date"]
+    assert message["Content-Language"] == "de"
+    assert "Naloxon in jede Tasche" in message["Subject"]
+    assert message.get_body(preferencelist=("html",)) is not None
+    confirm, reject = confirmation_links(message)
+    assert confirm.startswith("http://localhost/de/confirm/")
+    assert reject.startswith("http://localhost/de/not-me/")
+    assert "Bea" in text_part(message)
+
+
+def test_confirming_counts_once_and_a_second_click_is_harmless(app, client, demo, mailbox):
+    before = count_on_page(client)
+    sign(client, email="cleo@example.org", country="FR")
+    run_outbox(app)
+    confirm, _ = confirmation_links(mailbox.messages[0])
+
+    first = client.get(path_of(confirm))
+    assert first.status_code == 303
+    thanks = client.get(first.location).get_data(as_text=True)
+    assert "Thank you" in thanks
+    assert "https://wa.me/?text=" in thanks  # plain share links, no scripts
+    assert "<script" not in thanks
+    assert count_on_page(client) == before + 1
+
+    again = client.get(path_of(confirm))
+    assert again.status_code == 303
+    run_outbox(app)  # the worker's handler counts idempotently too
+    assert count_on_page(client) == before + 1
+    signature = db.session.scalar(select(Signature))
+    assert signature.status == SignatureStatus.CONFIRMED
+    assert all(c.confirmed_at == signature.confirmed_at for c in signature.consents)
+    assert len(mailbox.messages) == 1
+
+
+def test_counts_are_public_as_json_with_cache_headers(app, client, demo, mailbox):
+    for email, country in (
+        ("a@example.org", "DE"),
+        ("b@example.org", "DE"),
+        ("c@example.org", "NO"),
+    ):
+        sign(client, email=email, country=country)
+    run_outbox(app)
+    for message in mailbox.messages:
+        client.get(path_of(confirmation_links(message)[0]))
+
+    response = client.get(f"/api/v1/petitions/{SLUG}/counts")
+    assert response.status_code == 200
+    assert response.json["total"] == 3
+    assert response.json["by_country"] == {"DE": 2, "NO": 1}
+    assert response.json["goal"] == 10_000
+    assert "max-age=" in response.headers["Cache-Control"]
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert client.get("/api/v1/petitions/nope/counts").status_code == 404
+
+
+def test_it_wasnt_me_removes_the_signature_and_the_address(app, client, demo, mailbox):
+    sign(client, email="dan@example.org", name="Dan")
+    run_outbox(app)
+    confirm, reject = confirmation_links(mailbox.messages[0])
+
+    # Opening the link (as a mail scanner would) changes nothing; the button does.
+    page = client.get(path_of(reject))
+    assert page.status_code == 200
+    assert db.session.scalar(select(Signature.status)) == SignatureStatus.PENDING
+    from tests.support import csrf_token
+
+    done = client.post(
+        path_of(reject), data={"csrf_token": csrf_token(page.get_data(as_text=True))}
+    )
+    assert done.status_code == 200
+    assert "Signature removed" in done.get_data(as_text=True)
+
+    db.session.expire_all()
+    signature = db.session.scalar(select(Signature))
+    assert signature.status == SignatureStatus.REJECTED
+    assert (signature.email, signature.name) == (None, None)
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Signature).where(Signature.email == "dan@example.org")
+        )
+        == 0
+    )
+    # The confirm link of a withdrawn signature no longer counts anything.
+    assert client.get(path_of(confirm)).status_code == 410
+
+
+def test_a_confirmed_signature_withdrawn_leaves_the_count(app, client, demo, mailbox):
+    sign(client, email="eve@example.org")
+    run_outbox(app)
+    confirm, reject = confirmation_links(mailbox.messages[0])
+    client.get(path_of(confirm))
+    assert count_on_page(client) == 1
+
+    from tests.support import csrf_token
+
+    page = client.get(path_of(reject)).get_data(as_text=True)
+    client.post(path_of(reject), data={"csrf_token": csrf_token(page)})
+    run_outbox(app)
+    assert count_on_page(client) == 0
+
+
+def test_the_same_email_never_counts_twice(app, client, demo, mailbox):
+    first = sign(client, email="fay@example.org")
+    assert first.location.endswith("outcome=created")
+    # Any case, surrounding spaces: the same person.
+    again = sign(client, email="  FAY@Example.ORG ")
+    assert again.location.endswith("outcome=pending")
+    run_outbox(app)
+    assert len(mailbox.messages) == 1  # a resend within the interval is not sent
+    assert db.session.scalar(select(func.count()).select_from(Signature)) == 1
+
+    # After the resend interval the pending signer gets the mail again.
+    app.config["CONFIRMATION_RESEND_INTERVAL"] = 0
+    try:
+        resent = sign(client, email="Fay@example.org")
+    finally:
+        app.config["CONFIRMATION_RESEND_INTERVAL"] = 600
+    assert resent.location.endswith("outcome=resent")
+    assert "sent you the confirmation link again" in client.get(resent.location).get_data(
+        as_text=True
+    )
+    run_outbox(app)
+    assert len(mailbox.to("fay@example.org")) == 2
+
+    client.get(path_of(confirmation_links(mailbox.messages[-1])[0]))
+    confirmed = sign(client, email="fay@example.org")
+    assert confirmed.location.endswith("outcome=confirmed")
+    assert "You have already signed" in client.get(confirmed.location).get_data(as_text=True)
+    run_outbox(app)
+    assert len(mailbox.messages) == 2
+    assert count_on_page(client) == 1
+
+
+def test_an_expired_confirmation_link_says_so(app, client, demo, mailbox):
+    sign(client, email="gil@example.org")
+    run_outbox(app)
+    confirm, _ = confirmation_links(mailbox.messages[0])
+    app.config["CONFIRMATION_MAX_AGE"] = -1
+    try:
+        page = client.get(path_of(confirm))
+    finally:
+        app.config["CONFIRMATION_MAX_AGE"] = 7 * 24 * 3600
+    assert page.status_code == 410
+    assert "This link has expired" in page.get_data(as_text=True)
+    assert db.session.scalar(select(Signature.status)) == SignatureStatus.PENDING
+
+
+def test_a_tampered_link_is_a_friendly_404(client, demo):
+    page = client.get("/en/confirm/not-a-real-token")
+    assert page.status_code == 404
+    assert "This link does not work" in page.get_data(as_text=True)

