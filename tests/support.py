@@ -149,7 +149,10 @@ def app_settings(database_url: str, redis_service: tuple[str, str], smtp_sink: S
         "REDIS_KEY_PREFIX": prefix,
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": smtp_sink.port,
-        "RATELIMIT_ENABLED": False,
+        # Rate limiting runs in every test, with limits no test reaches unless it means to.
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_SIGN_PER_IP": "10000 per minute",
+        "RATELIMIT_SIGN_PER_EMAIL": "10000 per minute",
         "MAIL_CLAIM_LEASE": 3,
     }
 

@@ -22,6 +22,7 @@ import re
 import signal
 import socket
 import threading
+import time
 from email.message import EmailMessage
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -210,11 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--maildir", default="instance/mail")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command
 
-    stop = threading.Event()
+    stopping: list[int] = []
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        stopping.append(signum)  # only a flag: signal handlers must not take locks
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
@@ -223,8 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             f"mail catcher on {catcher.host}:{catcher.port}, messages in {catcher.maildir}",
             flush=True,
         )
-        while not stop.wait(1):
-            pass
+        while not stopping:
+            time.sleep(0.2)
     return 0
 
 

@@ -1,0 +1,60 @@
+"""The signing journey through a real Celery worker process and a real SMTP sink."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from campaigns.core.events import Event
+from campaigns.extensions import db
+from tests.support import links_in, sign
+
+pytestmark = pytest.mark.e2e
+
+
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError("timed out waiting")
+
+
+def unprocessed_events() -> int:
+    db.session.rollback()  # a fresh snapshot: the worker commits in another process
+    return db.session.scalar(
+        select(func.count()).select_from(Event).where(Event.processed_at.is_(None))
+    )
+
+
+def test_a_worker_sends_the_confirmation_and_the_count_goes_up(
+    app, client, demo, mailbox, start_worker
+):
+    start_worker()
+    sign(client, email="worker@example.org", country="IE")
+
+    [message] = mailbox.wait_for(1)
+    confirm = next(link for link in links_in(message) if "/confirm/" in link)
+    client.get(re.sub(r"^https?://[^/]+", "", confirm))
+
+    counts = wait_until(
+        lambda: (
+            (r := client.get("/api/v1/petitions/naloxone-in-every-pocket/counts").json)["total"]
+            == 1
+            and r
+        )
+    )
+    assert counts["by_country"] == {"IE": 1}
+    # Every event was handled by the worker.
+    try:
+        wait_until(lambda: unprocessed_events() == 0, timeout=5)
+    except AssertionError:
+        print([(e.type, e.processed_at, e.created_at) for e in db.session.scalars(select(Event))])
+        raise
+    time.sleep(1)
+    assert len(mailbox.messages) == 1

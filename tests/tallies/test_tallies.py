@@ -1,0 +1,108 @@
+"""Counters in Redis, the database as the truth, milestones exactly once."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from campaigns.core.events import Event
+from campaigns.core.redis import get_redis, key
+from campaigns.extensions import db
+from campaigns.petitions import services as petitions
+from campaigns.petitions.models import Petition, Signature
+from campaigns.tallies import services as tallies
+from campaigns.tallies.models import Milestone
+from tests.support import run_outbox
+
+
+def add_confirmed(
+    petition: Petition, n: int, country: str = "DE", start: int = 0
+) -> list[Signature]:
+    made = []
+    for i in range(start, start + n):
+        _outcome, signature = petitions.sign(
+            petition,
+            petitions.SignatureInput(
+                name=f"S{i}",
+                email=f"s{i}@example.org",
+                country=country,
+                comment="",
+                show_name=False,
+                newsletter=False,
+                locale="en",
+            ),
+        )
+        db.session.flush()
+        petitions.confirm(signature)
+        made.append(signature)
+    db.session.commit()
+    return made
+
+
+def naloxone() -> Petition:
+    return db.session.scalar(select(Petition).order_by(Petition.id))
+
+
+def test_counters_follow_confirmations_and_survive_losing_redis(app, demo, mailbox):
+    petition = naloxone()
+    assert tallies.current_tally(petition.id).total == 0  # warms the counters
+    add_confirmed(petition, 3, "DE")
+    add_confirmed(petition, 2, "NO", start=3)
+    run_outbox(app)
+
+    tally = tallies.current_tally(petition.id)
+    assert (tally.total, tally.by_country) == (5, {"DE": 3, "NO": 2})
+
+    # Redis restarted empty: the next read rebuilds from the database.
+    get_redis().delete(key("tally", "p", petition.id))
+    assert tallies.current_tally(petition.id).total == 5
+
+    # Counters that drifted are put right by the reconciler.
+    get_redis().hset(key("tally", "p", petition.id), "total", 999)
+    tallies.reconcile_all()
+    assert tallies.current_tally(petition.id).total == 5
+
+
+def test_counting_the_same_signature_twice_changes_nothing(app, demo, mailbox):
+    petition = naloxone()
+    tallies.current_tally(petition.id)
+    [signature] = add_confirmed(petition, 1)
+    assert tallies.count_confirmed(signature) == 1
+    assert tallies.count_confirmed(signature) is None
+    run_outbox(app)
+    assert tallies.current_tally(petition.id).total == 1
+
+
+def test_milestones_fire_exactly_once(app, demo, mailbox):
+    app.config["MILESTONES"] = (2, 4)
+    try:
+        petition = naloxone()
+        petition.goal = 3
+        db.session.commit()
+        tallies.current_tally(petition.id)
+        add_confirmed(petition, 5)
+        run_outbox(app)
+        tallies.reconcile_all()  # would fire again if it could
+        run_outbox(app)
+    finally:
+        app.config["MILESTONES"] = (100, 1_000, 10_000, 100_000, 1_000_000)
+
+    reached = db.session.execute(
+        select(Milestone.threshold, Milestone.kind).order_by(Milestone.threshold)
+    ).all()
+    assert reached == [(2, "count"), (3, "goal"), (4, "count")]
+    events = db.session.scalars(
+        select(Event).where(Event.type == "petition.milestone_reached")
+    ).all()
+    assert sorted(e.payload["threshold"] for e in events) == [2, 3, 4]
+
+
+def test_when_redis_is_down_counts_come_from_the_database(app, demo, mailbox, monkeypatch):
+    petition = naloxone()
+    add_confirmed(petition, 2)
+    import redis
+
+    def broken(*_args, **_kwargs):
+        raise redis.ConnectionError("down")
+
+    monkeypatch.setattr(redis.Redis, "hgetall", broken)
+    assert tallies.current_tally(petition.id).total == 2
