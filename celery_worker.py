@@ -4,3 +4,4 @@ from campaigns import create_app
 
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]
+celery = celery_app  # the name `celery -A celery_worker` looks for first

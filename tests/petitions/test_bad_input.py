@@ -54,7 +54,7 @@ def test_each_invalid_field_gets_its_message_and_keeps_what_was_typed(client, de
 @pytest.mark.parametrize(
     ("lang", "expected"),
     [
-        ("fr", "Veuillez indiquer votre nom."),
+        ("fr", "Merci d’indiquer votre nom."),
         ("de", "Bitte gib deinen Namen ein."),
     ],
 )
