@@ -19,11 +19,8 @@ SLUG = "naloxone-in-every-pocket"
 def errors_on(html: str) -> dict[str, str]:
     """Field id -> the error message shown next to it."""
     return {
-        field: re.sub(r"<[^>]+>", "", message)
-        .replace("Error:", "")
-        .replace("Fehler:", "")
-        .replace("Erreur :", "")
-        .strip()
+        # The visually hidden "Error:" prefix is for screen readers; the message follows it.
+        field: re.sub(r'<span class="visually-hidden">.*?</span>', "", message).strip()
         for field, message in re.findall(r'<p class="error" id="([\w-]+)-error">(.*?)</p>', html)
     }
 
