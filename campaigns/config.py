@@ -74,6 +74,8 @@ class Config:
     # Double opt-in: how long a confirmation link stays valid, and how often it may be re-sent.
     CONFIRMATION_MAX_AGE = _int("CONFIRMATION_MAX_AGE", 7 * 24 * 3600)
     CONFIRMATION_RESEND_INTERVAL = _int("CONFIRMATION_RESEND_INTERVAL", 10 * 60)
+    # Unconfirmed signatures are deleted after this many days (the privacy notice says 30).
+    UNCONFIRMED_RETENTION_DAYS = _int("UNCONFIRMED_RETENTION_DAYS", 30)
 
     # Rate limits (Flask-Limiter syntax), shared by all web workers through Redis.
     RATELIMIT_SIGN_PER_IP = os.environ.get("RATELIMIT_SIGN_PER_IP", "20 per minute; 200 per hour")
@@ -89,6 +91,7 @@ class Config:
 
     # Outbox relay: events not processed this many seconds after commit are published again.
     OUTBOX_RELAY_GRACE = _int("OUTBOX_RELAY_GRACE", 60)
+    OUTBOX_RELAY_INTERVAL = _int("OUTBOX_RELAY_INTERVAL", 15)
     TALLY_RECONCILE_INTERVAL = _int("TALLY_RECONCILE_INTERVAL", 300)
     MILESTONES = (100, 1_000, 10_000, 100_000, 1_000_000)
 

@@ -57,7 +57,14 @@ def celery_settings(config) -> dict:
             "global_keyprefix": prefix,
         },
         "beat_schedule": {
-            "outbox-relay": {"task": "outbox.relay", "schedule": 15.0},
+            "outbox-relay": {
+                "task": "outbox.relay",
+                "schedule": float(config["OUTBOX_RELAY_INTERVAL"]),
+            },
+            "purge-unconfirmed-signatures": {
+                "task": "petitions.purge_unconfirmed",
+                "schedule": 3600.0,
+            },
             "tallies-reconcile": {
                 "task": "tallies.reconcile",
                 "schedule": float(config["TALLY_RECONCILE_INTERVAL"]),
@@ -78,6 +85,7 @@ def celery_init_app(app: Flask) -> Celery:
 
     # The task modules register themselves with @shared_task when imported.
     import workers.events  # noqa: F401
+    import workers.petitions  # noqa: F401
     import workers.tallies  # noqa: F401
 
     celery_app = Celery(app.name, task_cls=FlaskTask)

@@ -140,9 +140,9 @@ def start_worker(app, tmp_path):  # noqa: ANN001, ANN201
     """Start real Celery worker processes; all are stopped at the end of the test."""
     started: list[CeleryWorker] = []
 
-    def start(**extra_env: str) -> CeleryWorker:
+    def start(concurrency: int = 2, **extra_env: str) -> CeleryWorker:
         env = process_env(dict(app.config), **extra_env)
-        worker = CeleryWorker(env, tmp_path / f"worker-{len(started)}.log")
+        worker = CeleryWorker(env, tmp_path / f"worker-{len(started)}.log", concurrency)
         started.append(worker)
         return worker
 

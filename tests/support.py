@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from email import message_from_bytes, policy
@@ -94,14 +96,28 @@ def delete_prefixed(url: str, prefix: str) -> None:
 
 
 class SmtpSink:
-    """A real SMTP server that keeps every message; `reply` can make it refuse for a while."""
+    """A real SMTP server that keeps every message it accepts.
+
+    `reply` makes it refuse messages (e.g. "421 try later"); `rcpt_delay` makes it slow to
+    answer RCPT, with `in_transaction` set meanwhile, so a test can kill a sender mid-send at a
+    moment when the message is certainly not accepted yet."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
-        self.reply: str | None = None  # e.g. "421 try later"; None accepts
+        self.reply: str | None = None
+        self.rcpt_delay = 0.0
+        self.in_transaction = threading.Event()
         self.port = free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_RCPT(self, _server, _session, envelope, address, _options) -> str:  # noqa: ANN001
+        if self.rcpt_delay:
+            self.in_transaction.set()
+            await asyncio.sleep(self.rcpt_delay)
+            self.in_transaction.clear()
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, _server, _session, envelope) -> str:  # noqa: ANN001
         if self.reply:
@@ -121,6 +137,8 @@ class SmtpSink:
         self.messages.clear()
         self.envelopes.clear()
         self.reply = None
+        self.rcpt_delay = 0.0
+        self.in_transaction.clear()
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if address.lower() in str(m["To"]).lower()]

@@ -4,6 +4,7 @@ import smtplib
 
 from celery import shared_task
 from celery.utils.log import get_task_logger
+from flask import current_app
 
 from campaigns.core import events
 from campaigns.core.mail import MailClaimedElsewhere, PermanentMailError
@@ -30,7 +31,8 @@ def dispatch_event(self, event_id: str, **_kwargs: object) -> None:
         log.warning("event %s: mail refused for good: %s", event_id, exc)
         events.mark_processed(event_id)
     except MailClaimedElsewhere as exc:
-        raise self.retry(exc=exc, countdown=30) from exc
+        # Another worker holds the claim; if it died, the claim lapses after the lease.
+        raise self.retry(exc=exc, countdown=current_app.config["MAIL_CLAIM_LEASE"]) from exc
     except TRANSIENT_MAIL_ERRORS as exc:
         # 5 s, 10 s, 20 s ... capped at 30 min: SMTP servers ask for patience, not hammering.
         countdown = min(5 * 2**self.request.retries, 1800)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from campaigns.campaign.models import PUBLIC_STATUSES, Campaign, CampaignStatus
@@ -17,9 +17,6 @@ from campaigns.core.events import record_event
 from campaigns.extensions import db
 from campaigns.petitions.consent import record_consents
 from campaigns.petitions.models import ConsentRecord, Petition, Signature, SignatureStatus
-
-# An "it wasn't me" link stays usable much longer than a confirmation link: it only ever removes.
-REJECT_LINK_MAX_AGE = 90 * 24 * 3600
 
 
 class SignOutcome(enum.StrEnum):
@@ -175,6 +172,20 @@ def reject(signature: Signature) -> bool:
     return True
 
 
+def purge_unconfirmed(older_than: timedelta) -> int:
+    """Delete signatures never confirmed within `older_than`, with their consent records, as the
+    privacy notice promises. Returns how many were deleted."""
+    cutoff = utcnow() - older_than
+    stale = select(Signature.id).where(
+        Signature.status == SignatureStatus.PENDING, Signature.created_at < cutoff
+    )
+    ids = db.session.scalars(stale.limit(5000)).all()
+    if ids:
+        db.session.execute(delete(ConsentRecord).where(ConsentRecord.signature_id.in_(ids)))
+        db.session.execute(delete(Signature).where(Signature.id.in_(ids)))
+    return len(ids)
+
+
 # -- links in the confirmation mail -----------------------------------------------------------
 
 
@@ -187,9 +198,9 @@ def make_token(signature_id: int, action: str) -> str:
 
 
 def signature_from_token(token: str, action: str) -> Signature:
-    max_age = (
-        current_app.config["CONFIRMATION_MAX_AGE"] if action == "confirm" else REJECT_LINK_MAX_AGE
-    )
+    # An "it wasn't me" link never expires: it only ever removes, and the privacy notice
+    # promises that the link in our emails withdraws a signature at any time.
+    max_age = current_app.config["CONFIRMATION_MAX_AGE"] if action == "confirm" else None
     try:
         signature_id = _serializer(action).loads(token, max_age=max_age)
     except SignatureExpired as exc:

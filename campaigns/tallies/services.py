@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import redis
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from campaigns.core.db import utcnow
 from campaigns.core.events import record_event
 from campaigns.core.redis import get_redis, key
 from campaigns.extensions import db
@@ -18,16 +20,24 @@ from campaigns.tallies.models import Milestone
 
 log = logging.getLogger(__name__)
 
-# A counted signature is remembered this long, which makes counting it again a no-op.
-_COUNTED_MARKER_TTL = 30 * 24 * 3600
+# How the Redis counters stay exact while signatures are confirmed concurrently:
+#
+# A rebuild counts, from the database, every signature confirmed up to a watermark `asof` (a few
+# seconds in the past, so no transaction still in flight can be older), adds the few confirmed
+# after it one by one, and starts a new `epoch`. Counting a signature afterwards is a no-op if it
+# is older than the watermark (the rebuild has it) or already carries this epoch's marker; so
+# every confirmed signature is counted exactly once, whichever runs first.
+_WATERMARK_MARGIN = timedelta(seconds=5)
+_COUNTED_MARKER_TTL = 7 * 24 * 3600
 
-# Increment a petition's counters once per signature, and only when the hash is warm: a cold
-# (missing) hash is rebuilt from the database on the next read, which already includes it.
 _COUNT_ONCE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return -2 end
-redis.call('HINCRBY', KEYS[1], 'c:' .. ARGV[2], 1)
-if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[1], 'n:' .. ARGV[3], 1) end
+local asof = redis.call('HGET', KEYS[1], 'asof')
+if not asof then return -1 end
+if tonumber(ARGV[2]) <= tonumber(asof) then return -2 end
+local marker = ARGV[1] .. redis.call('HGET', KEYS[1], 'epoch') .. ':' .. ARGV[3]
+if not redis.call('SET', marker, '1', 'NX', 'EX', ARGV[4]) then return -2 end
+redis.call('HINCRBY', KEYS[1], 'c:' .. ARGV[5], 1)
+if ARGV[6] ~= '' then redis.call('HINCRBY', KEYS[1], 'n:' .. ARGV[6], 1) end
 return redis.call('HINCRBY', KEYS[1], 'total', 1)
 """
 
@@ -40,6 +50,12 @@ class Tally:
 
     def countries_by_count(self) -> list[tuple[str, int]]:
         return sorted(self.by_country.items(), key=lambda item: (-item[1], item[0]))
+
+    def add(self, country: str, network_id: int | None) -> None:
+        self.total += 1
+        self.by_country[country] = self.by_country.get(country, 0) + 1
+        if network_id is not None:
+            self.by_network[network_id] = self.by_network.get(network_id, 0) + 1
 
     def as_hash(self) -> dict[str, int]:
         fields = {"total": self.total}
@@ -62,14 +78,17 @@ def _hash_key(petition_id: int) -> str:
     return key("tally", "p", petition_id)
 
 
-def count_from_database(petition_id: int) -> Tally:
-    rows = db.session.execute(
+def count_from_database(petition_id: int, up_to: datetime | None = None) -> Tally:
+    """Confirmed signatures by country and network (all, or those confirmed up to `up_to`)."""
+    query = (
         select(Signature.country, Signature.source_network_id, func.count())
         .where(Signature.petition_id == petition_id, Signature.status == SignatureStatus.CONFIRMED)
         .group_by(Signature.country, Signature.source_network_id)
-    ).all()
+    )
+    if up_to is not None:
+        query = query.where(Signature.confirmed_at <= up_to)
     tally = Tally()
-    for country, network_id, n in rows:
+    for country, network_id, n in db.session.execute(query):
         tally.total += n
         tally.by_country[country] = tally.by_country.get(country, 0) + n
         if network_id is not None:
@@ -77,12 +96,32 @@ def count_from_database(petition_id: int) -> Tally:
     return tally
 
 
+def _marker_prefix(petition_id: int) -> str:
+    return key("tally", "counted", petition_id, "")
+
+
 def rebuild(petition_id: int) -> Tally:
-    """Replace the Redis counters of a petition with the database's counts."""
-    tally = count_from_database(petition_id)
-    pipe = get_redis().pipeline(transaction=True)
+    """Replace the Redis counters of a petition with the database's counts (see above)."""
+    client = get_redis()
+    asof = utcnow() - _WATERMARK_MARGIN
+    tally = count_from_database(petition_id, up_to=asof)
+    recent = db.session.execute(
+        select(Signature.id, Signature.country, Signature.source_network_id).where(
+            Signature.petition_id == petition_id,
+            Signature.status == SignatureStatus.CONFIRMED,
+            Signature.confirmed_at > asof,
+        )
+    ).all()
+    epoch = client.incr(key("tally", "epoch", petition_id))
+    pipe = client.pipeline(transaction=True)
+    for signature_id, country, network_id in recent:
+        tally.add(country, network_id)
+        pipe.set(f"{_marker_prefix(petition_id)}{epoch}:{signature_id}", 1, ex=_COUNTED_MARKER_TTL)
     pipe.delete(_hash_key(petition_id))
-    pipe.hset(_hash_key(petition_id), mapping=tally.as_hash())
+    pipe.hset(
+        _hash_key(petition_id),
+        mapping={**tally.as_hash(), "asof": asof.timestamp(), "epoch": epoch},
+    )
     pipe.execute()
     return tally
 
@@ -101,12 +140,14 @@ def current_tally(petition_id: int) -> Tally:
 
 def count_confirmed(signature: Signature) -> int | None:
     """Add a newly confirmed signature to the counters, once. Returns the new total, or None if
-    it was counted before or the counters are cold (the next read rebuilds them)."""
+    it was counted already or the counters are cold (the next read rebuilds them)."""
     result = get_redis().eval(
         _COUNT_ONCE,
-        2,
+        1,
         _hash_key(signature.petition_id),
-        key("tally", "counted", signature.id),
+        _marker_prefix(signature.petition_id),
+        signature.confirmed_at.timestamp(),
+        signature.id,
         _COUNTED_MARKER_TTL,
         signature.country,
         signature.source_network_id or "",

@@ -225,3 +225,24 @@ def test_a_tampered_link_is_a_friendly_404(client, demo):
     page = client.get("/en/confirm/not-a-real-token")
     assert page.status_code == 404
     assert "This link does not work" in page.get_data(as_text=True)
+
+
+def test_unconfirmed_signatures_are_deleted_after_the_retention_period(app, client, demo, mailbox):
+    from datetime import timedelta
+
+    from campaigns.core.db import utcnow
+    from campaigns.petitions.services import purge_unconfirmed
+
+    sign(client, email="old@example.org")
+    sign(client, email="new@example.org")
+    run_outbox(app)
+    client.get(path_of(confirmation_links(mailbox.to("new@example.org")[0])[0]))
+    db.session.execute(
+        Signature.__table__.update().values(created_at=utcnow() - timedelta(days=31))
+    )
+    db.session.commit()
+
+    assert purge_unconfirmed(timedelta(days=30)) == 1
+    db.session.commit()
+    assert db.session.scalars(select(Signature.email)).all() == ["new@example.org"]
+    assert db.session.scalar(select(func.count()).select_from(ConsentRecord)) == 3

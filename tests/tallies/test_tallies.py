@@ -106,3 +106,26 @@ def test_when_redis_is_down_counts_come_from_the_database(app, demo, mailbox, mo
 
     monkeypatch.setattr(redis.Redis, "hgetall", broken)
     assert tallies.current_tally(petition.id).total == 2
+
+
+def test_a_rebuild_racing_confirmations_counts_each_once(app, demo, mailbox):
+    petition = naloxone()
+    old, recent = add_confirmed(petition, 2)
+    # One confirmed long ago (before the rebuild's watermark), one just now.
+    db.session.execute(
+        Signature.__table__.update()
+        .where(Signature.id == old.id)
+        .values(confirmed_at=old.confirmed_at.replace(year=2025))
+    )
+    db.session.commit()
+    db.session.refresh(old)
+
+    tallies.rebuild(petition.id)  # e.g. a page read on cold counters, before the worker ran
+    assert tallies.count_confirmed(old) is None
+    assert tallies.count_confirmed(recent) is None
+    run_outbox(app)
+    assert tallies.current_tally(petition.id).total == 2
+
+    [late] = add_confirmed(petition, 1, start=2)  # confirmed after the rebuild: counted once
+    assert tallies.count_confirmed(late) == 3
+    assert tallies.count_confirmed(late) is None
