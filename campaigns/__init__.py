@@ -31,11 +31,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_object(config_module.PROFILES[profile])
     app.config.update(config)
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
-    app.config["RATELIMIT_KEY_PREFIX"] = app.config["REDIS_KEY_PREFIX"] + "limits"
+    # Every rate-limit key starts with our prefix too (limits' own "LIMITS" would come first).
+    app.config["RATELIMIT_KEY_PREFIX"] = "limiter"
     app.config["RATELIMIT_SWALLOW_ERRORS"] = True  # Redis down: let people sign, never a 500
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
     app.config.setdefault(
-        "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1}
+        "RATELIMIT_STORAGE_OPTIONS",
+        {
+            "key_prefix": app.config["REDIS_KEY_PREFIX"] + "LIMITS",
+            "socket_connect_timeout": 1,
+            "socket_timeout": 1,
+        },
     )
     if not app.config["SECRET_KEY"]:
         raise RuntimeError("SECRET_KEY is not set: see README.md, Configuration")

@@ -149,3 +149,21 @@ def start_worker(app, tmp_path):  # noqa: ANN001, ANN201
     yield start
     for worker in started:
         worker.stop()
+
+
+# -- Under CI nothing may be skipped ---------------------------------------------------------------
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("CI", "").lower() == "true" and _skipped and exitstatus == 0:
+        print(f"\nCI=true: {len(_skipped)} test(s) skipped, which CI does not allow:")
+        for nodeid in _skipped:
+            print(f"  {nodeid}")
+        session.exitstatus = 1
