@@ -43,6 +43,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "socket_timeout": 1,
         },
     )
+    if app.config["SESSION_COOKIE_SECURE"]:
+        # ASVS 3.3.1: a __Host- cookie is HTTPS-only, host-only and path=/, so no subdomain can
+        # plant or read it.
+        app.config["SESSION_COOKIE_NAME"] = "__Host-session"
     if not app.config["SECRET_KEY"]:
         raise RuntimeError("SECRET_KEY is not set: see README.md, Configuration")
 

@@ -39,7 +39,7 @@ def dispatch_event(self, event_id: str, **_kwargs: object) -> None:
         raise self.retry(exc=exc, countdown=countdown) from exc
 
 
-@shared_task(name="outbox.relay", acks_late=True)
+@shared_task(name="outbox.relay", acks_late=True, reject_on_worker_lost=True)
 def relay_outbox(**_kwargs: object) -> int:
     """Publish events the after-commit hook could not (beat runs this every few seconds)."""
     return events.relay()

@@ -9,7 +9,7 @@ from campaigns.extensions import db
 from campaigns.petitions.services import purge_unconfirmed
 
 
-@shared_task(name="petitions.purge_unconfirmed", acks_late=True)
+@shared_task(name="petitions.purge_unconfirmed", acks_late=True, reject_on_worker_lost=True)
 def purge_unconfirmed_signatures(**_kwargs: object) -> int:
     """Delete signatures left unconfirmed past the retention period (beat runs this hourly)."""
     days = current_app.config["UNCONFIRMED_RETENTION_DAYS"]

@@ -41,14 +41,17 @@ def init_sqlite_pragmas(app) -> None:  # noqa: ANN001
     the web app and the worker wait for each other instead of failing, and enforced foreign keys."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
+    if event.contains(Engine, "connect", _set_sqlite_pragmas):
+        return  # a second app in the same process (tests)
+    event.listen(Engine, "connect", _set_sqlite_pragmas)
 
-    @event.listens_for(Engine, "connect")
-    def _set_sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
-        if not isinstance(dbapi_connection, sqlite3.Connection):
-            return
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=15000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+
+def _set_sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

@@ -72,3 +72,31 @@ def test_public_pages_make_no_third_party_requests(client, demo):
     for attribute in ('src="http', 'href="http'):
         # Only links a person clicks may leave the site; nothing is loaded from elsewhere.
         assert attribute not in html.replace('<a href="http', "")
+
+
+def test_production_cookies_are_secure_host_only_and_httponly(
+    database_url, redis_service, smtp_sink, demo
+):
+    from campaigns import create_app
+    from tests.support import app_settings
+
+    production = create_app(
+        {
+            **app_settings(database_url, redis_service, smtp_sink),
+            "PROFILE": "production",
+            "SESSION_COOKIE_SECURE": True,
+            "SECRET_KEY": "x" * 32,
+        }
+    )
+    response = production.test_client().get(
+        "/en/c/naloxone-in-every-pocket", base_url="https://localhost"
+    )
+    cookies = response.headers.getlist("Set-Cookie")
+    session_cookie = next(c for c in cookies if c.startswith("__Host-session="))
+    assert (
+        "Secure" in session_cookie
+        and "HttpOnly" in session_cookie
+        and "SameSite=Lax" in session_cookie
+    )
+    assert "Domain=" not in session_cookie and "Path=/" in session_cookie
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
