@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify
+from werkzeug.exceptions import HTTPException
 
 from campaigns.core.db import utcnow
 from campaigns.extensions import csrf
@@ -12,6 +13,15 @@ csrf.exempt(bp)
 
 # Counts may be this many seconds old in a browser or a CDN; embeds poll them.
 COUNTS_MAX_AGE = 30
+
+
+@bp.errorhandler(HTTPException)
+def json_error(error: HTTPException):  # noqa: ANN201
+    """API clients get JSON errors, not the HTML error page."""
+    response = jsonify(error=error.name, status=error.code)
+    response.status_code = error.code or 500
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @bp.route("/petitions/<slug>/counts")

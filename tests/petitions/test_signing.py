@@ -126,7 +126,8 @@ def test_counts_are_public_as_json_with_cache_headers(app, client, demo, mailbox
     assert response.json["goal"] == 10_000
     assert "max-age=" in response.headers["Cache-Control"]
     assert response.headers["Access-Control-Allow-Origin"] == "*"
-    assert client.get("/api/v1/petitions/nope/counts").status_code == 404
+    missing = client.get("/api/v1/petitions/nope/counts")
+    assert (missing.status_code, missing.json) == (404, {"error": "Not Found", "status": 404})
 
 
 def test_it_wasnt_me_removes_the_signature_and_the_address(app, client, demo, mailbox):
