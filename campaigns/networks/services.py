@@ -15,3 +15,14 @@ def network_by_source_code(code: str | None) -> Network | None:
 
 def umbrella_network() -> Network | None:
     return db.session.scalar(select(Network).where(Network.is_umbrella.is_(True)))
+
+
+def member_networks() -> list[Network]:
+    """The national member networks (not the umbrella), by country."""
+    return list(
+        db.session.scalars(
+            select(Network)
+            .where(Network.is_umbrella.is_(False))
+            .order_by(Network.country_code, Network.name)
+        )
+    )

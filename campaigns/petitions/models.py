@@ -49,6 +49,8 @@ class Signature(TimestampMixin, db.Model):
     __table_args__ = (
         UniqueConstraint("petition_id", "email"),
         Index("ix_signatures_tally", "petition_id", "status", "country"),
+        # The latest confirmations first: the public list of signers, the rebuild's recent window.
+        Index("ix_signatures_confirmed", "petition_id", "confirmed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

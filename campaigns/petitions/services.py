@@ -61,6 +61,23 @@ def live_petition(slug: str) -> Petition | None:
     )
 
 
+def recent_public_signers(petition_id: int, limit: int = 10) -> list[tuple[str, str]]:
+    """(name, country) of the latest confirmed signers who chose to show their name."""
+    return [
+        (name, country)
+        for name, country in db.session.execute(
+            select(Signature.name, Signature.country)
+            .where(
+                Signature.petition_id == petition_id,
+                Signature.status == SignatureStatus.CONFIRMED,
+                Signature.show_name.is_(True),
+            )
+            .order_by(Signature.confirmed_at.desc())
+            .limit(limit)
+        )
+    ]
+
+
 def accepts_signatures(petition: Petition) -> bool:
     if petition.campaign.status != CampaignStatus.LIVE:
         return False

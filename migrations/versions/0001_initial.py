@@ -132,6 +132,7 @@ def upgrade():
     sa.UniqueConstraint('petition_id', 'email', name=op.f('uq_signatures_petition_id_email'))
     )
     with op.batch_alter_table('signatures', schema=None) as batch_op:
+        batch_op.create_index('ix_signatures_confirmed', ['petition_id', 'confirmed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_signatures_source_network_id'), ['source_network_id'], unique=False)
         batch_op.create_index('ix_signatures_tally', ['petition_id', 'status', 'country'], unique=False)
 
@@ -160,6 +161,7 @@ def downgrade():
     op.drop_table('consent_records')
     with op.batch_alter_table('signatures', schema=None) as batch_op:
         batch_op.drop_index('ix_signatures_tally')
+        batch_op.drop_index('ix_signatures_confirmed')
         batch_op.drop_index(batch_op.f('ix_signatures_source_network_id'))
 
     op.drop_table('signatures')
