@@ -6,7 +6,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import get_locale
 
 from campaigns.campaign.services import live_campaigns
-from campaigns.networks.services import umbrella_network
+from campaigns.networks.services import member_networks
 from campaigns.tallies.services import current_tally
 
 bp = Blueprint("campaign", __name__)
@@ -16,6 +16,13 @@ bp = Blueprint("campaign", __name__)
 def root():  # noqa: ANN201
     # No language in the URL: the saved choice, then the browser's preference (see core.i18n).
     return redirect(url_for("campaign.home", lang=str(get_locale())), 302)
+
+
+@bp.route("/favicon.ico")
+def favicon():  # noqa: ANN201
+    # Browsers ask for /favicon.ico whatever the page says; without this it would look like a
+    # language code.
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 @bp.route("/<lang>/")
@@ -34,4 +41,4 @@ def home():  # noqa: ANN201
                 "total": current_tally(campaign.petition.id).total,
             }
         )
-    return render_template("campaign/home.html", cards=cards, network=umbrella_network())
+    return render_template("campaign/home.html", cards=cards, networks=member_networks())

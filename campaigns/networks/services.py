@@ -13,10 +13,6 @@ def network_by_source_code(code: str | None) -> Network | None:
     return db.session.scalar(select(Network).where(Network.slug == code.strip().lower()[:40]))
 
 
-def umbrella_network() -> Network | None:
-    return db.session.scalar(select(Network).where(Network.is_umbrella.is_(True)))
-
-
 def member_networks() -> list[Network]:
     """The national member networks (not the umbrella), by country."""
     return list(

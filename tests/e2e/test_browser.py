@@ -180,11 +180,11 @@ def test_sign_by_keyboard_and_confirm_through_a_real_worker(
     assert page.locator("#country").input_value() == "IE"
     tab(page, "comment")
     page.keyboard.type("Naloxone saves lives.")
+    tab(page, "summary")  # "How we use your data" (open details), read before choosing
     tab(page, "show_name")
     page.keyboard.press("Space")
     assert page.locator("#show_name").is_checked()
     tab(page, "newsletter")  # left unticked
-    tab(page, "summary")  # "How we use your data" (open details)
     tab(page, "button")
     assert page.evaluate("document.activeElement.type") == "submit"
     page.keyboard.press("Enter")

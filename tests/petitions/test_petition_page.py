@@ -36,6 +36,28 @@ def test_home_lists_the_live_campaigns(client, demo):
         assert title in html
 
 
+def test_home_shows_the_member_networks(client, demo):
+    html = client.get("/fr/").get_data(as_text=True)
+    assert "Nos réseaux membres" in html
+    for name in (
+        "ASUD",
+        "JES-Bundesverband",
+        "ItaNPUD",
+        "Svenska Brukarföreningen",
+        "FHN",
+        "CASO",
+        "UISCE",
+    ):
+        assert name in html
+    assert "(Norvège)" in html
+
+
+def test_favicon_requests_find_the_icon(client, demo):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert client.get(response.location).status_code == 200
+
+
 def test_root_redirects_to_the_browser_language_then_to_the_saved_choice(client, demo):
     assert client.get("/", headers={"Accept-Language": "de-DE,de;q=0.9"}).location == "/de/"
     client.get("/fr/")  # visiting a language saves it

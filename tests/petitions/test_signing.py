@@ -27,9 +27,8 @@ def path_of(url: str) -> str:
 
 def count_on_page(client, lang: str = "en") -> int:  # noqa: ANN001
     html = client.get(f"/{lang}/c/{SLUG}").get_data(as_text=True)
-    return int(
-        re.search(r'<p class="count"><strong>([\d,.\s]+)</strong>', html).group(1).replace(",", "")
-    )
+    text = re.search(r'<p class="count"><strong>(.*?)</strong>', html).group(1)
+    return int(re.sub(r"\D", "", text))
 
 
 def test_signing_records_a_pending_signature_with_consents_and_an_event(client, demo, mailbox):
@@ -247,3 +246,18 @@ def test_unconfirmed_signatures_are_deleted_after_the_retention_period(app, clie
     db.session.commit()
     assert db.session.scalars(select(Signature.email)).all() == ["new@example.org"]
     assert db.session.scalar(select(func.count()).select_from(ConsentRecord)) == 3
+
+
+def test_only_signers_who_chose_it_are_shown_by_name(app, client, demo, mailbox):
+    sign(client, email="shown@example.org", name="Shown Person", show_name="y", country="FI")
+    sign(client, email="hidden@example.org", name="Hidden Person")
+    sign(client, email="pending@example.org", name="Pending Person", show_name="y")
+    run_outbox(app)
+    for email in ("shown@example.org", "hidden@example.org"):
+        client.get(path_of(confirmation_links(mailbox.to(email)[0])[0]))
+
+    html = client.get(f"/en/c/{SLUG}").get_data(as_text=True)
+    assert "Shown Person" in html and "(Finland)" in html
+    assert "Hidden Person" not in html
+    assert "Pending Person" not in html  # not until confirmed
+    assert "2 signatures" in html
