@@ -17,8 +17,6 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from tests.support import (
     CeleryWorker,
@@ -26,6 +24,7 @@ from tests.support import (
     SmtpSink,
     app_settings,
     delete_prefixed,
+    postgres_database,
     process_env,
 )
 
@@ -52,22 +51,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not server_url:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
         return
-    url = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"campaigns_test_{RUN_ID}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :name AND pid <> pg_backend_pid()"
-            ),
-            {"name": name},
-        )
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    with postgres_database(server_url, f"campaigns_test_{RUN_ID}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

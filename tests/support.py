@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -19,6 +20,8 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 from aiosmtpd.controller import Controller
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -81,6 +84,21 @@ class EmbeddedRedis:
     def stop(self) -> None:
         self.process.kill()
         self.process.wait()
+
+
+@contextlib.contextmanager
+def postgres_database(server_url: str, name: str) -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server `server_url` names, dropped afterwards."""
+    url = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def delete_prefixed(url: str, prefix: str) -> None:

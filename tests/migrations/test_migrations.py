@@ -11,12 +11,11 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 from campaigns import create_app
 from campaigns.extensions import db
-from tests.support import REPO_ROOT, app_settings
+from tests.support import REPO_ROOT, app_settings, postgres_database
 
 MIGRATIONS = REPO_ROOT / "migrations"
 
@@ -36,16 +35,9 @@ def empty_database(request, tmp_path):  # noqa: ANN001, ANN201
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
         return
-    server = os.environ["TEST_DATABASE_URL"]
-    url = make_url(server.replace("postgresql://", "postgresql+psycopg://", 1))
     name = f"campaigns_migration_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with postgres_database(os.environ["TEST_DATABASE_URL"], name) as url:
+        yield url
 
 
 def test_upgrade_builds_exactly_the_models_schema_and_downgrade_undoes_it(
