@@ -6,7 +6,6 @@ import logging
 import os
 from typing import Any
 
-from dotenv import load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -18,7 +17,6 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application. `config` overrides settings (tests pass a dict with `PROFILE`)."""
-    load_dotenv(os.path.join(REPO_ROOT, ".env"))
     config = dict(config or {})
     profile = config.pop("PROFILE", None) or os.environ.get("CAMPAIGNS_PROFILE", "production")
 

@@ -9,6 +9,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from dotenv import load_dotenv
+
+# Read `.env` before any setting below is evaluated, so every process (gunicorn, Celery, the
+# flask CLI) sees the same configuration. Variables already in the environment win.
+load_dotenv(Path(__file__).resolve().parent.parent / ".env")
+
 INSTANCE_DIR = Path(
     os.environ.get("INSTANCE_PATH", Path(__file__).resolve().parent.parent / "instance")
 )

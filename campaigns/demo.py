@@ -1,7 +1,8 @@
 """Demo content for a new installation: the network, member networks and three campaigns.
 
-The campaigns are realistic examples built on public facts (see shared background notes in the
-README's "Demo content" section); they are not campaigns the network is actually running.
+The campaigns are realistic examples built on public facts (EU drug-death figures from the EU
+Drugs Agency, the EU Drugs Strategy, the network's own advocacy); they are not campaigns the
+network is actually running.
 `flask --app wsgi demo load` loads them into an empty database and does nothing otherwise.
 """
 

@@ -11,7 +11,8 @@ What it starts, in order, and why:
 3. **Database setup** -- ``flask db upgrade`` then ``flask demo load`` (demo content, only into an
    empty database). The database is SQLite in ``<instance>`` unless ``DATABASE_URL`` is set.
 4. **web** (gunicorn), **worker** (Celery, queues ``default`` and ``transactional``) and **beat**
-   (Celery's scheduler: the outbox relay and the scheduled sends poll the database from there).
+   (Celery's scheduler: the outbox relay, the counter reconciliation and the clean-up of
+   unconfirmed signatures run from there).
 
 Every child runs in its own process group with its output prefixed by its name. Ctrl-C or SIGTERM
 stops all of them (SIGTERM to each group, SIGKILL after ~10 s) and exits 0; if one child dies on its

@@ -47,8 +47,8 @@ def celery_settings(config) -> dict:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        # Events choose their queue when published (campaigns.core.events.EVENT_QUEUES).
         "task_default_queue": "default",
-        "task_routes": {"events.*": {"queue": "transactional"}},
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
             "visibility_timeout": 3600,

@@ -21,6 +21,10 @@ TRANSIENT_MAIL_ERRORS = (smtplib.SMTPException, OSError)
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=12,
+    # Shorter than MAIL_CLAIM_LEASE (120 s), so a send stuck on a dead SMTP connection is stopped
+    # before another worker may take its claim over.
+    soft_time_limit=60,
+    time_limit=90,
 )
 def dispatch_event(self, event_id: str, **_kwargs: object) -> None:
     """Run the handlers of one outbox event (see campaigns.core.events)."""
@@ -34,8 +38,10 @@ def dispatch_event(self, event_id: str, **_kwargs: object) -> None:
         # Another worker holds the claim; if it died, the claim lapses after the lease.
         raise self.retry(exc=exc, countdown=current_app.config["MAIL_CLAIM_LEASE"]) from exc
     except TRANSIENT_MAIL_ERRORS as exc:
-        # 5 s, 10 s, 20 s ... capped at 30 min: SMTP servers ask for patience, not hammering.
-        countdown = min(5 * 2**self.request.retries, 1800)
+        # 5 s, 10 s, 20 s ... capped at 10 min: SMTP servers ask for patience, not hammering, and
+        # a countdown stays well below the broker's visibility timeout. After the last retry the
+        # event stays unprocessed and the outbox relay publishes it again.
+        countdown = min(5 * 2**self.request.retries, 600)
         raise self.retry(exc=exc, countdown=countdown) from exc
 
 

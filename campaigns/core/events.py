@@ -179,6 +179,10 @@ def publish_after_commit(session: Session) -> None:
         publish(pending)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop("outbox_pending", None)
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction) -> None:  # noqa: ANN001
+    # Only the outermost rollback discards the pending events. A savepoint rolled back (say, a
+    # milestone another worker recorded first) keeps the others; an id whose row vanished with the
+    # savepoint is harmless, as dispatch() ignores unknown ids.
+    if previous_transaction.parent is None:
+        session.info.pop("outbox_pending", None)

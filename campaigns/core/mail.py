@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.utils import make_msgid, parseaddr
 
@@ -78,13 +79,14 @@ def render_email(template: str, locale: str, recipient: str, **context: object) 
     return msg
 
 
-def send_once(key: str, template: str, build: callable) -> bool:
+def send_once(key: str, template: str, build: Callable[[], Message]) -> bool:
     """Send the message `build()` returns unless a mail with this `key` was already sent.
 
     Returns True if this call sent it. The claim is committed before talking to SMTP so two workers
     never both send; a claim older than MAIL_CLAIM_LEASE (a worker died mid-send) may be taken over.
     A crash between the server's acceptance and our commit can still repeat one mail: SMTP has no
-    two-phase commit, and one duplicate is better than a lost confirmation.
+    two-phase commit, and one duplicate is better than a lost confirmation. The task's hard time
+    limit is shorter than the lease, so a hung SMTP connection cannot outlive its claim.
     """
     now = utcnow()
     lease = timedelta(seconds=current_app.config["MAIL_CLAIM_LEASE"])
@@ -109,8 +111,8 @@ def send_once(key: str, template: str, build: callable) -> bool:
         if takeover.rowcount != 1:
             raise MailClaimedElsewhere(key) from None
 
-    message = build()
     try:
+        message = build()
         mail.send(message)
     except smtplib.SMTPResponseException as exc:
         if 500 <= exc.smtp_code < 600:
@@ -119,9 +121,13 @@ def send_once(key: str, template: str, build: callable) -> bool:
         _release(key)
         raise
     except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _text in exc.recipients.values()]
+        if all(400 <= code < 500 for code in codes):  # greylisting: try again later
+            _release(key)
+            raise
         _finish(key, "failed", error=repr(exc.recipients))
         raise PermanentMailError(str(exc)) from exc
-    except Exception:
+    except BaseException:  # anything else, even a time limit: give the claim back for the retry
         _release(key)
         raise
     _finish(key, "sent", message_id=message.msgId)

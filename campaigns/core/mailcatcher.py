@@ -4,8 +4,8 @@ It accepts every message on a local SMTP port (no authentication, no relaying) a
 byte for byte, in a `mailbox.Maildir`. Two headers are prepended to each stored message so the
 SMTP envelope is not lost: ``X-Envelope-From`` and ``X-Envelope-To`` (recipients comma-separated).
 
-``list_messages`` and ``get_message`` read that Maildir back, for the staff "outbox" screen and for
-tests. Run it on its own with::
+``list_messages`` and ``get_message`` read that Maildir back (for a staff "outbox" screen, and for
+tests). Run it on its own with::
 
     python -m campaigns.core.mailcatcher --host 127.0.0.1 --port 1025 --maildir instance/mail
 """

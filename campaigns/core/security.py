@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
 
 # No inline script or style anywhere: the pages work without JavaScript, and what styling they
 # need comes from our own stylesheet. Nothing is loaded from a third party.
@@ -22,7 +22,25 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def _has_nul(values) -> bool:  # noqa: ANN001
+    return any("\x00" in value for value in values)
+
+
 def init_security_headers(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_bytes() -> None:
+        # No field of ours may hold a NUL, and PostgreSQL refuses them outright: answer 400 here
+        # rather than fail deep in a query.
+        if (
+            "\x00" in request.path
+            or _has_nul(v for values in request.args.listvalues() for v in values)
+            or (
+                request.method == "POST"
+                and _has_nul(v for values in request.form.listvalues() for v in values)
+            )
+        ):
+            abort(400)
+
     @app.after_request
     def set_security_headers(response: Response) -> Response:
         headers = response.headers

@@ -25,7 +25,14 @@ def _language_links() -> list[dict[str, object]]:
     links = []
     for code in current_app.config["LANGUAGES"]:
         if current_app.url_map.is_endpoint_expecting(request.endpoint, "lang"):
-            href = url_for(request.endpoint, **{**request.view_args, "lang": code}, **request.args)
+            # Keep the query (e.g. ?source=), but never let it override the route's own values
+            # or url_for's options (_external, _anchor...).
+            query = {
+                k: v
+                for k, v in request.args.items()
+                if k not in request.view_args and k != "lang" and not k.startswith("_")
+            }
+            href = url_for(request.endpoint, **request.view_args, lang=code, **query)
         else:
             href = url_for("campaign.home", lang=code)
         links.append({"code": code, "name": language_name(code), "href": href})

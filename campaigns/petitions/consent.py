@@ -57,7 +57,11 @@ def consent_text_id(purpose: str, locale: str) -> int:
         ConsentText.text_sha256 == digest,
     )
     text_id = db.session.scalar(lookup)
-    if text_id is None:
+    if text_id is not None:
+        # Only ids read back from the database are remembered: a row inserted below belongs to a
+        # transaction that may still roll back.
+        cache[cache_key] = text_id
+    else:
         latest = db.session.scalar(
             select(func.max(ConsentText.version)).where(
                 ConsentText.purpose == purpose, ConsentText.locale == locale
@@ -76,7 +80,6 @@ def consent_text_id(purpose: str, locale: str) -> int:
             text_id = row.id
         except IntegrityError:  # another request stored the same wording a moment ago
             text_id = db.session.scalar(lookup)
-    cache[cache_key] = text_id
     return text_id
 
 

@@ -175,18 +175,32 @@ def confirm(signature: Signature) -> bool:
 
 def reject(signature: Signature) -> bool:
     """'It wasn't me': withdraw the signature and erase the personal data it held."""
-    if signature.status == SignatureStatus.REJECTED:
-        return False
-    was_confirmed = signature.status == SignatureStatus.CONFIRMED
-    signature.status = SignatureStatus.REJECTED
-    signature.rejected_at = utcnow()
-    signature.email = None
-    signature.name = None
-    signature.comment = None
-    signature.show_name = False
-    record_event("signature.rejected", signature_id=signature.id, was_confirmed=was_confirmed)
-    db.session.flush()
-    return True
+    erase = {
+        "status": SignatureStatus.REJECTED,
+        "rejected_at": utcnow(),
+        "email": None,
+        "name": None,
+        "comment": None,
+        "show_name": False,
+    }
+    # Conditional updates, so that a confirmation racing this click is seen either way.
+    for previous in (SignatureStatus.CONFIRMED, SignatureStatus.PENDING):
+        done = db.session.execute(
+            update(Signature)
+            .where(Signature.id == signature.id, Signature.status == previous)
+            .values(**erase)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount == 1:
+            record_event(
+                "signature.rejected",
+                signature_id=signature.id,
+                was_confirmed=previous == SignatureStatus.CONFIRMED,
+            )
+            db.session.flush()
+            db.session.refresh(signature)
+            return True
+    return False
 
 
 def purge_unconfirmed(older_than: timedelta) -> int:

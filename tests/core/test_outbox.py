@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -24,12 +26,33 @@ def test_an_event_is_published_to_the_broker_after_commit(app, client, demo):
     assert queued_messages(app, "transactional") == 1
 
 
+def published_event_ids(app) -> list[str]:  # noqa: ANN001
+    """The event ids of the `events.dispatch` messages waiting in the broker's queues."""
+    ids = []
+    for queue in ("transactional", "default"):
+        for raw in get_redis().lrange(app.config["REDIS_KEY_PREFIX"] + queue, 0, -1):
+            args, _kwargs, _embed = json.loads(base64.b64decode(json.loads(raw)["body"]))
+            ids.append(args[0])
+    return ids
+
+
 def test_a_rolled_back_event_is_never_published(app, demo):
     events.record_event("signature.created", signature_id=1)
     db.session.flush()
     db.session.rollback()
+    db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(events.Event)) == 0
-    assert queued_messages(app, "transactional") == 0
+    assert published_event_ids(app) == []
+
+
+def test_a_savepoint_rolled_back_keeps_the_other_events(app, demo):
+    kept = events.record_event("signature.created", signature_id=1)
+    with db.session.begin_nested() as savepoint:
+        events.record_event("signature.confirmed", signature_id=1)
+        db.session.flush()
+        savepoint.rollback()
+    db.session.commit()
+    assert kept.id in published_event_ids(app)
 
 
 def test_dispatching_twice_sends_one_mail(app, client, demo, mailbox):

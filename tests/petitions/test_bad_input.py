@@ -137,6 +137,29 @@ def test_nothing_a_visitor_sends_causes_a_500(client, demo, payload):
     assert client.post(f"/en/c/{SLUG}", data=data).status_code < 500
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/en/c/{SLUG}?slug=other",
+        f"/en/c/{SLUG}?lang=fr",
+        f"/en/c/{SLUG}?_external=1&_anchor=x",
+        f"/en/c/{SLUG}?source=%00",
+        "/en/c/%00",
+        "/api/v1/petitions/%00/counts",
+        "/en/confirm/%00",
+        "/%00/",
+    ],
+)
+def test_nothing_in_a_url_causes_a_500(client, demo, url):
+    assert client.get(url).status_code < 500
+
+
+def test_a_nul_in_any_field_is_refused(client, demo):
+    for field in ("comment", "source", "email"):
+        assert sign(client, **{field: "a\x00b"}).status_code == 400
+    assert signatures() == 0
+
+
 def test_unknown_methods_and_huge_bodies_are_handled(client, demo):
     assert client.delete(f"/en/c/{SLUG}").status_code == 405
     assert client.post(f"/en/c/{SLUG}", data={"comment": "x" * 400_000}).status_code == 413
