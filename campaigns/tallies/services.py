@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import redis
 from flask import current_app
@@ -22,12 +22,13 @@ log = logging.getLogger(__name__)
 
 # How the Redis counters stay exact while signatures are confirmed concurrently:
 #
-# A rebuild counts, from the database, every signature confirmed up to a watermark `asof` (a few
-# seconds in the past, so no transaction still in flight can be older), adds the few confirmed
-# after it one by one, and starts a new `epoch`. Counting a signature afterwards is a no-op if it
-# is older than the watermark (the rebuild has it) or already carries this epoch's marker; so
-# every confirmed signature is counted exactly once, whichever runs first.
-_WATERMARK_MARGIN = timedelta(seconds=5)
+# A rebuild installs a new hash holding the database's counts up to a watermark `asof` (a minute
+# in the past, so no transaction still in flight is older) under a new `epoch`, then adds the
+# signatures confirmed after the watermark one by one through the same script as everyone else.
+# That script ignores a signature older than the watermark (the base has it) or already marked
+# in the current epoch; so each confirmed signature is counted exactly once, whatever the order
+# of rebuilds, requests and workers. A lock keeps two rebuilds of one petition apart.
+_WATERMARK_MARGIN = timedelta(seconds=60)
 _COUNTED_MARKER_TTL = 7 * 24 * 3600
 
 _COUNT_ONCE = """
@@ -78,7 +79,7 @@ def _hash_key(petition_id: int) -> str:
     return key("tally", "p", petition_id)
 
 
-def count_from_database(petition_id: int, up_to: datetime | None = None) -> Tally:
+def count_from_database(petition_id: int, up_to: datetime | None = None, connection=None) -> Tally:  # noqa: ANN001
     """Confirmed signatures by country and network (all, or those confirmed up to `up_to`)."""
     query = (
         select(Signature.country, Signature.source_network_id, func.count())
@@ -88,7 +89,7 @@ def count_from_database(petition_id: int, up_to: datetime | None = None) -> Tall
     if up_to is not None:
         query = query.where(Signature.confirmed_at <= up_to)
     tally = Tally()
-    for country, network_id, n in db.session.execute(query):
+    for country, network_id, n in (connection or db.session).execute(query):
         tally.total += n
         tally.by_country[country] = tally.by_country.get(country, 0) + n
         if network_id is not None:
@@ -100,30 +101,72 @@ def _marker_prefix(petition_id: int) -> str:
     return key("tally", "counted", petition_id, "")
 
 
+def _count_once(
+    client,
+    petition_id: int,
+    signature_id: int,
+    confirmed_at: datetime,
+    country: str,
+    network_id: int | None,
+):  # noqa: ANN001, ANN202, PLR0913
+    return client.eval(
+        _COUNT_ONCE,
+        1,
+        _hash_key(petition_id),
+        _marker_prefix(petition_id),
+        confirmed_at.timestamp(),
+        signature_id,
+        _COUNTED_MARKER_TTL,
+        country,
+        network_id or "",
+    )
+
+
 def rebuild(petition_id: int) -> Tally:
     """Replace the Redis counters of a petition with the database's counts (see above)."""
     client = get_redis()
-    asof = utcnow() - _WATERMARK_MARGIN
-    tally = count_from_database(petition_id, up_to=asof)
-    recent = db.session.execute(
-        select(Signature.id, Signature.country, Signature.source_network_id).where(
-            Signature.petition_id == petition_id,
-            Signature.status == SignatureStatus.CONFIRMED,
-            Signature.confirmed_at > asof,
+    lock = key("tally", "rebuilding", petition_id)
+    if not client.set(lock, 1, nx=True, ex=60):
+        return count_from_database(petition_id)  # another process is rebuilding right now
+    try:
+        asof = utcnow() - _WATERMARK_MARGIN
+        # Own connections, outside the caller's transaction: the second read must see what
+        # was committed after the first (a SQLite read transaction would keep its snapshot).
+        with db.engine.connect() as conn:
+            base = count_from_database(petition_id, up_to=asof, connection=conn)
+        epoch = client.incr(key("tally", "epoch", petition_id))
+        pipe = client.pipeline(transaction=True)
+        pipe.delete(_hash_key(petition_id))
+        pipe.hset(
+            _hash_key(petition_id),
+            mapping={**base.as_hash(), "asof": asof.timestamp(), "epoch": epoch},
         )
-    ).all()
-    epoch = client.incr(key("tally", "epoch", petition_id))
-    pipe = client.pipeline(transaction=True)
-    for signature_id, country, network_id in recent:
-        tally.add(country, network_id)
-        pipe.set(f"{_marker_prefix(petition_id)}{epoch}:{signature_id}", 1, ex=_COUNTED_MARKER_TTL)
-    pipe.delete(_hash_key(petition_id))
-    pipe.hset(
-        _hash_key(petition_id),
-        mapping={**tally.as_hash(), "asof": asof.timestamp(), "epoch": epoch},
-    )
-    pipe.execute()
-    return tally
+        pipe.execute()
+        with db.engine.connect() as conn:
+            recent = conn.execute(
+                select(
+                    Signature.id,
+                    Signature.confirmed_at,
+                    Signature.country,
+                    Signature.source_network_id,
+                ).where(
+                    Signature.petition_id == petition_id,
+                    Signature.status == SignatureStatus.CONFIRMED,
+                    Signature.confirmed_at > asof,
+                )
+            ).all()
+        pipe = client.pipeline(transaction=False)
+        for signature_id, confirmed_at, country, network_id in recent:
+            _count_once(pipe, petition_id, signature_id, _aware(confirmed_at), country, network_id)
+        pipe.execute()
+        return Tally.from_hash(client.hgetall(_hash_key(petition_id)))
+    finally:
+        client.delete(lock)
+
+
+def _aware(moment: datetime) -> datetime:
+    # A Core query on SQLite returns naive datetimes; every stored time is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def current_tally(petition_id: int) -> Tally:
@@ -141,16 +184,13 @@ def current_tally(petition_id: int) -> Tally:
 def count_confirmed(signature: Signature) -> int | None:
     """Add a newly confirmed signature to the counters, once. Returns the new total, or None if
     it was counted already or the counters are cold (the next read rebuilds them)."""
-    result = get_redis().eval(
-        _COUNT_ONCE,
-        1,
-        _hash_key(signature.petition_id),
-        _marker_prefix(signature.petition_id),
-        signature.confirmed_at.timestamp(),
+    result = _count_once(
+        get_redis(),
+        signature.petition_id,
         signature.id,
-        _COUNTED_MARKER_TTL,
+        signature.confirmed_at,
         signature.country,
-        signature.source_network_id or "",
+        signature.source_network_id,
     )
     return int(result) if result is not None and int(result) >= 0 else None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from campaigns.core.events import Event
@@ -115,7 +117,7 @@ def test_a_rebuild_racing_confirmations_counts_each_once(app, demo, mailbox):
     db.session.execute(
         Signature.__table__.update()
         .where(Signature.id == old.id)
-        .values(confirmed_at=old.confirmed_at.replace(year=2025))
+        .values(confirmed_at=old.confirmed_at - timedelta(days=365))
     )
     db.session.commit()
     db.session.refresh(old)
@@ -129,3 +131,59 @@ def test_a_rebuild_racing_confirmations_counts_each_once(app, demo, mailbox):
     [late] = add_confirmed(petition, 1, start=2)  # confirmed after the rebuild: counted once
     assert tallies.count_confirmed(late) == 3
     assert tallies.count_confirmed(late) is None
+
+
+def test_concurrent_confirmations_and_rebuilds_count_each_signature_once(app, demo):
+    import threading
+
+    petition_id = naloxone().id
+    add_pending = []
+    for i in range(40):
+        _outcome, signature = petitions.sign(
+            naloxone(),
+            petitions.SignatureInput(
+                name=f"C{i}",
+                email=f"c{i}@example.org",
+                country="AT",
+                comment="",
+                show_name=False,
+                newsletter=False,
+                locale="en",
+            ),
+        )
+        db.session.flush()
+        add_pending.append(signature.id)
+    db.session.commit()
+    tallies.current_tally(petition_id)
+    errors = []
+
+    def confirm_some(ids: list[int]) -> None:
+        with app.app_context():
+            try:
+                for signature_id in ids:
+                    signature = db.session.get(Signature, signature_id)
+                    petitions.confirm(signature)
+                    db.session.commit()
+                    tallies.count_confirmed(signature)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+    def keep_rebuilding(stop: threading.Event) -> None:
+        with app.app_context():
+            while not stop.is_set():
+                tallies.rebuild(petition_id)
+
+    stop = threading.Event()
+    rebuilder = threading.Thread(target=keep_rebuilding, args=(stop,))
+    rebuilder.start()
+    workers = [threading.Thread(target=confirm_some, args=(add_pending[i::4],)) for i in range(4)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    stop.set()
+    rebuilder.join()
+
+    assert errors == []
+    assert tallies.current_tally(petition_id).total == 40
+    assert tallies.count_from_database(petition_id).total == 40
