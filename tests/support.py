@@ -216,6 +216,14 @@ def sign(client, slug: str = "naloxone-in-every-pocket", lang: str = "en", **fie
     return client.post(f"/{lang}/c/{slug}", data=data)
 
 
+def confirm_by_link(client, url: str):  # noqa: ANN001, ANN201
+    """Open the confirmation link from an email and press its button, as a supporter would."""
+    path = re.sub(r"^https?://[^/]+", "", url)
+    page = client.get(path)
+    assert page.status_code == 200, page.status_code
+    return client.post(path, data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+
+
 def run_outbox(app) -> int:  # noqa: ANN001
     """Process every unprocessed outbox event in this process, as a worker would."""
     from campaigns.core.events import Event, dispatch

@@ -38,7 +38,9 @@ EVENT_TYPES: dict[str, str] = {
     "Payload: signature_id. Sends the confirmation mail.",
     "signature.confirmation_requested": "A supporter signed again while pending and may receive "
     "the confirmation mail once more. Payload: signature_id.",
-    "signature.confirmed": "A supporter clicked the confirmation link. Payload: signature_id. "
+    "signature.signed_again": "Someone signed again with the address of a confirmed signature. "
+    "Payload: signature_id. Tells the address's owner, by email, that their signature counts.",
+    "signature.confirmed": "A supporter confirmed with the link in the mail. Payload: signature_id. "
     "Updates the counters and checks milestones.",
     "signature.rejected": "Someone said 'it wasn't me'; the address was removed. "
     "Payload: signature_id, was_confirmed. Corrects the counters.",
@@ -50,6 +52,7 @@ EVENT_TYPES: dict[str, str] = {
 EVENT_QUEUES: dict[str, str] = {
     "signature.created": "transactional",
     "signature.confirmation_requested": "transactional",
+    "signature.signed_again": "transactional",
 }
 
 Handler = Callable[["Event"], None]

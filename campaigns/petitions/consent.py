@@ -22,13 +22,15 @@ from campaigns.petitions.models import ConsentRecord, ConsentText, Signature
 # purpose -> wording. "signature" is the processing notice every signer agrees to by signing.
 CONSENT_WORDING = {
     "signature": _l(
-        "We use your name, email address and country only to count your signature, to check it is "
-        "really yours (we email you a confirmation link) and to deliver the petition with the "
-        "number of signatures per country. Signing a drug-policy petition can reveal your "
-        "political opinions, so we handle it as sensitive data: we never sell or share your "
+        "We use your name, email address and country only to count your signature, to check that "
+        "it is really yours (we email you a confirmation link) and to deliver the petition with "
+        "the number of signatures per country. If you write a comment, the campaign team reads "
+        "it. If a member network's link brought you here, we note which network, so that it can "
+        "see how many people it brought, never who. Signing a drug-policy petition can reveal "
+        "your political opinions, so we handle it as sensitive data: we never sell or share your "
         "email address, your name is shown only if you tick the box below, and you can withdraw "
-        "at any time with the link in our emails. An unconfirmed signature is deleted after 30 "
-        "days."
+        "your signature at any time with the link in our emails. An unconfirmed signature is "
+        "deleted after %(days)d days."
     ),
     "public_name": _l("Show my name publicly on the petition page."),
     "newsletter": _l(
@@ -39,8 +41,12 @@ CONSENT_WORDING = {
 
 
 def wording(purpose: str, locale: str) -> str:
+    """The exact text shown for `purpose` in `locale`, with today's settings filled in."""
     with force_locale(locale):
-        return str(CONSENT_WORDING[purpose])
+        text = str(CONSENT_WORDING[purpose])
+    if purpose == "signature":
+        text = text % {"days": current_app.config["UNCONFIRMED_RETENTION_DAYS"]}
+    return text
 
 
 def consent_text_id(purpose: str, locale: str) -> int:

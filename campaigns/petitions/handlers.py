@@ -26,6 +26,29 @@ def send_confirmation_mail(event: Event) -> None:
     )
 
 
+@handles("signature.signed_again")
+def send_already_signed_mail(event: Event) -> None:
+    signature = db.session.get(Signature, event.payload["signature_id"])
+    if signature is None or signature.status != SignatureStatus.CONFIRMED or not signature.email:
+        return
+    campaign = signature.petition.campaign
+    lang = signature.locale
+    send_once(
+        f"already-signed:{event.id}",
+        "petitions/already_signed",
+        lambda: render_email(
+            "petitions/already_signed",
+            lang,
+            signature.email,
+            title=campaign.translation_for(lang).title,
+            petition_url=public_url("petitions.petition", lang=lang, slug=campaign.slug),
+            reject_url=public_url(
+                "petitions.reject", lang=lang, token=make_token(signature.id, "reject")
+            ),
+        ),
+    )
+
+
 def build_confirmation_mail(signature: Signature):  # noqa: ANN201 - a flask_mail.Message
     campaign = signature.petition.campaign
     translation = campaign.translation_for(signature.locale)
@@ -34,7 +57,6 @@ def build_confirmation_mail(signature: Signature):  # noqa: ANN201 - a flask_mai
         "petitions/confirm",
         signature.locale,
         signature.email,
-        name=signature.name,
         title=translation.title,
         confirm_url=public_url(
             "petitions.confirm", lang=lang, token=make_token(signature.id, "confirm")

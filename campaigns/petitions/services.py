@@ -20,10 +20,13 @@ from campaigns.petitions.models import ConsentRecord, Petition, Signature, Signa
 
 
 class SignOutcome(enum.StrEnum):
+    """What signing did. The page says the same ("check your email") in every case, so that nobody
+    can learn from it whether an address has signed; the email tells the owner."""
+
     CREATED = "created"  # new pending signature; a confirmation mail is on its way
     RESENT = "resent"  # already pending; the confirmation mail is sent again
-    ALREADY_PENDING = "pending"  # already pending and a mail went out moments ago
-    ALREADY_CONFIRMED = "confirmed"  # nothing to do, and we say so kindly
+    REMINDED = "reminded"  # already confirmed; an "you have already signed" mail is sent
+    THROTTLED = "throttled"  # signed again moments after the last mail: nothing is sent
 
 
 class TokenError(Exception):
@@ -129,23 +132,26 @@ def _signature_by_email(petition_id: int, email: str) -> Signature | None:
 
 
 def _signed_before(signature: Signature) -> SignOutcome:
-    if signature.status == SignatureStatus.CONFIRMED:
-        return SignOutcome.ALREADY_CONFIRMED
+    """Mail the owner of the address again (the confirmation link, or a note that their signature
+    already counts), at most once per CONFIRMATION_RESEND_INTERVAL."""
     interval = timedelta(seconds=current_app.config["CONFIRMATION_RESEND_INTERVAL"])
     now = utcnow()
-    # A conditional update, so two quick submissions cannot both trigger a resend.
+    # A conditional update, so two quick submissions cannot both send a mail.
     claimed = db.session.execute(
         update(Signature)
         .where(
             Signature.id == signature.id,
-            Signature.status == SignatureStatus.PENDING,
+            Signature.status.in_((SignatureStatus.PENDING, SignatureStatus.CONFIRMED)),
             Signature.confirmation_requested_at < now - interval,
         )
         .values(confirmation_requested_at=now)
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
-        return SignOutcome.ALREADY_PENDING
+        return SignOutcome.THROTTLED
+    if signature.status == SignatureStatus.CONFIRMED:
+        record_event("signature.signed_again", signature_id=signature.id)
+        return SignOutcome.REMINDED
     record_event("signature.confirmation_requested", signature_id=signature.id)
     return SignOutcome.RESENT
 

@@ -16,7 +16,7 @@ from campaigns.core.urls import public_url
 from campaigns.extensions import db, limiter
 from campaigns.networks.services import network_by_source_code
 from campaigns.petitions import services
-from campaigns.petitions.consent import CONSENT_WORDING
+from campaigns.petitions.consent import wording
 from campaigns.petitions.forms import SignatureForm
 from campaigns.petitions.models import Petition, SignatureStatus
 from campaigns.tallies.services import count_confirmed, current_tally
@@ -57,7 +57,7 @@ def _render_petition(petition: Petition, form: SignatureForm, status: int = 200,
             form=form,
             open_for_signing=services.accepts_signatures(petition),
             notice=notice,
-            data_use=CONSENT_WORDING["signature"],
+            data_use=wording("signature", locale),
         ),
         status,
     )
@@ -82,10 +82,10 @@ def petition(slug: str):  # noqa: ANN201
         return _render_petition(petition, form, status=422)
     if form.is_bot:
         # Look exactly like success, so the bot learns nothing.
-        return redirect(url_for(".check_email", slug=slug, outcome="created"), 303)
+        return redirect(url_for(".check_email", slug=slug), 303)
 
     network = network_by_source_code(form.source.data)
-    outcome, _signature = services.sign(
+    services.sign(
         petition,
         services.SignatureInput(
             name=form.name.data,
@@ -100,7 +100,8 @@ def petition(slug: str):  # noqa: ANN201
         ),
     )
     db.session.commit()
-    return redirect(url_for(".check_email", slug=slug, outcome=outcome.value), 303)
+    # The same page whatever happened: whether an address has signed is nobody else's business.
+    return redirect(url_for(".check_email", slug=slug), 303)
 
 
 @bp.errorhandler(CSRFError)
@@ -130,17 +131,14 @@ def expired_form(_error: CSRFError):  # noqa: ANN201
 @bp.route("/c/<slug>/check-email")
 def check_email(slug: str):  # noqa: ANN201
     petition = _petition_or_404(slug)
-    outcome = request.args.get("outcome", "created")
-    if outcome not in {o.value for o in services.SignOutcome}:
-        outcome = "created"
     translation = petition.campaign.translation_for(str(get_locale()))
-    return render_template(
-        "petitions/check_email.html", petition=petition, translation=translation, outcome=outcome
-    )
+    return render_template("petitions/check_email.html", petition=petition, translation=translation)
 
 
-@bp.route("/confirm/<token>")
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str):  # noqa: ANN201
+    """The link in the mail shows a button; pressing it confirms. Mail scanners open links (GET)
+    but press no buttons, so they cannot confirm a signature for someone."""
     try:
         signature = services.signature_from_token(token, "confirm")
     except services.TokenExpired:
@@ -149,6 +147,10 @@ def confirm(token: str):  # noqa: ANN201
         return render_template("petitions/link_problem.html", problem="invalid"), 404
     if signature.status == SignatureStatus.REJECTED:
         return render_template("petitions/link_problem.html", problem="withdrawn"), 410
+    campaign = signature.petition.campaign
+    if signature.status == SignatureStatus.PENDING and request.method == "GET":
+        translation = campaign.translation_for(str(get_locale()))
+        return render_template("petitions/confirm.html", translation=translation, token=token)
 
     if services.confirm(signature):
         db.session.commit()
@@ -158,8 +160,7 @@ def confirm(token: str):  # noqa: ANN201
             count_confirmed(signature)
         except redis.RedisError:
             log.warning("could not count signature %s now; the worker will", signature.id)
-    slug = signature.petition.campaign.slug
-    return redirect(url_for(".thanks", slug=slug), 303)
+    return redirect(url_for(".thanks", slug=campaign.slug), 303)
 
 
 @bp.route("/not-me/<token>", methods=["GET", "POST"])
