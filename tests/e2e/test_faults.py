@@ -9,11 +9,10 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from campaigns import create_app
 from campaigns.core import events
-from campaigns.extensions import db, limiter
+from campaigns.extensions import db
 from campaigns.petitions.models import Signature, SignatureStatus
-from tests.support import EmbeddedRedis, app_settings, confirm_by_link, links_in, sign
+from tests.support import EmbeddedRedis, confirm_by_link, links_in, sign
 
 pytestmark = pytest.mark.e2e
 
@@ -93,14 +92,10 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_no_confirmation(
 
 
 def test_signatures_made_while_redis_is_down_are_kept_and_confirmed_once(
-    app, demo, database_url, smtp_sink, mailbox, start_worker, tmp_path
+    app, demo, mailbox, start_worker, other_app, tmp_path
 ):
     redis_server = EmbeddedRedis(tmp_path / "redis")
-    settings = {
-        **app_settings(database_url, (redis_server.url, "fault:"), smtp_sink),
-        "OUTBOX_RELAY_GRACE": 0,
-    }
-    faulty = create_app(settings)
+    faulty = other_app(REDIS_URL=redis_server.url, REDIS_KEY_PREFIX="fault:", OUTBOX_RELAY_GRACE=0)
     client = faulty.test_client()
     try:
         assert sign(client, email="before@example.org").status_code == 303
@@ -131,4 +126,3 @@ def test_signatures_made_while_redis_is_down_are_kept_and_confirmed_once(
         )
     finally:
         redis_server.stop()
-        limiter.init_app(app)  # the limiter is process-wide: point it back at the main test Redis

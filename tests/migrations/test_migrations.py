@@ -13,9 +13,8 @@ from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
-from campaigns import create_app
 from campaigns.extensions import db
-from tests.support import REPO_ROOT, app_settings, postgres_database
+from tests.support import REPO_ROOT, postgres_database
 
 MIGRATIONS = REPO_ROOT / "migrations"
 
@@ -41,9 +40,9 @@ def empty_database(request, tmp_path):  # noqa: ANN001, ANN201
 
 
 def test_upgrade_builds_exactly_the_models_schema_and_downgrade_undoes_it(
-    empty_database, redis_service, smtp_sink
+    empty_database, other_app
 ):
-    app = create_app(app_settings(empty_database, redis_service, smtp_sink))
+    app = other_app(SQLALCHEMY_DATABASE_URI=empty_database)
     with app.app_context():
         upgrade()
         with db.engine.connect() as conn:

@@ -96,20 +96,8 @@ def test_public_pages_make_no_third_party_requests(client, demo):
         assert attribute not in html.replace('<a href="http', "")
 
 
-def test_production_cookies_are_secure_host_only_and_httponly(
-    database_url, redis_service, smtp_sink, demo
-):
-    from campaigns import create_app
-    from tests.support import app_settings
-
-    production = create_app(
-        {
-            **app_settings(database_url, redis_service, smtp_sink),
-            "PROFILE": "production",
-            "SESSION_COOKIE_SECURE": True,
-            "SECRET_KEY": "x" * 32,
-        }
-    )
+def test_production_cookies_are_secure_host_only_and_httponly(other_app, demo):
+    production = other_app(PROFILE="production", SESSION_COOKIE_SECURE=True, SECRET_KEY="x" * 32)
     response = production.test_client().get(
         "/en/c/naloxone-in-every-pocket", base_url="https://localhost"
     )
