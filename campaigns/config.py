@@ -99,6 +99,9 @@ class Config:
     OUTBOX_RELAY_GRACE = _int("OUTBOX_RELAY_GRACE", 60)
     OUTBOX_RELAY_INTERVAL = _int("OUTBOX_RELAY_INTERVAL", 15)
     TALLY_RECONCILE_INTERVAL = _int("TALLY_RECONCILE_INTERVAL", 300)
+    # How long a web worker may serve a petition page from memory (the count is always current;
+    # this bounds how late a change of the campaign's text or status shows).
+    PAGE_CACHE_SECONDS = _int("PAGE_CACHE_SECONDS", 10)
     MILESTONES = (100, 1_000, 10_000, 100_000, 1_000_000)
 
 

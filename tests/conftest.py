@@ -97,6 +97,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
         app.extensions.pop("consent_text_ids", None)
+        app.extensions.pop("page_cache", None)
         delete_prefixed(app.config["REDIS_URL"], app.config["REDIS_KEY_PREFIX"])
 
 

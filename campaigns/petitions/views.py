@@ -9,9 +9,10 @@ import redis
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
 
 from campaigns.core.errors import render_error
+from campaigns.core.page_cache import CSRF_PLACEHOLDER, page_cache
 from campaigns.core.urls import public_url
 from campaigns.extensions import db, limiter
 from campaigns.networks.services import network_by_source_code
@@ -19,7 +20,7 @@ from campaigns.petitions import services
 from campaigns.petitions.consent import wording
 from campaigns.petitions.forms import SignatureForm
 from campaigns.petitions.models import Petition, SignatureStatus
-from campaigns.tallies.services import count_confirmed, current_tally
+from campaigns.tallies.services import Tally, count_confirmed, current_tally
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,14 @@ def _petition_or_404(slug: str) -> Petition:
     return petition
 
 
-def _render_petition(petition: Petition, form: SignatureForm, status: int = 200, notice: str = ""):  # noqa: ANN202
+def _render_petition(
+    petition: Petition,
+    form: SignatureForm,
+    status: int = 200,
+    notice: str = "",
+    tally: Tally | None = None,
+    csrf_value: str | None = None,
+):  # noqa: ANN202
     campaign = petition.campaign
     locale = str(get_locale())
     translation = campaign.translation_for(locale)
@@ -52,15 +60,41 @@ def _render_petition(petition: Petition, form: SignatureForm, status: int = 200,
             campaign=campaign,
             translation=translation,
             shown_in_other_language=translation.locale != locale,
-            tally=current_tally(petition.id),
+            tally=tally or current_tally(petition.id),
             public_signers=services.recent_public_signers(petition.id),
             form=form,
+            csrf_value=csrf_value or form.csrf_token.current_token,
             open_for_signing=services.accepts_signatures(petition),
             notice=notice,
             data_use=wording("signature", locale),
         ),
         status,
     )
+
+
+def _blank_petition_page(slug: str) -> str:
+    """The page before anything is typed: the same for every visitor but for the CSRF token,
+    so it is rendered once per language, `?source=` code and count, and served from memory."""
+    cache = page_cache()
+    seconds = current_app.config["PAGE_CACHE_SECONDS"]
+    petition_id = cache.get(("petition-id", slug))
+    if petition_id is None:
+        petition_id = _petition_or_404(slug).id
+        cache.put(("petition-id", slug), petition_id, seconds)
+    source = request.args.get("source", "")[:40]
+    tally = current_tally(petition_id)
+    key = ("petition-page", petition_id, str(get_locale()), source, tally.total)
+    page = cache.get(key)
+    if page is None:
+        petition = services.live_petition(slug)
+        if petition is None or petition.id != petition_id:  # gone since we remembered its id
+            cache.clear()
+            abort(404)
+        form = SignatureForm()
+        form.source.data = source
+        page, _status = _render_petition(petition, form, tally=tally, csrf_value=CSRF_PLACEHOLDER)
+        cache.put(key, page, seconds)
+    return page.replace(CSRF_PLACEHOLDER, generate_csrf())
 
 
 @bp.route("/c/<slug>", methods=["GET", "POST"])
@@ -71,11 +105,10 @@ def _render_petition(petition: Petition, form: SignatureForm, status: int = 200,
     methods=["POST"],
 )
 def petition(slug: str):  # noqa: ANN201
+    if request.method == "GET":
+        return _blank_petition_page(slug)
     petition = _petition_or_404(slug)
     form = SignatureForm()
-    if request.method == "GET":
-        form.source.data = request.args.get("source", "")[:40]
-        return _render_petition(petition, form)
     if not services.accepts_signatures(petition):
         return _render_petition(petition, form, status=409)
     if not form.validate():

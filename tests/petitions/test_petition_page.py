@@ -110,3 +110,23 @@ def test_production_cookies_are_secure_host_only_and_httponly(other_app, demo):
     )
     assert "Domain=" not in session_cookie and "Path=/" in session_cookie
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_the_cached_page_gives_each_visitor_their_own_token_and_the_current_count(
+    app, demo, mailbox
+):
+    from tests.support import confirm_by_link, csrf_token, links_in, run_outbox, sign
+
+    first, second = app.test_client(), app.test_client()
+    url = "/en/c/naloxone-in-every-pocket"
+    token_one = csrf_token(first.get(url).get_data(as_text=True))
+    token_two = csrf_token(second.get(url).get_data(as_text=True))
+    assert token_one != token_two
+    assert "placeholder" not in first.get(url).get_data(as_text=True)
+
+    assert sign(second, email="cached@example.org").status_code == 303
+    run_outbox(app)
+    confirm_by_link(
+        second, next(link for link in links_in(mailbox.messages[0]) if "/confirm/" in link)
+    )
+    assert "<strong>1 signature</strong>" in first.get(url).get_data(as_text=True)
