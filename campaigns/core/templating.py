@@ -47,6 +47,9 @@ def init_templating(app: Flask) -> None:
         # Start every request from a clean slate: an app context can outlive a request (in tests,
         # in a worker building URLs) and must not lend it the previous request's language.
         g.pop("lang", None)
+        g.pop(
+            app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None
+        )  # Flask-WTF's per-request token
         refresh_babel()
         if values and "lang" in values:
             lang = values.pop("lang")
