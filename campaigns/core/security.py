@@ -47,8 +47,9 @@ def init_security_headers(app: Flask) -> None:
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
-        # Supporters arrive from sensitive pages and go on to share links: tell no one where from.
-        headers.setdefault("Referrer-Policy", "no-referrer")
+        # Supporters arrive from sensitive pages and go on to share links: tell no other site where
+        # from. Our own forms still send it, since CSRF protection over HTTPS checks the referrer.
+        headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"

@@ -85,7 +85,7 @@ def test_every_page_carries_the_security_headers(client, demo):
         assert "'unsafe-inline'" not in csp
         assert "script-src 'self'" in csp
         assert headers["X-Content-Type-Options"] == "nosniff"
-        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Referrer-Policy"] == "same-origin"
 
 
 def test_public_pages_make_no_third_party_requests(client, demo):
@@ -130,3 +130,26 @@ def test_the_cached_page_gives_each_visitor_their_own_token_and_the_current_coun
         second, next(link for link in links_in(mailbox.messages[0]) if "/confirm/" in link)
     )
     assert "<strong>1 signature</strong>" in first.get(url).get_data(as_text=True)
+
+
+def test_signing_works_over_https_in_production(other_app, demo):
+    """Over HTTPS the CSRF check also wants a same-origin Referer, which browsers send only if the
+    referrer policy lets them: a "no-referrer" policy would make every signature fail."""
+    from tests.support import csrf_token
+
+    production = other_app(PROFILE="production", SESSION_COOKIE_SECURE=True, SECRET_KEY="x" * 32)
+    client = production.test_client()
+    url = "https://localhost/en/c/naloxone-in-every-pocket"
+    page = client.get(url)
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    response = client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+            "name": "Tls",
+            "email": "tls@example.org",
+            "country": "BE",
+        },
+        headers={"Referer": url},  # what a browser sends under "same-origin"
+    )
+    assert response.status_code == 303
