@@ -126,8 +126,14 @@ class SmtpSink:
         self.reply: str | None = None
         self.rcpt_delay = 0.0
         self.in_transaction = threading.Event()
+        self.sessions = 0  # SMTP sessions opened (EHLO seen)
         self.port = free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_EHLO(self, _server, session, _envelope, hostname, responses) -> list[str]:  # noqa: ANN001
+        session.host_name = hostname
+        self.sessions += 1
+        return responses
 
     async def handle_RCPT(self, _server, _session, envelope, address, _options) -> str:  # noqa: ANN001
         if self.rcpt_delay:
@@ -157,6 +163,7 @@ class SmtpSink:
         self.reply = None
         self.rcpt_delay = 0.0
         self.in_transaction.clear()
+        self.sessions = 0
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if address.lower() in str(m["To"]).lower()]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 from babel import Locale
 from flask import current_app, g, request
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale, gettext
 
 LANGUAGE_COOKIE = "lang"
 
@@ -62,18 +63,24 @@ def language_name(code: str) -> str:
     return Locale.parse(code).get_display_name(code).capitalize()
 
 
-def country_name(code: str) -> str:
+def country_name(code: str, locale: str | None = None) -> str:
+    locale = locale or str(get_locale())
     if code == OTHER_COUNTRY:
-        from flask_babel import gettext
-
-        return gettext("Another country")
-    return Locale.parse(str(get_locale())).territories.get(code, code)
+        with force_locale(locale):
+            return gettext("Another country")
+    return Locale.parse(locale).territories.get(code, code)
 
 
 def country_choices() -> list[tuple[str, str]]:
     """Countries sorted by their name in the page's language, "another country" last."""
-    choices = sorted(((cc, country_name(cc)) for cc in SIGNER_COUNTRIES), key=_sort_key)
-    return [*choices, (OTHER_COUNTRY, country_name(OTHER_COUNTRY))]
+    return list(_country_choices(str(get_locale())))
+
+
+@functools.cache
+def _country_choices(locale: str) -> tuple[tuple[str, str], ...]:
+    # Built once per language: sorting localised names costs more than the rest of a form.
+    choices = sorted(((cc, country_name(cc, locale)) for cc in SIGNER_COUNTRIES), key=_sort_key)
+    return (*choices, (OTHER_COUNTRY, country_name(OTHER_COUNTRY, locale)))
 
 
 def _sort_key(choice: tuple[str, str]) -> str:

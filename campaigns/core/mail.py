@@ -8,12 +8,16 @@ marked sent after it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.utils import make_msgid, parseaddr
 
+import flask_mail
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_mail import Message
@@ -47,6 +51,48 @@ class SentMail(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     message_id: Mapped[str | None] = mapped_column(String(255))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class _SmtpConnections(threading.local):
+    """One SMTP connection per worker process (or thread), reused from one mail to the next: a
+    handshake per mail costs about as much as the mail. A connection left idle is closed before it
+    is used again (servers drop idle clients), and any error closes it."""
+
+    IDLE_SECONDS = 30.0
+
+    def __init__(self) -> None:
+        self.connections: dict[tuple, tuple[flask_mail.Connection, float]] = {}
+
+    def send(self, message: Message) -> None:
+        config = current_app.config
+        target = (config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_USERNAME"])
+        connection, last_used = self.connections.pop(target, (None, 0.0))
+        if connection is not None and time.monotonic() - last_used > self.IDLE_SECONDS:
+            _close(connection)
+            connection = None
+        if connection is None:
+            connection = mail.connect().__enter__()
+        try:
+            connection.send(message)
+        except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code == 421:  # the server is closing the connection
+                _close(connection)
+            else:  # smtplib has reset the transaction: the connection is fine for the next mail
+                self.connections[target] = (connection, time.monotonic())
+            raise
+        except BaseException:
+            _close(connection)
+            raise
+        self.connections[target] = (connection, time.monotonic())
+
+
+def _close(connection: flask_mail.Connection) -> None:
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        if connection.host is not None:
+            connection.host.quit()
+
+
+_smtp = _SmtpConnections()
 
 
 def header_safe(value: str) -> str:
@@ -113,7 +159,7 @@ def send_once(key: str, template: str, build: Callable[[], Message]) -> bool:
 
     try:
         message = build()
-        mail.send(message)
+        _smtp.send(message)
     except smtplib.SMTPResponseException as exc:
         if 500 <= exc.smtp_code < 600:
             _finish(key, "failed", error=f"{exc.smtp_code} {exc.smtp_error!r}")

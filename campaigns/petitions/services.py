@@ -10,6 +10,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from campaigns.campaign.models import PUBLIC_STATUSES, Campaign, CampaignStatus
 from campaigns.core.db import utcnow
@@ -60,6 +61,7 @@ def live_petition(slug: str) -> Petition | None:
     return db.session.scalar(
         select(Petition)
         .join(Campaign)
+        .options(contains_eager(Petition.campaign))
         .where(Campaign.slug == slug, Campaign.status.in_(PUBLIC_STATUSES))
     )
 
@@ -90,38 +92,32 @@ def accepts_signatures(petition: Petition) -> bool:
 def sign(petition: Petition, data: SignatureInput) -> tuple[SignOutcome, Signature]:
     """Record a signature (or find the one this email already made) with its consents and event."""
     email = normalize_email(data.email)
-    existing = _signature_by_email(petition.id, email)
-    if existing is None:
-        signature = Signature(
-            petition_id=petition.id,
-            email=email,
-            name=data.name.strip(),
-            country=data.country,
-            comment=data.comment.strip() or None,
-            show_name=data.show_name,
-            locale=data.locale,
-            source_network_id=data.source_network_id,
-            source_url=data.source_url,
-            confirmation_requested_at=utcnow(),
-        )
-        try:
-            with db.session.begin_nested():
-                db.session.add(signature)
-                record_consents(
-                    signature,
-                    {
-                        "signature": True,
-                        "public_name": data.show_name,
-                        "newsletter": data.newsletter,
-                    },
-                )
-                db.session.flush()
-                record_event("signature.created", signature_id=signature.id)
-            return SignOutcome.CREATED, signature
-        except IntegrityError:  # the same person double-clicked: the other request won
-            existing = _signature_by_email(petition.id, email)
-            if existing is None:
-                raise
+    # Most signers are new: try the insert first and let the unique constraint on (petition,
+    # email) find those who signed before (also when two requests race).
+    signature = Signature(
+        petition_id=petition.id,
+        email=email,
+        name=data.name.strip(),
+        country=data.country,
+        comment=data.comment.strip() or None,
+        show_name=data.show_name,
+        locale=data.locale,
+        source_network_id=data.source_network_id,
+        source_url=data.source_url,
+        confirmation_requested_at=utcnow(),
+    )
+    choices = {"signature": True, "public_name": data.show_name, "newsletter": data.newsletter}
+    try:
+        with db.session.begin_nested():
+            db.session.add(signature)
+            record_consents(signature, choices)
+            db.session.flush()
+            record_event("signature.created", signature_id=signature.id)
+        return SignOutcome.CREATED, signature
+    except IntegrityError:
+        existing = _signature_by_email(petition.id, email)
+        if existing is None:
+            raise
     return _signed_before(existing), existing
 
 

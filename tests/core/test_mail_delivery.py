@@ -73,3 +73,13 @@ def test_a_refusal_is_recorded_and_never_retried(app, client, demo, mailbox):
     with app.app_context():
         events.dispatch(event_id)
     assert mailbox.messages == []
+
+
+def test_a_worker_reuses_its_smtp_connection(app, client, demo, mailbox):
+    from tests.support import run_outbox
+
+    for i in range(3):
+        sign(client, email=f"reuse{i}@example.org")
+    run_outbox(app)
+    assert len(mailbox.messages) == 3
+    assert mailbox.sessions <= 1  # one handshake for all three (0 if still open from before)
