@@ -47,17 +47,22 @@ def render_error(code: int, title: str | None = None, message: str | None = None
     return page, code
 
 
+def expired_form_page():  # noqa: ANN201
+    """A form sent with a missing or stale CSRF token, where it cannot be shown again."""
+    return render_error(
+        400,
+        _("This form has expired"),
+        _(
+            "For your security, forms expire after a while. Please go back, reload the page "
+            "and send it again."
+        ),
+    )
+
+
 def init_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError):  # noqa: ANN202
-        return render_error(
-            400,
-            _("This form has expired"),
-            _(
-                "For your security, forms expire after a while. Please go back, reload the page "
-                "and send it again."
-            ),
-        )
+        return expired_form_page()
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # noqa: ANN202

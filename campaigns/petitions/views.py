@@ -11,7 +11,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf
 
-from campaigns.core.errors import render_error
+from campaigns.core.errors import expired_form_page
 from campaigns.core.page_cache import CSRF_PLACEHOLDER, page_cache
 from campaigns.core.urls import public_url
 from campaigns.extensions import db, limiter
@@ -143,14 +143,7 @@ def expired_form(_error: CSRFError):  # noqa: ANN201
     slug = (request.view_args or {}).get("slug")
     petition = services.live_petition(slug) if slug else None
     if petition is None or request.endpoint != "petitions.petition":
-        return render_error(
-            400,
-            _("This form has expired"),
-            _(
-                "For your security, forms expire after a while. Please go back, reload the page "
-                "and send it again."
-            ),
-        )
+        return expired_form_page()
     form = SignatureForm(formdata=request.form, meta={"csrf": True})
     form.validate()
     form.csrf_token.errors = []
