@@ -93,6 +93,9 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     PREFERRED_URL_SCHEME = "https"
     WTF_CSRF_TIME_LIMIT = 6 * 3600
+    # Every validator we use carries its own translated message; WTForms' own catalogue would
+    # only be loaded from disk again on each request.
+    WTF_I18N_ENABLED = False
     MAX_CONTENT_LENGTH = 256 * 1024
 
     # Outbox relay: events not processed this many seconds after commit are published again.

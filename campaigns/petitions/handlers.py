@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
+from campaigns.campaign.models import Campaign
 from campaigns.core.events import Event, handles
 from campaigns.core.mail import render_email, send_once
 from campaigns.core.urls import public_url
 from campaigns.extensions import db
-from campaigns.petitions.models import Signature, SignatureStatus
+from campaigns.petitions.models import Petition, Signature, SignatureStatus
 from campaigns.petitions.services import make_token
+
+
+def _signature_with_campaign(signature_id: int) -> Signature | None:
+    """The signature with its petition, campaign and texts, in one query."""
+    return db.session.scalar(
+        select(Signature)
+        .where(Signature.id == signature_id)
+        .options(
+            joinedload(Signature.petition)
+            .joinedload(Petition.campaign)
+            .selectinload(Campaign.translations)
+        )
+    )
 
 
 @handles("signature.created")
 @handles("signature.confirmation_requested")
 def send_confirmation_mail(event: Event) -> None:
     """One mail per event: the first signing, and each (rate-limited) request to send it again."""
-    signature = db.session.get(Signature, event.payload["signature_id"])
+    signature = _signature_with_campaign(event.payload["signature_id"])
     if signature is None or signature.status != SignatureStatus.PENDING or not signature.email:
         return
     send_once(
@@ -28,7 +44,7 @@ def send_confirmation_mail(event: Event) -> None:
 
 @handles("signature.signed_again")
 def send_already_signed_mail(event: Event) -> None:
-    signature = db.session.get(Signature, event.payload["signature_id"])
+    signature = _signature_with_campaign(event.payload["signature_id"])
     if signature is None or signature.status != SignatureStatus.CONFIRMED or not signature.email:
         return
     campaign = signature.petition.campaign
