@@ -147,7 +147,11 @@ def publish(event_ids: list[tuple[str, str]]) -> bool:
 
 
 def relay(limit: int = 500) -> int:
-    """Publish events still unprocessed after the grace period (the beat safety net)."""
+    """Publish events still unprocessed after the grace period (the beat safety net).
+
+    The after-commit publish records nothing (that would cost every request a write), so an
+    event that is merely waiting in a long queue is published once more after the grace period,
+    and then at most every five grace periods; handlers are idempotent, so that only costs time."""
     now = utcnow()
     grace = timedelta(seconds=current_app.config["OUTBOX_RELAY_GRACE"])
     stale = (
