@@ -181,6 +181,10 @@ def _collect_new_events(session: Session, _flush_context: object) -> None:
 
 @event.listens_for(Session, "after_commit")
 def publish_after_commit(session: Session) -> None:
+    # SQLAlchemy also calls this when a SAVEPOINT is released; only the real COMMIT counts, or a
+    # fast worker would look for an event row that is not committed yet.
+    if session.in_nested_transaction():
+        return
     pending = session.info.pop("outbox_pending", None)
     if pending:
         publish(pending)

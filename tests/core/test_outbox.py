@@ -36,6 +36,27 @@ def published_event_ids(app) -> list[str]:  # noqa: ANN001
     return ids
 
 
+def test_events_are_published_only_once_committed(app, client, demo, monkeypatch):
+    """A worker must find the event row: publishing happens after the real COMMIT, not when
+    the signing service's SAVEPOINT is released."""
+    seen = []
+
+    def publish_and_look(pairs):  # noqa: ANN001, ANN202
+        with db.engine.connect() as other_connection:  # sees committed rows only
+            for event_id, _type in pairs:
+                seen.append(
+                    other_connection.execute(
+                        select(events.Event.id).where(events.Event.id == event_id)
+                    ).scalar()
+                    == event_id
+                )
+        return True
+
+    monkeypatch.setattr(events, "publish", publish_and_look)
+    sign(client)
+    assert seen == [True]
+
+
 def test_a_rolled_back_event_is_never_published(app, demo):
     events.record_event("signature.created", signature_id=1)
     db.session.flush()
