@@ -1,0 +1,214 @@
+"""Where the time of one request goes: `python -m bench.profile [page|sign|mail ...] [-n N]`.
+
+Same settings as `bench.run` (production profile, a fresh PostgreSQL database with the demo content,
+the system Redis under a private prefix, an SMTP sink process), but the app runs in this process
+under cProfile, driven by Flask's test client -- no gunicorn, no sockets -- so the numbers are the
+application's own cost per request:
+
+- page: GET the petition page without cookies (a first visit: new session, new CSRF token);
+- sign: POST a signature with a valid token and a new email address;
+- mail: what the worker does for one `signature.created` event (render and send the mail).
+
+Everything it creates is removed at the end, as with `bench.run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.procs import BenchError
+from bench.run import PETITION_PATH
+from bench.stack import Stack, StackConfig
+
+_CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+class RoundTrips:
+    """Counts SQL statements and Redis commands (a pipeline counts once: one round trip)."""
+
+    def __init__(self) -> None:
+        self.sql: list[str] = []
+        self.redis: list[str] = []
+
+    def install(self, engine: object) -> None:
+        import redis.client
+        from sqlalchemy import event
+
+        event.listen(engine, "before_cursor_execute", self._on_sql)
+        counter = self
+        execute_command = redis.client.Redis.execute_command
+        pipeline_execute = redis.client.Pipeline.execute
+
+        def counted_command(client, *args, **options):  # noqa: ANN001, ANN002, ANN003, ANN202
+            counter.redis.append(str(args[0]))
+            return execute_command(client, *args, **options)
+
+        def counted_pipeline(pipe, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            names = ",".join(str(c[0][0]) for c in pipe.command_stack)
+            counter.redis.append(f"pipeline[{names}]")
+            return pipeline_execute(pipe, *args, **kwargs)
+
+        redis.client.Redis.execute_command = counted_command
+        redis.client.Pipeline.execute = counted_pipeline
+
+    def _on_sql(self, _conn, _cursor, statement, _params, _context, _many) -> None:  # noqa: ANN001
+        self.sql.append(" ".join(statement.split())[:110])
+
+    def reset(self) -> None:
+        self.sql.clear()
+        self.redis.clear()
+
+
+TRIPS = RoundTrips()
+
+
+def _profile(
+    label: str, n: int, step: Callable[[int], None], top: int, save: Path | None = None
+) -> None:
+    for i in range(min(20, n)):  # warm-up: templates compiled, pools filled
+        step(-1 - i)
+    TRIPS.reset()
+    step(-100)
+    print(f"\n===== {label}: round trips of one call")
+    print(f"{len(TRIPS.sql)} SQL statements:")
+    for statement in TRIPS.sql:
+        print(f"  {statement}")
+    print(f"{len(TRIPS.redis)} Redis round trips: {', '.join(TRIPS.redis)}")
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for i in range(n):
+        step(10_000 + i)
+    plain = (time.perf_counter() - started) / n
+    plain_cpu = (time.process_time() - cpu_started) / n
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    for i in range(n):
+        step(i)
+    profiler.disable()
+    elapsed = time.perf_counter() - started
+    print(
+        f"\n===== {label}: {plain * 1000:.2f} ms per call without the profiler "
+        f"({plain_cpu * 1000:.2f} ms of it CPU in this process), "
+        f"{elapsed / n * 1000:.2f} ms under cProfile ({n} calls)"
+    )
+    if save is not None:
+        save.mkdir(parents=True, exist_ok=True)
+        target = save / (label.split(":")[0] + ".prof")
+        profiler.dump_stats(target)
+        print(f"profile saved to {target} (python -m pstats {target})")
+    for order in ("cumulative", "tottime"):
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order)
+        stats.print_stats(top)
+        print(out.getvalue())
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.split("\n")[0])
+    p.add_argument("what", nargs="*", default=["page", "sign", "mail"])
+    p.add_argument("-n", type=int, default=300, help="profiled calls per kind")
+    p.add_argument("--top", type=int, default=35, help="rows per listing")
+    p.add_argument("--save", type=Path, help="also write <kind>.prof files into this folder")
+    p.add_argument(
+        "--pg-url",
+        default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+    )
+    p.add_argument(
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
+    args = p.parse_args(argv)
+
+    workdir = Path(tempfile.mkdtemp(prefix="campaigns-profile-"))
+    stack = Stack(StackConfig(args.pg_url, args.redis_url, 1, 1, 1, "solo"), workdir)
+    try:
+        stack.prepare()
+        stack.start_sink()
+        # The app reads its settings from the environment when it is first imported.
+        os.environ.update(stack.env)
+        from campaigns import create_app
+        from campaigns.core import events
+        from campaigns.extensions import db
+
+        app = create_app()
+        # Flask's test client takes its scheme from here; plain http, like gunicorn in bench.run
+        # (over https Flask-WTF would also require a Referer header).
+        app.config["PREFERRED_URL_SCHEME"] = "http"
+        with app.app_context():
+            TRIPS.install(db.engine)
+        anonymous = app.test_client(use_cookies=False)
+        signer = app.test_client()
+        page = signer.get(PETITION_PATH)
+        match = _CSRF_RE.search(page.get_data(as_text=True))
+        if match is None:
+            raise BenchError("no CSRF token on the petition page")
+        token = match.group(1)
+
+        def get_page(_i: int) -> None:
+            resp = anonymous.get(PETITION_PATH)
+            assert resp.status_code == 200, resp.status_code
+
+        def post_sign(i: int) -> None:
+            resp = signer.post(
+                PETITION_PATH,
+                data={
+                    "csrf_token": token,
+                    "name": "Bench Signer",
+                    "email": f"profile{stack.run_id}-{i}@bench.example.org",
+                    "country": "DE",
+                    "comment": "",
+                },
+            )
+            assert resp.status_code == 303, resp.status_code
+
+        kinds = set(args.what)
+        if "page" in kinds:
+            _profile("page: GET " + PETITION_PATH, args.n, get_page, args.top, args.save)
+        if "sign" in kinds or "mail" in kinds:
+            _profile("sign: POST " + PETITION_PATH, args.n, post_sign, args.top, args.save)
+        if "mail" in kinds:
+            with app.app_context():
+                pending = db.session.scalars(
+                    db.select(events.Event.id)
+                    .where(
+                        events.Event.type == "signature.created",
+                        events.Event.processed_at.is_(None),
+                    )
+                    .order_by(events.Event.created_at)
+                ).all()
+                db.session.remove()
+            ids = iter(pending)
+
+            def send_mail(_i: int) -> None:
+                with app.app_context():
+                    events.dispatch(next(ids))
+
+            _profile(
+                "mail: events.dispatch(signature.created)",
+                min(args.n, len(pending) - 20),
+                send_mail,
+                args.top,
+                args.save,
+            )
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for problem in stack.close():
+            print(f"cleanup: {problem}", file=sys.stderr)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""The system under test: a fresh PostgreSQL database, the system Redis under a private key prefix,
+an SMTP sink, gunicorn and one Celery worker. `Stack.close()` undoes all of it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import redis as redis_lib
+from psycopg import sql
+
+from bench.procs import HOST, BenchError, Child, Processes, free_port, port_answers, wait_until
+
+SETUP_TIMEOUT = 180.0
+START_TIMEOUT = 60.0
+
+
+@dataclass
+class StackConfig:
+    pg_url: str  # the server's maintenance database, where ours is created and dropped
+    redis_url: str
+    gunicorn_workers: int
+    gunicorn_threads: int  # 1: the sync worker class; more: gthread
+    celery_concurrency: int
+    celery_pool: str
+
+
+class Stack:
+    def __init__(self, config: StackConfig, workdir: Path) -> None:
+        self.config = config
+        self.workdir = workdir
+        self.run_id = secrets.token_hex(4)
+        self.db_name = f"bench_{self.run_id}"
+        self.redis_prefix = f"bench-{self.run_id}:"
+        self.web_port = free_port()
+        self.smtp_port = free_port()
+        self.mail_log = workdir / "mail.tsv"
+        self.env = dict(os.environ)
+        self.procs = Processes(self.env, workdir)
+        self.web: Child | None = None
+        self.worker: Child | None = None
+        self.sink: Child | None = None
+        self._db_created = False
+        self.cleanup_summary = ""
+
+    # -- URLs and settings
+
+    @property
+    def database_url(self) -> str:
+        info = psycopg.conninfo.conninfo_to_dict(self.config.pg_url)
+        user = info.get("user") or os.environ.get("PGUSER") or "postgres"
+        host = info.get("host") or HOST
+        port = info.get("port") or 5432
+        password = f":{info['password']}" if info.get("password") else ""
+        return f"postgresql://{user}{password}@{host}:{port}/{self.db_name}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.web_port}"
+
+    def app_env(self) -> dict[str, str]:
+        unlimited = "1000000 per minute"
+        self.env.update(
+            {
+                "CAMPAIGNS_PROFILE": "production",
+                "DATABASE_URL": self.database_url,
+                "REDIS_URL": self.config.redis_url,
+                "REDIS_KEY_PREFIX": self.redis_prefix,
+                "MAIL_SERVER": HOST,
+                "MAIL_PORT": str(self.smtp_port),
+                "SECRET_KEY": secrets.token_urlsafe(32),
+                "SESSION_COOKIE_SECURE": "false",
+                "PUBLIC_BASE_URL": self.base_url,
+                "RATELIMIT_SIGN_PER_IP": unlimited,
+                "RATELIMIT_SIGN_PER_EMAIL": unlimited,
+                "INSTANCE_PATH": str(self.workdir / "instance"),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        return self.env
+
+    # -- lifecycle
+
+    def prepare(self) -> None:
+        """The database: created, migrated, demo content loaded."""
+        self.app_env()
+        self._create_database()
+        flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+        self.procs.run("migrate", [*flask, "db", "upgrade"], SETUP_TIMEOUT)
+        self.procs.run("demo", [*flask, "demo", "load"], SETUP_TIMEOUT)
+
+    def open(self) -> None:
+        """Prepare the database, then start the sink, gunicorn and the worker."""
+        self.prepare()
+        self.start_sink()
+        self.start_web()
+        self.start_worker()
+        wait_until(port_answers(self.web_port), START_TIMEOUT, "gunicorn", self.procs)
+
+    def start_sink(self) -> None:
+        self.sink = self.procs.spawn(
+            "sink",
+            [
+                sys.executable, "-m", "bench.sink",
+                "--port", str(self.smtp_port),
+                "--out", str(self.mail_log),
+            ],
+        )  # fmt: skip
+        wait_until(port_answers(self.smtp_port), START_TIMEOUT, "the SMTP sink", self.procs)
+
+    def start_web(self) -> None:
+        cfg = self.config
+        worker_class = ["--worker-class", "sync"]
+        if cfg.gunicorn_threads > 1:
+            worker_class = ["--worker-class", "gthread", "--threads", str(cfg.gunicorn_threads)]
+        self.web = self.procs.spawn(
+            "gunicorn",
+            [
+                sys.executable, "-m", "gunicorn",
+                "--bind", f"{HOST}:{self.web_port}",
+                "--workers", str(cfg.gunicorn_workers),
+                *worker_class,
+                "--no-control-socket",
+                "wsgi:app",
+            ],
+        )  # fmt: skip
+
+    def start_worker(self) -> None:
+        cfg = self.config
+        self.worker = self.procs.spawn(
+            "celery",
+            [
+                sys.executable, "-m", "celery", "-A", "celery_worker", "worker",
+                "-Q", "default,transactional",
+                "--pool", cfg.celery_pool,
+                "--concurrency", str(cfg.celery_concurrency),
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
+                "--hostname", f"bench-{self.run_id}@%h",
+            ],
+        )  # fmt: skip
+
+    def groups(self) -> dict[str, int]:
+        """Role -> process group id, for the CPU meter."""
+        return {
+            name: child.pid
+            for name, child in (
+                ("gunicorn", self.web),
+                ("celery", self.worker),
+                ("sink", self.sink),
+            )
+            if child is not None
+        }
+
+    def close(self) -> list[str]:
+        """Stop everything, drop the database, delete our Redis keys. Returns problems met."""
+        problems: list[str] = []
+        done = []
+        if self.procs.children:
+            self.procs.stop()
+            done.append("stopped all processes")
+        if self._db_created:
+            try:
+                self._drop_database()
+                done.append(f"dropped {self.db_name}")
+            except Exception as exc:  # noqa: BLE001 - report and go on cleaning
+                problems.append(f"could not drop database {self.db_name}: {exc}")
+        try:
+            deleted = delete_redis_keys(self.config.redis_url, self.redis_prefix)
+            done.append(f"deleted {deleted} Redis keys")
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"could not delete Redis keys *{self.redis_prefix}*: {exc}")
+        self.cleanup_summary = ", ".join(done) or "nothing to clean up"
+        return problems
+
+    # -- PostgreSQL
+
+    def _admin(self) -> psycopg.Connection:
+        return psycopg.connect(self.config.pg_url, autocommit=True, connect_timeout=5)
+
+    def _create_database(self) -> None:
+        try:
+            with self._admin() as conn:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.db_name)))
+        except psycopg.Error as exc:
+            raise BenchError(f"cannot create database on {self.config.pg_url}: {exc}") from exc
+        self._db_created = True
+
+    def _drop_database(self) -> None:
+        with self._admin() as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(self.db_name)
+                )
+            )
+        self._db_created = False
+
+    # -- Redis
+
+    def purge_queues(self) -> int:
+        """Drop the messages waiting in our Celery queues (what `celery purge` does)."""
+        client = redis_lib.Redis.from_url(self.config.redis_url)
+        dropped = 0
+        try:
+            for queue in ("transactional", "default"):
+                for name in client.scan_iter(match=f"{self.redis_prefix}{queue}*", count=1000):
+                    if client.type(name) == b"list":
+                        dropped += client.llen(name)
+                        client.delete(name)
+        finally:
+            client.close()
+        return dropped
+
+
+def delete_redis_keys(url: str, prefix: str) -> int:
+    """Delete every key that carries `prefix` anywhere in its name (Flask-Limiter puts its own
+    namespace in front of ours). SCAN, never FLUSH: the server is shared."""
+    client = redis_lib.Redis.from_url(url)
+    deleted = 0
+    try:
+        batch: list[bytes] = []
+        for name in client.scan_iter(match=f"*{prefix}*", count=1000):
+            batch.append(name)
+            if len(batch) >= 500:
+                deleted += client.delete(*batch)
+                batch = []
+        if batch:
+            deleted += client.delete(*batch)
+    finally:
+        with contextlib.suppress(Exception):
+            client.close()
+    return deleted
