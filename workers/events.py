@@ -33,7 +33,7 @@ def dispatch_event(self, event_id: str, **_kwargs: object) -> None:
     except PermanentMailError as exc:
         # Recorded as failed on its SentMail row; retrying would not change the server's mind.
         log.warning("event %s: mail refused for good: %s", event_id, exc)
-        events.mark_processed(event_id)
+        events.give_up(event_id)
     except MailClaimedElsewhere as exc:
         # Another worker holds the claim; if it died, the claim lapses after the lease.
         raise self.retry(exc=exc, countdown=current_app.config["MAIL_CLAIM_LEASE"]) from exc

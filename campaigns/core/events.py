@@ -106,7 +106,7 @@ def dispatch(event_id: str) -> None:
     db.session.commit()
 
 
-def mark_processed(event_id: str) -> None:
+def give_up(event_id: str) -> None:
     """Give up on an event whose handler failed for good (the failure is recorded by the handler)."""
     db.session.rollback()
     evt = db.session.get(Event, event_id)
