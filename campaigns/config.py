@@ -88,6 +88,8 @@ class Config:
     RATELIMIT_SIGN_PER_EMAIL = os.environ.get("RATELIMIT_SIGN_PER_EMAIL", "5 per hour")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
 
+    # How many reverse proxies stand in front; their X-Forwarded-* headers are trusted.
+    PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0)
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

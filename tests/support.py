@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -23,14 +22,10 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from campaigns.core.mailcatcher import free_port
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def need(condition: bool, reason: str) -> None:
@@ -229,6 +224,31 @@ def confirm_by_link(client, url: str):  # noqa: ANN001, ANN201
     page = client.get(path)
     assert page.status_code == 200, page.status_code
     return client.post(path, data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+
+
+def wait_until(predicate, timeout: float = 60.0, interval: float = 0.1, every=None):  # noqa: ANN001, ANN201
+    """Poll `predicate` until it is true and return its value; `every` runs between polls
+    (e.g. the outbox relay, as beat would)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        if every:
+            every()
+        time.sleep(interval)
+    raise AssertionError("timed out waiting")
+
+
+def unprocessed_events() -> int:
+    """Outbox events not processed yet, read afresh (workers commit in other processes)."""
+    from campaigns.core.events import Event
+    from campaigns.extensions import db
+
+    db.session.rollback()
+    return db.session.scalar(
+        db.select(db.func.count()).select_from(Event).where(Event.processed_at.is_(None))
+    )
 
 
 def run_outbox(app) -> int:  # noqa: ANN001

@@ -52,11 +52,11 @@ class Tally:
     def countries_by_count(self) -> list[tuple[str, int]]:
         return sorted(self.by_country.items(), key=lambda item: (-item[1], item[0]))
 
-    def add(self, country: str, network_id: int | None) -> None:
-        self.total += 1
-        self.by_country[country] = self.by_country.get(country, 0) + 1
+    def add(self, country: str, network_id: int | None, n: int = 1) -> None:
+        self.total += n
+        self.by_country[country] = self.by_country.get(country, 0) + n
         if network_id is not None:
-            self.by_network[network_id] = self.by_network.get(network_id, 0) + 1
+            self.by_network[network_id] = self.by_network.get(network_id, 0) + n
 
     def as_hash(self) -> dict[str, int]:
         fields = {"total": self.total}
@@ -90,10 +90,7 @@ def count_from_database(petition_id: int, up_to: datetime | None = None, connect
         query = query.where(Signature.confirmed_at <= up_to)
     tally = Tally()
     for country, network_id, n in (connection or db.session).execute(query):
-        tally.total += n
-        tally.by_country[country] = tally.by_country.get(country, 0) + n
-        if network_id is not None:
-            tally.by_network[network_id] = tally.by_network.get(network_id, 0) + n
+        tally.add(country, network_id, n)
     return tally
 
 

@@ -12,28 +12,16 @@ from sqlalchemy import func, select
 from campaigns.core import events
 from campaigns.extensions import db
 from campaigns.petitions.models import Signature, SignatureStatus
-from tests.support import EmbeddedRedis, confirm_by_link, links_in, sign
+from tests.support import (
+    EmbeddedRedis,
+    confirm_by_link,
+    links_in,
+    sign,
+    unprocessed_events,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
-
-
-def wait_until(predicate, timeout: float = 60.0, interval: float = 0.2, every=None):  # noqa: ANN001, ANN201
-    """Poll `predicate`; `every` runs between polls (e.g. the relay, as beat would)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        if every:
-            every()
-        time.sleep(interval)
-    raise AssertionError("timed out waiting")
-
-
-def unprocessed_events() -> int:
-    db.session.rollback()  # a fresh snapshot: workers commit in other processes
-    return db.session.scalar(
-        select(func.count()).select_from(events.Event).where(events.Event.processed_at.is_(None))
-    )
 
 
 def relay_now(app) -> None:  # noqa: ANN001

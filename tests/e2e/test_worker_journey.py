@@ -5,30 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import func, select
 
-from campaigns.core.events import Event
-from campaigns.extensions import db
-from tests.support import confirm_by_link, links_in, sign
+from tests.support import confirm_by_link, links_in, sign, unprocessed_events, wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1):  # noqa: ANN001, ANN201
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError("timed out waiting")
-
-
-def unprocessed_events() -> int:
-    db.session.rollback()  # a fresh snapshot: the worker commits in another process
-    return db.session.scalar(
-        select(func.count()).select_from(Event).where(Event.processed_at.is_(None))
-    )
 
 
 def test_a_worker_sends_the_confirmation_and_the_count_goes_up(
