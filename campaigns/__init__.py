@@ -95,20 +95,31 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from campaigns.api.views import bp as api_bp
+    from campaigns.audit.views import bp as audit_bp
+    from campaigns.campaign.staff_views import bp as staff_campaigns_bp
     from campaigns.campaign.views import bp as campaign_bp
+    from campaigns.dashboard.views import bp as dashboard_bp
+    from campaigns.exports.views import bp as exports_bp
+    from campaigns.mailbox.views import bp as mail_catcher_bp
     from campaigns.petitions.views import bp as petitions_bp
+    from campaigns.staff.views import bp as staff_bp
 
-    for blueprint in (campaign_bp, petitions_bp, api_bp):
+    public = (campaign_bp, petitions_bp, api_bp)
+    staff = (staff_bp, staff_campaigns_bp, dashboard_bp, exports_bp, mail_catcher_bp, audit_bp)
+    for blueprint in (*public, *staff):
         app.register_blueprint(blueprint)
 
 
 def _register_event_handlers() -> None:
     # Importing a handlers module registers its @handles functions (idempotently).
     import campaigns.petitions.handlers  # noqa: F401
+    import campaigns.staff.handlers  # noqa: F401
     import campaigns.tallies.handlers  # noqa: F401
 
 
 def _register_cli(app: Flask) -> None:
     from campaigns.demo import demo_cli
+    from campaigns.staff.cli import staff_cli
 
     app.cli.add_command(demo_cli)
+    app.cli.add_command(staff_cli)

@@ -109,6 +109,17 @@ class Config:
     PAGE_CACHE_SECONDS = _int("PAGE_CACHE_SECONDS", 10)
     MILESTONES = (100, 1_000, 10_000, 100_000, 1_000_000)
 
+    # Staff sign-in: sessions end after this long without a request, and after this long anyway.
+    STAFF_SESSION_IDLE_MINUTES = _int("STAFF_SESSION_IDLE_MINUTES", 30)
+    STAFF_SESSION_MAX_HOURS = _int("STAFF_SESSION_MAX_HOURS", 12)
+    # After this many failed attempts for one address, sign-in for it pauses this many minutes.
+    STAFF_LOGIN_MAX_FAILURES = _int("STAFF_LOGIN_MAX_FAILURES", 5)
+    STAFF_LOGIN_LOCKOUT_MINUTES = _int("STAFF_LOGIN_LOCKOUT_MINUTES", 15)
+    RATELIMIT_STAFF_LOGIN_PER_IP = os.environ.get(
+        "RATELIMIT_STAFF_LOGIN_PER_IP", "10 per minute; 100 per hour"
+    )
+    STAFF_PASSWORD_RESET_MAX_AGE = _int("STAFF_PASSWORD_RESET_MAX_AGE", 3600)
+
 
 class DevelopmentConfig(Config):
     """The embedded stack of `make run`: plain HTTP on loopback, a generated secret."""

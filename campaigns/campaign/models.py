@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from campaigns.core.db import TimestampMixin, UTCDateTime
+from campaigns.core.db import TimestampMixin, UTCDateTime, utcnow
 from campaigns.extensions import db
 
 
@@ -51,8 +51,14 @@ class Campaign(TimestampMixin, db.Model):
     default_locale: Mapped[str] = mapped_column(String(8), default="en", nullable=False)
     lead_network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id"))
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the staff wrote when handing the petition over (state "delivered"): to whom, when, how.
+    delivery_note: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 
     lead_network = relationship("Network")
+    state_changes: Mapped[list[CampaignStateChange]] = relationship(
+        back_populates="campaign", order_by="CampaignStateChange.changed_at"
+    )
     translations: Mapped[list[CampaignTranslation]] = relationship(
         back_populates="campaign",
         cascade="all, delete-orphan",
@@ -97,3 +103,20 @@ class CampaignTranslation(db.Model):
     body_markdown: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
     campaign: Mapped[Campaign] = relationship(back_populates="translations")
+
+
+class CampaignStateChange(db.Model):
+    """Every change of a campaign's status: from what, to what, by whom, when (never edited)."""
+
+    __tablename__ = "campaign_state_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), nullable=False, index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16), nullable=False)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="state_changes")
+    changed_by = relationship("StaffUser")

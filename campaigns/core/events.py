@@ -46,6 +46,10 @@ EVENT_TYPES: dict[str, str] = {
     "Payload: signature_id, was_confirmed. Corrects the counters.",
     "petition.milestone_reached": "A petition's confirmed count reached a milestone for the first "
     "time. Payload: petition_id, threshold, kind ('count' or 'goal').",
+    "campaign.launched": "Staff launched a campaign: its page is live and takes signatures. "
+    "Payload: campaign_id, staff_user_id.",
+    "staff.password_reset_requested": "A staff member asked for a password reset. "
+    "Payload: staff_user_id. Sends the reset link by email.",
 }
 
 # Which Celery queue an event's handlers run on: mail to supporters never waits behind bulk work.
@@ -53,6 +57,7 @@ EVENT_QUEUES: dict[str, str] = {
     "signature.created": "transactional",
     "signature.confirmation_requested": "transactional",
     "signature.signed_again": "transactional",
+    "staff.password_reset_requested": "transactional",
 }
 
 Handler = Callable[["Event"], None]

@@ -29,6 +29,9 @@ class Petition(db.Model):
     )
     goal: Mapped[int] = mapped_column(Integer, nullable=False)
     deadline: Mapped[date | None] = mapped_column(Date)
+    # Show progress against the European Citizens' Initiative thresholds (1,000,000 signatures,
+    # and the per-country minimums in data/eci_thresholds.csv in at least 7 member states).
+    eci_progress: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
 
     campaign = relationship("Campaign", back_populates="petition")
 

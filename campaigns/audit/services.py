@@ -1,0 +1,69 @@
+"""Writing to the audit log. Call `record()` in the same transaction as the change it describes,
+so the change and its entry are committed (or rolled back) together."""
+
+from __future__ import annotations
+
+from flask import g, has_request_context, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect
+
+from campaigns.audit.models import AuditEntry
+from campaigns.extensions import db
+
+# Every action the log knows, with what it means (the filter on the audit page lists them).
+ACTIONS: dict[str, str] = {
+    "staff.login": _l("Signed in"),
+    "staff.login_failed": _l("A sign-in failed (wrong password or code) for an existing account"),
+    "staff.logout": _l("Signed out"),
+    "staff.password_reset_requested": _l("Asked for a password reset link"),
+    "staff.password_changed": _l("Changed or reset their password"),
+    "staff.two_factor_enabled": _l("Turned on two-factor sign-in"),
+    "staff.two_factor_disabled": _l("Turned off two-factor sign-in"),
+    "staff.created": _l("Created a staff account"),
+    "staff.updated": _l("Changed a staff account (role, network, name, active)"),
+    "settings.changed": _l("Changed a site setting"),
+    "campaign.created": _l("Created a campaign"),
+    "campaign.updated": _l("Edited a campaign or one of its translations"),
+    "campaign.state_changed": _l("Changed a campaign's state (launch, pause, close, deliver)"),
+    "supporters.viewed": _l(
+        "Saw supporters' personal data (a list or a delivery report with names)"
+    ),
+    "signatures.exported": _l("Exported signatures as CSV"),
+    "mail_catcher.viewed": _l("Read a message in the built-in mail catcher"),
+}
+
+
+def _describe_target(target: object | None) -> tuple[str | None, int | None]:
+    if target is None:
+        return None, None
+    return type(target).__tablename__, inspect(target).identity[0]
+
+
+def record(
+    action: str,
+    *,
+    target: object | None = None,
+    campaign_id: int | None = None,
+    detail: dict | None = None,
+    actor: object | None = None,
+) -> AuditEntry:
+    """Add an entry for `action` done by `actor` (default: the signed-in staff member)."""
+    if action not in ACTIONS:
+        raise ValueError(f"undocumented audit action {action!r}")
+    if actor is None:
+        actor = g.get("staff_user")
+    target_type, target_id = _describe_target(target)
+    entry = AuditEntry(
+        action=action,
+        actor_id=actor.id if actor is not None else None,
+        actor_email=actor.email if actor is not None else None,
+        target_type=target_type,
+        target_id=target_id,
+        campaign_id=campaign_id,
+        detail=detail or {},
+    )
+    if has_request_context():
+        entry.ip_address = request.remote_addr
+        entry.user_agent = (request.user_agent.string or "")[:200] or None
+    db.session.add(entry)
+    return entry

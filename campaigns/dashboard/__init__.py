@@ -1,0 +1,1 @@
+"""The campaign dashboard: counts, charts and the map, from aggregates."""

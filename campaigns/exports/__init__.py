@@ -1,0 +1,1 @@
+"""Exports of signatures (streaming CSV) and the printable delivery report."""

@@ -1,0 +1,1 @@
+"""Staff pages to read what the built-in mail catcher received (embedded stack)."""

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from campaigns.core.db import TimestampMixin, UTCDateTime, utcnow
+from campaigns.extensions import db
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    CAMPAIGNER = "campaigner"
+    COORDINATOR = "coordinator"
+
+
+class Capability(enum.StrEnum):
+    """What a staff page needs. Views name a capability, never a role, so the role table below is
+    the one place that says who may do what."""
+
+    VIEW_CAMPAIGNS = (
+        "view_campaigns"  # the campaign list and dashboards (a coordinator: own network)
+    )
+    EDIT_CAMPAIGNS = "edit_campaigns"  # create, edit, translate, launch, pause, close, deliver
+    EXPORT = "export"  # CSV exports and delivery reports (a coordinator: own network's supporters)
+    READ_MAIL_CATCHER = "read_mail_catcher"  # the built-in catcher's messages (embedded stack)
+    MANAGE_STAFF = "manage_staff"  # accounts, roles, the two-factor requirement
+    READ_AUDIT_LOG = "read_audit_log"
+
+
+ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
+    Role.ADMIN: frozenset(Capability),
+    Role.CAMPAIGNER: frozenset(
+        {
+            Capability.VIEW_CAMPAIGNS,
+            Capability.EDIT_CAMPAIGNS,
+            Capability.EXPORT,
+            Capability.READ_MAIL_CATCHER,
+        }
+    ),
+    Role.COORDINATOR: frozenset({Capability.VIEW_CAMPAIGNS, Capability.EXPORT}),
+}
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class StaffUser(TimestampMixin, db.Model):
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lowercased and stripped (see staff.services.normalise_email).
+    email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(120), nullable=False, default="")
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        nullable=False,
+    )
+    # A coordinator works for one member network and sees only its supporters.
+    network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id"))
+    password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
+    password_changed_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, nullable=False
+    )
+    # Part of every session of this account: changing it (password change or reset, role change,
+    # deactivation) signs the account out everywhere, and makes used reset links void.
+    session_token: Mapped[str] = mapped_column(
+        String(40), default=new_session_token, nullable=False
+    )
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last accepted TOTP time step: a code is accepted once (RFC 6238 section 5.2).
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # IANA zone in which this person reads and enters dates and times (e.g. a mailing's schedule).
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Brussels", nullable=False)
+
+    network = relationship("Network")
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return ROLE_CAPABILITIES[self.role] if self.is_active else frozenset()
+
+    def can(self, capability: Capability | str) -> bool:
+        return Capability(capability) in self.capabilities
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_enabled_at is not None
+
+    @property
+    def scoped_network_id(self) -> int | None:
+        """The one network whose supporters this person may see, or None for all networks."""
+        return self.network_id if self.role == Role.COORDINATOR else None
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+    def __repr__(self) -> str:
+        return f"<StaffUser {self.id} {self.role}>"
+
+
+class SiteSetting(db.Model):
+    """A setting admins change at run time (e.g. requiring two-factor sign-in for everyone)."""
+
+    __tablename__ = "site_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[object] = mapped_column(JSON, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

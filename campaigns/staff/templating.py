@@ -1,0 +1,86 @@
+"""What staff templates can use: the signed-in person, the navigation, labels, dates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from flask import Blueprint, current_app, request, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from campaigns.audit.services import ACTIONS
+from campaigns.core.i18n import language_name
+from campaigns.staff.auth import current_staff
+from campaigns.staff.models import Capability, Role
+from campaigns.staff.passwords import MIN_LENGTH
+
+
+class NavItem(NamedTuple):
+    label: str
+    href: str
+    current: bool
+
+
+# The workspace's sections: (endpoint, label, capability needed). A section appears once its
+# blueprint is registered and the person's role includes the capability.
+SECTIONS = [
+    ("staff_campaigns.index", _l("Campaigns"), Capability.VIEW_CAMPAIGNS),
+    ("mail_catcher.index", _l("Mail catcher"), Capability.READ_MAIL_CATCHER),
+    ("staff.team", _l("Staff accounts"), Capability.MANAGE_STAFF),
+    ("audit.log", _l("Audit log"), Capability.READ_AUDIT_LOG),
+]
+
+ROLE_NAMES = {
+    Role.ADMIN: _l("Administrator"),
+    Role.CAMPAIGNER: _l("Campaigner"),
+    Role.COORDINATOR: _l("Coordinator"),
+}
+
+
+def staff_navigation() -> list[NavItem]:
+    user = current_staff()
+    if user is None:
+        return []
+    endpoint = request.endpoint or ""
+    items = []
+    for section_endpoint, label, capability in SECTIONS:
+        if section_endpoint not in current_app.view_functions or not user.can(capability):
+            continue
+        blueprint = section_endpoint.partition(".")[0]
+        current = endpoint == section_endpoint or (
+            blueprint != "staff" and endpoint.startswith(blueprint + ".")
+        )
+        items.append(NavItem(str(label), url_for(section_endpoint), current))
+    return items
+
+
+def staff_datetime(value: datetime | None, format: str = "medium") -> str:  # noqa: A002
+    """A timestamp in the signed-in person's time zone (stored in UTC)."""
+    if value is None:
+        return ""
+    from zoneinfo import ZoneInfo
+
+    user = current_staff()
+    zone = ZoneInfo(user.timezone) if user else None
+    return format_datetime(value.astimezone(zone) if zone else value, format)
+
+
+def init_staff_templating(bp: Blueprint) -> None:
+    @bp.app_context_processor
+    def staff_context() -> dict[str, object]:
+        return {
+            "current_staff": current_staff,
+            "staff_navigation": staff_navigation,
+            "role_name": lambda role: str(ROLE_NAMES[Role(role)]),
+            "action_label": lambda code: str(ACTIONS.get(code, code)),
+            "password_hint": lambda: _(
+                "At least %(count)d characters. A few unrelated words make a strong, "
+                "memorable password.",
+                count=MIN_LENGTH,
+            ),
+        }
+
+    bp.add_app_template_filter(staff_datetime, "datetime")
+    bp.add_app_template_filter(language_name, "language_name")
