@@ -99,8 +99,16 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
                 names = ", ".join(t.name for t in db.metadata.sorted_tables)
                 conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
             else:
+                # The audit log's append-only triggers are lifted for the cleanup, then restored.
+                triggers = conn.exec_driver_sql(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+                ).all()
+                for name, _sql in triggers:
+                    conn.exec_driver_sql(f"DROP TRIGGER {name}")
                 for table in reversed(db.metadata.sorted_tables):
                     conn.execute(table.delete())
+                for _name, sql in triggers:
+                    conn.exec_driver_sql(sql)
         app.extensions.pop("consent_text_ids", None)
         app.extensions.pop("page_cache", None)
         delete_prefixed(app.config["REDIS_URL"], app.config["REDIS_KEY_PREFIX"])

@@ -6,7 +6,7 @@ import functools
 import unicodedata
 
 from babel import Locale
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 from flask_babel import force_locale, get_locale, gettext
 
 LANGUAGE_COOKIE = "lang"
@@ -50,6 +50,8 @@ def select_locale() -> str:
     lang = getattr(g, "lang", None)
     if lang in languages:
         return lang
+    if not has_request_context():  # the command line, a worker outside force_locale
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     saved = request.cookies.get(LANGUAGE_COOKIE)
     if saved in languages:
         return saved

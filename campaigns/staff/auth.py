@@ -111,7 +111,8 @@ def staff_required(capability: Capability | None = None) -> Callable:
             user = current_staff()
             if user is None:
                 next_url = request.full_path.rstrip("?") if request.method == "GET" else None
-                return redirect(url_for("staff.login", next=next_url))
+                expired = 1 if g.get("staff_session_expired") else None
+                return redirect(url_for("staff.login", next=next_url, expired=expired))
             if (
                 two_factor_required()
                 and not user.totp_enabled

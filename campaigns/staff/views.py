@@ -43,6 +43,13 @@ init_staff_templating(bp)
 SETUP_SECRET_KEY = "staff_totp_setup"  # noqa: S105 - a session key, not a secret
 
 
+@bp.before_app_request
+def forget_previous_staff_user() -> None:
+    # An app context can outlive a request (tests, CLI): each request reads its own session.
+    g.pop("staff_user", None)
+    g.pop("staff_session_expired", None)
+
+
 @bp.after_request
 def no_caching(response):  # noqa: ANN001, ANN201
     # Staff pages hold personal data: never keep them in a shared or back/forward cache.

@@ -77,9 +77,16 @@ def upgrade():
         batch_op.create_index('ix_audit_log_action', ['action', 'occurred_at'], unique=False)
         batch_op.create_index('ix_audit_log_actor', ['actor_id', 'occurred_at'], unique=False)
         batch_op.create_index('ix_audit_log_occurred_at', ['occurred_at'], unique=False)
+    # The audit log is append-only for the application's own database connection too. (A later
+    # batch migration of audit_log on SQLite recreates the table: it must recreate these.)
     if op.get_bind().dialect.name == "postgresql":
-        # The audit log is append-only for the application's own database role too.
         op.execute(AUDIT_LOG_IMMUTABLE)
+    elif op.get_bind().dialect.name == "sqlite":
+        for statement in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER audit_log_no_{statement.lower()} BEFORE {statement} ON audit_log "
+                "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+            )
 
     op.create_table('campaign_state_changes',
     sa.Column('id', sa.Integer(), nullable=False),
