@@ -8,6 +8,8 @@ network is actually running.
 
 from __future__ import annotations
 
+import os
+
 import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
@@ -322,3 +324,26 @@ def load_command() -> None:
         click.echo(f"Loaded {len(NETWORKS)} networks and {len(CAMPAIGNS)} demo campaigns.")
     else:
         click.echo("The database already has campaigns; demo content not loaded.")
+
+
+DEMO_ADMIN_EMAIL = "admin@example.org"
+
+
+@demo_cli.command("admin")
+@click.argument("password_file", type=click.Path(dir_okay=False))
+def admin_command(password_file: str) -> None:
+    """Create a first admin (admin@example.org) if there is no staff account yet, and write its
+    generated password to PASSWORD_FILE (readable by you only). For trying the platform out:
+    production creates accounts with `flask staff create`."""
+    from campaigns.staff.models import Role, StaffUser
+    from campaigns.staff.services import create_staff, generate_password
+
+    if db.session.scalar(select(func.count()).select_from(StaffUser)):
+        return
+    password = generate_password()
+    create_staff(DEMO_ADMIN_EMAIL, password, Role.ADMIN, name="Demo admin")
+    fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f"{DEMO_ADMIN_EMAIL}\n{password}\n")
+    db.session.commit()
+    click.echo(f"Created the staff account {DEMO_ADMIN_EMAIL}; its password is in {password_file}.")

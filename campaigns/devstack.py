@@ -355,6 +355,8 @@ def run(
     flask = python_m("flask", "--app", "wsgi")
     sup.run_to_completion("setup", [*flask, "db", "upgrade"], "`flask db upgrade`")
     sup.run_to_completion("setup", [*flask, "demo", "load"], "`flask demo load`")
+    admin_file = instance / "admin-password.txt"
+    sup.run_to_completion("setup", [*flask, "demo", "admin", str(admin_file)], "`flask demo admin`")
 
     sup.spawn(
         "web",
@@ -389,6 +391,11 @@ def run(
     url = f"http://{HOST}:{web_port}/"
     sup.wait_until(web_answers(url), WEB_START_TIMEOUT, "the web app")
     sup.say("devstack", f"Campaign platform running: open {url}")
+    if admin_file.exists():
+        sup.say(
+            "devstack",
+            f"Staff workspace: {url}staff/ (sign in with the address and password in {admin_file})",
+        )
     sup.say("devstack", f"{mail_note}; data in {instance}; press Ctrl-C to stop")
     while True:
         sup.check()

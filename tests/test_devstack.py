@@ -202,6 +202,12 @@ def test_make_run_serves_and_stops_cleanly(tmp_path, launch):
 
     # urllib follows a redirect to the language page; what we end on must be a page.
     assert _get(f"http://127.0.0.1:{port}/") == 200
+    # A first admin account to try the staff workspace with, its password readable by us only.
+    admin_file = instance / "admin-password.txt"
+    launcher.wait_for(f"Staff workspace: http://127.0.0.1:{port}/staff/", timeout=10)
+    assert admin_file.read_text().splitlines()[0] == "admin@example.org"
+    assert stat.S_IMODE(admin_file.stat().st_mode) == 0o600
+    assert _get(f"http://127.0.0.1:{port}/staff/login") == 200
     pids = stack_pids(instance, port)
     assert len(pids) >= 5, f"expected redis, web (+workers), worker, beat: {pids}"
     assert launcher.proc.pid in pids
