@@ -117,6 +117,7 @@ class SmtpSink:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.arrivals: list[float] = []  # time.time() of each accepted message
         self.envelopes: list[tuple[str, list[str]]] = []
         self.reply: str | None = None
         self.rcpt_delay = 0.0
@@ -142,6 +143,7 @@ class SmtpSink:
         if self.reply:
             return self.reply
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.arrivals.append(time.time())
         self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
         return "250 OK"
 
@@ -154,6 +156,7 @@ class SmtpSink:
 
     def clear(self) -> None:
         self.messages.clear()
+        self.arrivals.clear()
         self.envelopes.clear()
         self.reply = None
         self.rcpt_delay = 0.0
