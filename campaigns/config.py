@@ -120,6 +120,24 @@ class Config:
     )
     STAFF_PASSWORD_RESET_MAX_AGE = _int("STAFF_PASSWORD_RESET_MAX_AGE", 3600)
 
+    # Mailings. The rate holds for all mailings and workers together.
+    MAILING_RATE_PER_SECOND = float(os.environ.get("MAILING_RATE_PER_SECOND", "20"))
+    MAILING_RATE_PER_HOUR = _int("MAILING_RATE_PER_HOUR", 50_000)
+    MAILING_BATCH_SIZE = _int("MAILING_BATCH_SIZE", 200)
+    # Batches of one mailing in flight at once (about one per worker process that sends bulk).
+    MAILING_PARALLEL_BATCHES = _int("MAILING_PARALLEL_BATCHES", 2)
+    MAILING_AUDIENCE_CHUNK = _int("MAILING_AUDIENCE_CHUNK", 2000)
+    MAILING_MAX_ATTEMPTS = _int("MAILING_MAX_ATTEMPTS", 8)
+    # A claim older than this belongs to a worker that died: its deliveries are queued again.
+    MAILING_CLAIM_LEASE = _int("MAILING_CLAIM_LEASE", 300)
+    MAILING_TICK_INTERVAL = _int("MAILING_TICK_INTERVAL", 10)
+    # Envelope sender of bulk mail; each message gets bounces+<id>-<signature>@ this domain.
+    MAILING_BOUNCE_ADDRESS = os.environ.get(
+        "MAILING_BOUNCE_ADDRESS", "bounces@campaigns.example.org"
+    )
+    MAILING_UNSUBSCRIBE_MAILTO = os.environ.get("MAILING_UNSUBSCRIBE_MAILTO", "")
+    MAILING_LIST_ID = os.environ.get("MAILING_LIST_ID", "")
+
 
 class DevelopmentConfig(Config):
     """The embedded stack of `make run`: plain HTTP on loopback, a generated secret."""

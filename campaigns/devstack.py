@@ -375,7 +375,7 @@ def run(
         python_m(
             "celery", "-A", "celery_worker", "worker",
             "--loglevel", "INFO",
-            "-Q", "default,transactional",
+            "-Q", "default,transactional,bulk",
             "--concurrency", "2",
         ),
     )  # fmt: skip

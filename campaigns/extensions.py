@@ -68,6 +68,10 @@ def celery_settings(config) -> dict:
                 "task": "petitions.purge_unconfirmed",
                 "schedule": 3600.0,
             },
+            "mailings-tick": {
+                "task": "mailings.tick",
+                "schedule": float(config["MAILING_TICK_INTERVAL"]),
+            },
             "tallies-reconcile": {
                 "task": "tallies.reconcile",
                 "schedule": float(config["TALLY_RECONCILE_INTERVAL"]),
@@ -88,6 +92,7 @@ def celery_init_app(app: Flask) -> Celery:
 
     # The task modules register themselves with @shared_task when imported.
     import workers.events  # noqa: F401
+    import workers.mailings  # noqa: F401
     import workers.petitions  # noqa: F401
     import workers.tallies  # noqa: F401
 

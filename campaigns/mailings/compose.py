@@ -1,0 +1,111 @@
+"""Mailing text: Markdown with merge fields, checked when saved and prepared once per language.
+
+A merge field is written `{{ first_name }}`, or `{{ first_name | friend }}` with a fallback used
+when the value is missing. Values are inserted after the Markdown is rendered and sanitised, as
+escaped text (HTML) or plain text, so nothing a supporter typed as their name can add markup, a
+link or a mail header.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import markdown as markdown_lib
+import nh3
+from flask_babel import lazy_gettext as _l
+from markupsafe import escape
+
+from campaigns.core.mail import header_safe
+
+MERGE_FIELD = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*([^{}]*?)\s*)?\}\}")
+
+# The fields staff may use, with what they hold (the compose page lists them).
+MERGE_FIELDS = {
+    "first_name": _l("The recipient's first name, as they gave it when signing"),
+    "campaign_title": _l("The title of the mailing's campaign, in the recipient's language"),
+    "action_link": _l("A link to the mailing's campaign, in the recipient's language"),
+}
+# Fallbacks when a value is missing and the text gives none.
+DEFAULT_FALLBACKS = {"first_name": "", "campaign_title": "", "action_link": ""}
+
+
+class ComposeError(ValueError):
+    pass
+
+
+def problems(text: str) -> list[str]:
+    """What is wrong with the merge fields of `text` (translated sentences)."""
+    found = []
+    for match in MERGE_FIELD.finditer(text):
+        if match.group(1) not in MERGE_FIELDS:
+            found.append(str(_l("Unknown merge field {{ %(name)s }}.", name=match.group(1))))
+    leftover = MERGE_FIELD.sub("", text)
+    if "{{" in leftover or "}}" in leftover:
+        found.append(str(_l("A merge field is not closed: write it like {{ first_name }}.")))
+    return found
+
+
+# Placeholders that survive Markdown and nh3 untouched (letters and digits only, so they are
+# also valid inside a link address).
+def _token(index: int) -> str:
+    return f"zqmergefield{index}zq"
+
+
+_TOKEN = re.compile(r"zqmergefield(\d+)zq")
+
+
+@dataclass(frozen=True)
+class Template:
+    """A subject or body with its merge fields replaced by numbered placeholders."""
+
+    text: str
+    fields: tuple[tuple[str, str | None], ...]  # (name, fallback) per placeholder
+
+    def fill(self, values: dict[str, str], escape_html: bool = False) -> str:
+        def value(match: re.Match) -> str:
+            name, fallback = self.fields[int(match.group(1))]
+            result = values.get(name) or (
+                fallback if fallback is not None else DEFAULT_FALLBACKS[name]
+            )
+            return str(escape(result)) if escape_html else result
+
+        return _TOKEN.sub(value, self.text)
+
+
+def _tokenise(source: str) -> tuple[str, tuple[tuple[str, str | None], ...]]:
+    fields: list[tuple[str, str | None]] = []
+
+    def replace(match: re.Match) -> str:
+        fields.append((match.group(1), match.group(2)))
+        return _token(len(fields) - 1)
+
+    return MERGE_FIELD.sub(replace, source), tuple(fields)
+
+
+@dataclass(frozen=True)
+class PreparedVersion:
+    locale: str
+    subject: Template
+    text: Template
+    html: Template
+
+    def render(self, values: dict[str, str]) -> tuple[str, str, str]:
+        """(subject, text, html) for one recipient."""
+        subject = header_safe(self.subject.fill(values))
+        return subject, self.text.fill(values), self.html.fill(values, escape_html=True)
+
+
+def prepare(locale: str, subject: str, body_markdown: str) -> PreparedVersion:
+    if problems(subject) or problems(body_markdown):
+        raise ComposeError("; ".join(problems(subject) + problems(body_markdown)))
+    subject_text, subject_fields = _tokenise(header_safe(subject))
+    body_text, body_fields = _tokenise(body_markdown)
+    html = markdown_lib.markdown(body_text, extensions=["sane_lists"])
+    html = nh3.clean(html, link_rel="noopener noreferrer")
+    return PreparedVersion(
+        locale=locale,
+        subject=Template(subject_text, subject_fields),
+        text=Template(body_text, body_fields),
+        html=Template(html, body_fields),
+    )

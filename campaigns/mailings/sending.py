@@ -1,0 +1,394 @@
+"""Sending a mailing: claim a batch of deliveries, send them over one connection at the allowed
+rate, record each one, and go on until none is left.
+
+The state lives in the database, so any worker can continue any mailing: a pause, a crash or a
+deploy loses nothing. Beat's `tick()` starts due mailings with a conditional update (two beats
+never start one twice), hands back claims of workers that died, and keeps batches flowing.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, text, update
+
+from campaigns.core.db import utcnow
+from campaigns.core.urls import public_url
+from campaigns.extensions import db
+from campaigns.mailings.audience import extend_recipient_list
+from campaigns.mailings.compose import prepare
+from campaigns.mailings.message import Layout, MessageFactory, Recipient, prepare_layout
+from campaigns.mailings.models import Delivery, DeliveryStatus, Mailing, MailingStatus
+from campaigns.mailings.rate import SendingRate
+from campaigns.mailings.smtp import BulkConnection
+from campaigns.mailings.suppression import suppressed_among
+
+log = logging.getLogger(__name__)
+
+
+class RetryLater(Exception):
+    """Stop this batch and run the next one after `countdown` seconds (SMTP 4xx, hourly limit)."""
+
+    def __init__(self, countdown: float, reason: str) -> None:
+        super().__init__(reason)
+        self.countdown = countdown
+
+
+# --- Staff actions ---------------------------------------------------------------------------
+
+
+def _change_status(
+    mailing: Mailing, allowed_from: tuple[MailingStatus, ...], to: MailingStatus, **values: object
+) -> bool:
+    """A conditional update: only one of two racing actions (or beats) wins."""
+    result = db.session.execute(
+        update(Mailing)
+        .where(Mailing.id == mailing.id, Mailing.status.in_(allowed_from))
+        .values(status=to, **values)
+    )
+    db.session.commit()
+    db.session.refresh(mailing)
+    return result.rowcount == 1
+
+
+def schedule(mailing: Mailing, when=None) -> bool:  # noqa: ANN001 - an aware datetime or None (now)
+    return _change_status(
+        mailing, (MailingStatus.DRAFT,), MailingStatus.SCHEDULED, scheduled_at=when or utcnow()
+    )
+
+
+def unschedule(mailing: Mailing) -> bool:
+    return _change_status(mailing, (MailingStatus.SCHEDULED,), MailingStatus.DRAFT)
+
+
+def pause(mailing: Mailing) -> bool:
+    return _change_status(mailing, (MailingStatus.SENDING,), MailingStatus.PAUSED)
+
+
+def resume(mailing: Mailing) -> bool:
+    return _change_status(mailing, (MailingStatus.PAUSED,), MailingStatus.SENDING)
+
+
+def cancel(mailing: Mailing) -> bool:
+    return _change_status(
+        mailing,
+        (MailingStatus.SCHEDULED, MailingStatus.SENDING, MailingStatus.PAUSED),
+        MailingStatus.CANCELLED,
+        finished_at=utcnow(),
+    )
+
+
+# --- Beat ----------------------------------------------------------------------------------------
+
+
+def start_due_mailings() -> list[int]:
+    """Claim every scheduled mailing whose time has come; returns their ids."""
+    now = utcnow()
+    due = db.session.scalars(
+        select(Mailing.id).where(
+            Mailing.status == MailingStatus.SCHEDULED, Mailing.scheduled_at <= now
+        )
+    ).all()
+    started = []
+    for mailing_id in due:
+        result = db.session.execute(
+            update(Mailing)
+            .where(Mailing.id == mailing_id, Mailing.status == MailingStatus.SCHEDULED)
+            .values(status=MailingStatus.SENDING, started_at=now)
+        )
+        db.session.commit()
+        if result.rowcount == 1:
+            started.append(mailing_id)
+    return started
+
+
+def release_stale_claims() -> int:
+    """Deliveries claimed by a worker that died before committing them as sent: the server never
+    got their final dot (see mailings.smtp), so they go back in the queue."""
+    lease = timedelta(seconds=current_app.config["MAILING_CLAIM_LEASE"])
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at < utcnow() - lease)
+        .values(status=DeliveryStatus.QUEUED, claimed_at=None)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def sending_mailings() -> list[int]:
+    return list(
+        db.session.scalars(select(Mailing.id).where(Mailing.status == MailingStatus.SENDING))
+    )
+
+
+# --- A batch -----------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchResult:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    released: int = 0
+    finished: bool = False  # the mailing is complete
+    more: bool = False  # queued deliveries remain
+    notes: list[str] = field(default_factory=list)
+
+
+def _claim(mailing_id: int, size: int) -> list[Delivery]:
+    queued = (
+        select(Delivery.id)
+        .where(Delivery.mailing_id == mailing_id, Delivery.status == DeliveryStatus.QUEUED)
+        .order_by(Delivery.id)
+        .limit(size)
+        .with_for_update(skip_locked=True)
+    )
+    ids = db.session.scalars(queued).all()
+    if not ids:
+        db.session.commit()
+        return []
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.QUEUED)
+        .values(
+            status=DeliveryStatus.SENDING,
+            claimed_at=utcnow(),
+            attempts=Delivery.attempts + 1,
+        )
+    )
+    db.session.commit()
+    return list(
+        db.session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id))
+    )
+
+
+def _set_status(delivery_ids: list[int], status: DeliveryStatus, **values: object) -> None:
+    if delivery_ids:
+        db.session.execute(
+            update(Delivery).where(Delivery.id.in_(delivery_ids)).values(status=status, **values)
+        )
+        db.session.commit()
+
+
+def _release(deliveries: list[Delivery]) -> int:
+    ids = [d.id for d in deliveries]
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.SENDING)
+        .values(status=DeliveryStatus.QUEUED, claimed_at=None)
+    )
+    db.session.commit()
+    return len(ids)
+
+
+def _layouts(mailing: Mailing) -> dict[str, Layout]:
+    """Each language's text, prepared once per process and mailing."""
+    cache = current_app.extensions.setdefault("mailing_layouts", {})
+    key = (mailing.id, tuple((v.locale, v.subject, v.body_markdown) for v in mailing.versions))
+    if key not in cache:
+        cache.clear()
+        cache[key] = {
+            v.locale: prepare_layout(prepare(v.locale, v.subject, v.body_markdown))
+            for v in mailing.versions
+        }
+    return cache[key]
+
+
+def _merge_values(mailing: Mailing, delivery: Delivery, locale: str) -> dict[str, str]:
+    values = {"first_name": delivery.first_name}
+    campaign = mailing.action_campaign
+    if campaign is not None:
+        translation = campaign.translation_for(locale)
+        values["campaign_title"] = translation.title if translation else ""
+        values["action_link"] = public_url("petitions.petition", lang=locale, slug=campaign.slug)
+    return values
+
+
+def _still_sending(mailing_id: int) -> bool:
+    db.session.commit()  # a fresh snapshot
+    return db.session.scalar(select(Mailing.status).where(Mailing.id == mailing_id)) == (
+        MailingStatus.SENDING
+    )
+
+
+def _mark_sent(delivery: Delivery, message_id: str) -> None:
+    if db.engine.dialect.name == "postgresql":
+        # The mark must be durable before the server gets the final dot only as far as a worker
+        # crash goes, which a committed-but-unflushed transaction survives; skipping the flush to
+        # disk per message makes bulk sending several times faster.
+        db.session.execute(text("SET LOCAL synchronous_commit = off"))
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery.id)
+        .values(status=DeliveryStatus.SENT, sent_at=utcnow(), message_id=message_id, error=None)
+    )
+    db.session.commit()
+
+
+def send_batch(mailing_id: int, connection_factory=BulkConnection) -> BatchResult:  # noqa: ANN001
+    """Send the next batch of a mailing. Raises RetryLater when the server or the hourly limit
+    asks for patience (the claims are handed back first)."""
+    result = BatchResult()
+    mailing = db.session.get(Mailing, mailing_id)
+    if mailing is None or mailing.status != MailingStatus.SENDING:
+        return result
+    if not mailing.audience_complete:
+        extend_recipient_list(mailing, current_app.config["MAILING_AUDIENCE_CHUNK"])
+    batch = _claim(mailing_id, current_app.config["MAILING_BATCH_SIZE"])
+    if not batch:
+        result.finished = _finish_if_done(mailing)
+        result.more = not result.finished and not mailing.audience_complete
+        return result
+
+    suppressed = suppressed_among(d.email for d in batch)
+    skipped = [d for d in batch if d.email in suppressed]
+    _set_status([d.id for d in skipped], DeliveryStatus.SKIPPED, error="suppressed")
+    result.skipped = len(skipped)
+    todo = [d for d in batch if d.email not in suppressed]
+
+    layouts = _layouts(mailing)
+    factory = MessageFactory(mailing.id)
+    rate = SendingRate()
+    connection = None
+    try:
+        connection = connection_factory()
+        while todo:
+            if not _still_sending(mailing_id):
+                result.released += _release(todo)
+                return result
+            allowed, wait, spacing = rate.reserve(len(todo))
+            if allowed == 0:
+                result.released += _release(todo)
+                raise RetryLater(wait, "hourly sending limit reached")
+            start = time.monotonic() + wait
+            for n, delivery in enumerate(todo[:allowed]):
+                delay = start + n * spacing - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                _send_one(connection, factory, mailing, layouts, delivery, result)
+            todo = todo[allowed:]
+    except RetryLater:
+        raise
+    except (smtplib.SMTPException, OSError) as exc:
+        # The connection failed as a whole (refused, dropped, 421): everyone not done goes back.
+        left = db.session.scalars(
+            select(Delivery).where(
+                Delivery.id.in_([d.id for d in batch]), Delivery.status == DeliveryStatus.SENDING
+            )
+        ).all()
+        result.released += _release(list(left))
+        raise RetryLater(_backoff(batch), f"SMTP connection trouble: {exc}") from exc
+    finally:
+        if connection is not None:
+            connection.close()
+    result.more = True
+    return result
+
+
+def _backoff(batch: list[Delivery]) -> float:
+    attempts = max(d.attempts for d in batch)
+    return min(5 * 2 ** (attempts - 1), 600)
+
+
+def _send_one(connection, factory, mailing, layouts, delivery, result) -> None:  # noqa: ANN001
+    layout = layouts.get(delivery.locale) or layouts[mailing.default_locale]
+    values = _merge_values(mailing, delivery, layout.version.locale)
+    sender, data, message_id = factory.build(layout, Recipient(delivery.id, delivery.email, values))
+    committed = False
+
+    def commit() -> None:
+        nonlocal committed
+        _mark_sent(delivery, message_id)
+        committed = True
+
+    try:
+        connection.send(sender, delivery.email, data, before_commit=commit)
+        result.sent += 1
+    except smtplib.SMTPResponseException as exc:
+        # The server answered no (to the address, or to the whole message after the dot).
+        code = exc.smtp_code
+        error = f"{code} {_text(exc.smtp_error)}"
+        permanent = 500 <= code < 600
+        if permanent or delivery.attempts >= current_app.config["MAILING_MAX_ATTEMPTS"]:
+            _set_status([delivery.id], DeliveryStatus.FAILED, error=error)
+            result.failed += 1
+        else:  # 4xx (greylisting, a full mailbox, 421): later, with the next batches
+            _set_status([delivery.id], DeliveryStatus.QUEUED, claimed_at=None, error=error)
+            result.released += 1
+        if code == 421:
+            raise  # the server is closing the connection: the batch stops here
+    except (smtplib.SMTPException, OSError):
+        if committed:
+            # The connection broke after the message was handed over: the server may have it.
+            # At most once: it stays counted as sent.
+            result.sent += 1
+        raise
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _finish_if_done(mailing: Mailing) -> bool:
+    if not mailing.audience_complete:
+        return False
+    unfinished = db.session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .where(
+            Delivery.mailing_id == mailing.id,
+            Delivery.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.SENDING]),
+        )
+    )
+    if unfinished:
+        return False
+    return _change_status(
+        mailing, (MailingStatus.SENDING,), MailingStatus.SENT, finished_at=utcnow()
+    )
+
+
+# --- Progress ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Progress:
+    total: int
+    by_status: dict[str, int]
+    rate_per_minute: float
+    finished_in_seconds: float | None
+
+    @property
+    def done(self) -> int:
+        return sum(self.by_status.get(s, 0) for s in ("sent", "failed", "skipped", "bounced"))
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0
+
+
+def progress(mailing: Mailing) -> Progress:
+    rows = db.session.execute(
+        select(Delivery.status, func.count())
+        .where(Delivery.mailing_id == mailing.id)
+        .group_by(Delivery.status)
+    ).all()
+    by_status = {str(status): count for status, count in rows}
+    total = sum(by_status.values())
+    window = utcnow() - timedelta(minutes=1)
+    last_minute = db.session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .where(
+            Delivery.mailing_id == mailing.id,
+            Delivery.status == DeliveryStatus.SENT,
+            Delivery.sent_at >= window,
+        )
+    )
+    remaining = by_status.get("queued", 0) + by_status.get("sending", 0)
+    eta = remaining / (last_minute / 60) if last_minute and remaining else None
+    return Progress(total, by_status, float(last_minute), eta)

@@ -1,0 +1,64 @@
+"""SMTP for bulk mail: one connection reused for a batch, and a send whose point of no return is
+our own database commit.
+
+A mail server takes responsibility for a message when it receives the final "." of DATA. We commit
+"sent" just before writing that dot: if the worker dies before the commit, the server has only a
+partial message, which it discards, and the delivery is sent again later; if it dies after the
+commit, the delivery counts as sent and is never repeated. Each recipient therefore gets the
+mailing at most once, and in practice exactly once: only a crash in the instant between the commit
+and the dot loses a message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import smtplib
+from collections.abc import Callable
+
+from flask import current_app
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+class BulkConnection:
+    def __init__(self) -> None:
+        config = current_app.config
+        cls = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
+        self.smtp = cls(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30)
+        if config["MAIL_USE_TLS"]:
+            self.smtp.starttls()
+        if config["MAIL_USERNAME"] and config["MAIL_PASSWORD"]:
+            self.smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        self.smtp.ehlo_or_helo_if_needed()
+
+    def send(self, sender: str, recipient: str, data: bytes, before_commit: Callable[[], None]):  # noqa: ANN201
+        """Send one message; `before_commit()` runs once the server holds all but the final dot.
+        SMTP errors raise smtplib.SMTPResponseException (the transaction is reset)."""
+        smtp = self.smtp
+        code, reply = smtp.mail(sender)
+        if code != 250:
+            self._fail(code, reply)
+        code, reply = smtp.rcpt(recipient)
+        if code not in (250, 251):
+            self._fail(code, reply)
+        code, reply = smtp.docmd("DATA")
+        if code != 354:
+            self._fail(code, reply)
+        if not data.endswith(b"\r\n"):
+            data += b"\r\n"
+        smtp.send(_LEADING_DOT.sub(b"..", data))
+        before_commit()
+        smtp.send(b".\r\n")
+        code, reply = smtp.getreply()
+        if code != 250:
+            raise smtplib.SMTPResponseException(code, reply)
+
+    def _fail(self, code: int, reply: bytes) -> None:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            self.smtp.rset()
+        raise smtplib.SMTPResponseException(code, reply)
+
+    def close(self) -> None:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            self.smtp.quit()

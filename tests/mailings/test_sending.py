@@ -1,0 +1,222 @@
+"""Sending a mailing into a real SMTP sink: every recipient once, with every header bulk senders
+need, in their language, at the allowed rate, through failures."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from campaigns.extensions import db
+from campaigns.mailings import sending
+from campaigns.mailings.compose import ComposeError, prepare, problems
+from campaigns.mailings.message import delivery_id_from_verp
+from campaigns.mailings.models import Delivery, DeliveryStatus, Mailing, MailingStatus
+from campaigns.mailings.suppression import suppression_of
+from tests.mailings.conftest import make_mailing
+from tests.support import text_part
+
+NALOXONE = "naloxone-in-every-pocket"
+
+
+def send_all(mailing: Mailing, limit: int = 1000) -> list[sending.BatchResult]:
+    """Run batches until the mailing is done, as the workers' chain of batch tasks does."""
+    sending.schedule(mailing)
+    assert sending.start_due_mailings() == [mailing.id]
+    results = []
+    for _ in range(limit):
+        result = sending.send_batch(mailing.id)
+        results.append(result)
+        if result.finished or not (result.more or result.released):
+            break
+    return results
+
+
+@pytest.fixture
+def fast(app, monkeypatch):  # noqa: ANN001, ANN201
+    monkeypatch.setitem(app.config, "MAILING_RATE_PER_SECOND", 1000)
+    monkeypatch.setitem(app.config, "MAILING_BATCH_SIZE", 3)
+    return app
+
+
+def test_every_recipient_gets_one_message_with_the_bulk_headers(fast, supporter, mailbox):
+    addresses = [f"s{n}@example.org" for n in range(7)]
+    for n, address in enumerate(addresses):
+        supporter(NALOXONE, address, name=f"Name{n} Surname", locale="fr" if n % 2 else "en")
+    mailing = make_mailing()
+
+    send_all(mailing)
+
+    db.session.refresh(mailing)
+    assert mailing.status == MailingStatus.SENT
+    assert sorted(m["To"] for m in mailbox.messages) == sorted(addresses)
+    for message, (envelope_from, _rcpt) in zip(mailbox.messages, mailbox.envelopes, strict=True):
+        unsubscribe = message["List-Unsubscribe"]
+        assert re.search(r"<https?://[^>]+/(en|fr)/u/[^>]+>", unsubscribe)
+        assert "<mailto:" in unsubscribe
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert message["List-Id"]
+        assert re.fullmatch(r"<[^@>]+@campaigns\.example\.org>", message["Message-ID"])
+        assert message["Date"]
+        assert message.get_body(preferencelist=("plain",)) is not None
+        assert message.get_body(preferencelist=("html",)) is not None
+        assert "/u/" in text_part(message)  # a visible unsubscribe link
+        delivery = db.session.get(Delivery, delivery_id_from_verp(envelope_from))
+        assert delivery.email == message["To"]  # VERP names the right delivery
+    statuses = db.session.scalars(select(Delivery.status)).all()
+    assert statuses == [DeliveryStatus.SENT] * 7
+
+
+def test_merge_fields_in_each_language_with_fallbacks(fast, supporter, mailbox):
+    supporter(NALOXONE, "en@example.org", name="Ada Lovelace", locale="en")
+    supporter(NALOXONE, "fr@example.org", name="   ", locale="fr")
+    supporter(NALOXONE, "de@example.org", name="Hans Example", locale="de")  # no German version
+    send_all(make_mailing())
+
+    (en,) = mailbox.to("en@example.org")
+    (fr,) = mailbox.to("fr@example.org")
+    (de,) = mailbox.to("de@example.org")
+    assert en["Subject"] == "News for Ada"
+    assert "Hello Ada," in text_part(en)
+    assert f"/en/c/{NALOXONE}" in text_part(en)
+    assert fr["Subject"] == "Nouvelles pour ami·e"
+    assert f"/fr/c/{NALOXONE}" in text_part(fr)
+    assert "Bonjour ami·e," in text_part(fr)
+    assert de["Subject"] == "News for Hans"  # the default language's version
+
+
+def test_unknown_merge_fields_are_refused():
+    assert problems("Hi {{ last_name }}") == ["Unknown merge field {{ last_name }}."]
+    assert problems("Hi {{ first_name") != []
+    with pytest.raises(ComposeError):
+        prepare("en", "Hi {{ nickname }}", "body")
+
+
+@pytest.mark.parametrize(
+    "evil",
+    [
+        "Eve\r\nBcc: victim@example.org",
+        "Eve\nSubject: spoofed",
+        "Eve\rX-Injected: yes",
+        "Eve\u2028Bcc: x@example.org",
+        "Eve\x0bBcc: x@example.org",
+        "<script>alert(1)</script>",
+    ],
+)
+def test_no_merge_value_or_subject_can_add_a_header_or_markup(fast, supporter, mailbox, evil):
+    supporter(NALOXONE, "eve@example.org", name=evil)
+    mailing = make_mailing(
+        versions={"en": ("Hi {{ first_name }} " + evil, "Dear {{ first_name }}")}
+    )
+    send_all(mailing)
+    (message,) = mailbox.messages
+    assert message["Bcc"] is None and message["X-Injected"] is None
+    assert message["Subject"].count("Subject") == 0 or "spoofed" in message["Subject"]
+    assert len(message.get_all("Subject")) == 1
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "<script>" not in html
+
+
+def test_one_click_unsubscribe_mid_send_stops_further_mail(app, fast, supporter, mailbox, client):
+    for n in range(6):
+        supporter(NALOXONE, f"r{n}@example.org")
+    mailing = make_mailing()
+    sending.schedule(mailing)
+    sending.start_due_mailings()
+    sending.send_batch(mailing.id)  # the first 3
+    first = mailbox.messages[0]
+    url = re.search(r"<(https?://[^>]+)>", first["List-Unsubscribe"]).group(1)
+    path = re.sub(r"^https?://[^/]+", "", url)
+
+    assert client.get(path).status_code == 200  # GET only asks
+    assert suppression_of(first["To"]) is None
+    # RFC 8058: a POST with this body, no cookie, no CSRF token.
+    response = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert suppression_of(first["To"]) is not None
+
+    later = make_mailing()
+    send_all(later)
+    receivers = [m["To"] for m in mailbox.messages[3:]]
+    assert first["To"] not in receivers
+    assert len(receivers) == 5
+
+
+def test_two_beats_start_a_mailing_once(app, supporter):
+    mailing = make_mailing()
+    sending.schedule(mailing)
+    started: list[list[int]] = []
+
+    def beat() -> None:
+        with app.app_context():
+            started.append(sending.start_due_mailings())
+
+    threads = [threading.Thread(target=beat) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(sum(started, [])) == [mailing.id]
+
+
+def test_a_server_answering_421_means_backoff_then_delivery(fast, supporter, mailbox):
+    for n in range(3):
+        supporter(NALOXONE, f"g{n}@example.org")
+    mailing = make_mailing()
+    sending.schedule(mailing)
+    sending.start_due_mailings()
+    mailbox.reply = "421 4.3.2 Service not available, try later"
+    with pytest.raises(sending.RetryLater) as later:
+        sending.send_batch(mailing.id)
+    assert later.value.countdown >= 5
+    assert db.session.scalars(select(Delivery.status)).all() == [DeliveryStatus.QUEUED] * 3
+
+    mailbox.reply = None
+    send_rest = sending.send_batch(mailing.id)
+    assert send_rest.sent == 3
+    assert len(mailbox.messages) == 3
+
+
+def test_5xx_is_recorded_as_failed_and_never_retried(fast, supporter, mailbox):
+    supporter(NALOXONE, "nobody@example.org")
+    mailing = make_mailing()
+    mailbox.reply = "550 5.1.1 No such user"
+    send_all(mailing)
+    delivery = db.session.scalars(select(Delivery)).one()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.error.startswith("550")
+    assert delivery.attempts == 1
+    db.session.refresh(mailing)
+    assert mailing.status == MailingStatus.SENT
+
+
+def test_the_rate_per_second_is_never_exceeded(app, supporter, mailbox, monkeypatch):
+    monkeypatch.setitem(app.config, "MAILING_RATE_PER_SECOND", 20)
+    monkeypatch.setitem(app.config, "MAILING_BATCH_SIZE", 50)
+    for n in range(45):
+        supporter(NALOXONE, f"rate{n}@example.org")
+    send_all(make_mailing())
+    arrivals = sorted(mailbox.arrivals)
+    assert len(arrivals) == 45
+    busiest = max(sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals)
+    assert busiest <= 21  # 20 per second (+1: a window can hold both of its ends)
+    assert arrivals[-1] - arrivals[0] >= 44 / 20 - 0.1
+
+
+def test_pause_and_resume_and_cancel(fast, supporter, mailbox):
+    for n in range(6):
+        supporter(NALOXONE, f"p{n}@example.org")
+    mailing = make_mailing()
+    sending.schedule(mailing)
+    sending.start_due_mailings()
+    sending.send_batch(mailing.id)
+    assert sending.pause(mailing)
+    assert sending.send_batch(mailing.id).sent == 0
+    assert len(mailbox.messages) == 3
+    assert sending.resume(mailing)
+    sending.send_batch(mailing.id)
+    assert len(mailbox.messages) == 6
+    assert sending.cancel(mailing)
+    assert not sending.resume(mailing)

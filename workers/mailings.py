@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from celery import shared_task
+from celery.utils.log import get_task_logger
+from flask import current_app
+
+from campaigns.core.redis import get_redis, key
+from campaigns.mailings import sending
+
+log = get_task_logger(__name__)
+
+BULK_QUEUE = "bulk"
+
+
+def _heartbeat(mailing_id: int, seconds: float) -> None:
+    """Batches of this mailing are in flight (or waiting for their countdown) for `seconds`."""
+    get_redis().set(key("mailing-batches", mailing_id), 1, ex=int(seconds) + 60)
+
+
+def _batches_in_flight(mailing_id: int) -> bool:
+    return bool(get_redis().exists(key("mailing-batches", mailing_id)))
+
+
+def start_batches(mailing_id: int) -> None:
+    _heartbeat(mailing_id, 0)
+    for _ in range(current_app.config["MAILING_PARALLEL_BATCHES"]):
+        send_mailing_batch.apply_async((mailing_id,), queue=BULK_QUEUE)
+
+
+@shared_task(
+    name="mailings.send_batch",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=240,
+    time_limit=270,  # shorter than MAILING_CLAIM_LEASE
+)
+def send_mailing_batch(mailing_id: int, **_kwargs: object) -> None:
+    """Send one batch, then queue the next (one chain per parallel batch)."""
+    _heartbeat(mailing_id, 0)
+    try:
+        result = sending.send_batch(mailing_id)
+    except sending.RetryLater as later:
+        log.info("mailing %s: waiting %.0f s (%s)", mailing_id, later.countdown, later)
+        _heartbeat(mailing_id, later.countdown)
+        send_mailing_batch.apply_async((mailing_id,), queue=BULK_QUEUE, countdown=later.countdown)
+        return
+    if result.more:
+        send_mailing_batch.apply_async((mailing_id,), queue=BULK_QUEUE)
+
+
+@shared_task(name="mailings.tick", acks_late=True, reject_on_worker_lost=True)
+def tick(**_kwargs: object) -> None:
+    """Beat, every few seconds: start due mailings, hand back dead workers' claims, and restart
+    the batches of any sending mailing that has none in flight (after a crash or a deploy)."""
+    for mailing_id in sending.start_due_mailings():
+        log.info("mailing %s: starting", mailing_id)
+        start_batches(mailing_id)
+    released = sending.release_stale_claims()
+    if released:
+        log.warning("%s deliveries claimed by a lost worker were queued again", released)
+    for mailing_id in sending.sending_mailings():
+        if not _batches_in_flight(mailing_id):
+            start_batches(mailing_id)
