@@ -102,11 +102,20 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns.exports.views import bp as exports_bp
     from campaigns.mailbox.views import bp as mail_catcher_bp
     from campaigns.mailings.public_views import bp as mailings_public_bp
+    from campaigns.mailings.staff_views import bp as staff_mailings_bp
     from campaigns.petitions.views import bp as petitions_bp
     from campaigns.staff.views import bp as staff_bp
 
     public = (campaign_bp, petitions_bp, api_bp, mailings_public_bp)
-    staff = (staff_bp, staff_campaigns_bp, dashboard_bp, exports_bp, mail_catcher_bp, audit_bp)
+    staff = (
+        staff_bp,
+        staff_campaigns_bp,
+        dashboard_bp,
+        exports_bp,
+        staff_mailings_bp,
+        mail_catcher_bp,
+        audit_bp,
+    )
     for blueprint in (*public, *staff):
         app.register_blueprint(blueprint)
 

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import smtplib
+
 from celery import shared_task
 from celery.utils.log import get_task_logger
 from flask import current_app
 
 from campaigns.core.redis import get_redis, key
+from campaigns.extensions import db
 from campaigns.mailings import sending
+from campaigns.mailings.models import Mailing
 
 log = get_task_logger(__name__)
 
@@ -29,6 +33,7 @@ def start_batches(mailing_id: int) -> None:
 
 @shared_task(
     name="mailings.send_batch",
+    queue=BULK_QUEUE,
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=240,
@@ -46,6 +51,29 @@ def send_mailing_batch(mailing_id: int, **_kwargs: object) -> None:
         return
     if result.more:
         send_mailing_batch.apply_async((mailing_id,), queue=BULK_QUEUE)
+
+
+@shared_task(
+    name="mailings.send_test",
+    queue="transactional",  # a few messages someone is waiting for
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=5,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def send_test_mailing(
+    self, mailing_id: int, locale: str, addresses: list[str], **_kwargs: object
+) -> None:
+    """A test of one language version to staff addresses (a retry may repeat it: it is a test)."""
+    mailing = db.session.get(Mailing, mailing_id)
+    if mailing is None:
+        return
+    try:
+        sending.send_test(mailing, locale, addresses)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, 300)) from exc
 
 
 @shared_task(name="mailings.tick", acks_late=True, reject_on_worker_lost=True)

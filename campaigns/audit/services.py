@@ -25,6 +25,9 @@ ACTIONS: dict[str, str] = {
     "campaign.created": _l("Created a campaign"),
     "campaign.updated": _l("Edited a campaign or one of its translations"),
     "campaign.state_changed": _l("Changed a campaign's state (launch, pause, close, deliver)"),
+    "mailing.saved": _l("Created or edited a mailing"),
+    "mailing.test_sent": _l("Sent a test of a mailing to staff addresses"),
+    "mailing.state_changed": _l("Scheduled, paused, resumed or cancelled a mailing"),
     "supporters.viewed": _l(
         "Saw supporters' personal data (a list or a delivery report with names)"
     ),

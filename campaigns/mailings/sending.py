@@ -199,8 +199,9 @@ def _layouts(mailing: Mailing) -> dict[str, Layout]:
     return cache[key]
 
 
-def _merge_values(mailing: Mailing, delivery: Delivery, locale: str) -> dict[str, str]:
-    values = {"first_name": delivery.first_name}
+def merge_values(mailing: Mailing, locale: str, first_name: str) -> dict[str, str]:
+    """The merge fields' values for one recipient."""
+    values = {"first_name": first_name}
     campaign = mailing.action_campaign
     if campaign is not None:
         translation = campaign.translation_for(locale)
@@ -297,7 +298,7 @@ def _backoff(batch: list[Delivery]) -> float:
 
 def _send_one(connection, factory, mailing, layouts, delivery, result) -> None:  # noqa: ANN001
     layout = layouts.get(delivery.locale) or layouts[mailing.default_locale]
-    values = _merge_values(mailing, delivery, layout.version.locale)
+    values = merge_values(mailing, layout.version.locale, delivery.first_name)
     sender, data, message_id = factory.build(layout, Recipient(delivery.id, delivery.email, values))
     committed = False
 
@@ -392,3 +393,20 @@ def progress(mailing: Mailing) -> Progress:
     remaining = by_status.get("queued", 0) + by_status.get("sending", 0)
     eta = remaining / (last_minute / 60) if last_minute and remaining else None
     return Progress(total, by_status, float(last_minute), eta)
+
+
+def send_test(mailing: Mailing, locale: str, addresses: list[str]) -> int:
+    """Send the `locale` version to staff addresses, marked as a test, outside the mailing's
+    deliveries (its links work like a real recipient's would not: there is no delivery)."""
+    version = next(v for v in mailing.versions if v.locale == locale)
+    layout = prepare_layout(prepare(locale, "[TEST] " + version.subject, version.body_markdown))
+    factory = MessageFactory(mailing.id)
+    connection = BulkConnection()
+    try:
+        for address in addresses:
+            values = merge_values(mailing, locale, first_name="")
+            sender, data, _message_id = factory.build(layout, Recipient(0, address, values))
+            connection.send(sender, address, data, before_commit=lambda: None)
+    finally:
+        connection.close()
+    return len(addresses)

@@ -25,6 +25,7 @@ class Capability(enum.StrEnum):
         "view_campaigns"  # the campaign list and dashboards (a coordinator: own network)
     )
     EDIT_CAMPAIGNS = "edit_campaigns"  # create, edit, translate, launch, pause, close, deliver
+    SEND_MAILINGS = "send_mailings"  # compose, test, schedule and follow mailings
     EXPORT = "export"  # CSV exports and delivery reports (a coordinator: own network's supporters)
     READ_MAIL_CATCHER = "read_mail_catcher"  # the built-in catcher's messages (embedded stack)
     MANAGE_STAFF = "manage_staff"  # accounts, roles, the two-factor requirement
@@ -37,6 +38,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
         {
             Capability.VIEW_CAMPAIGNS,
             Capability.EDIT_CAMPAIGNS,
+            Capability.SEND_MAILINGS,
             Capability.EXPORT,
             Capability.READ_MAIL_CATCHER,
         }

@@ -1,0 +1,31 @@
+// Keeps a mailing's progress bar current while it sends. Without JavaScript the page still shows
+// the figures as of its loading; reload for newer ones.
+(function () {
+  "use strict";
+  var box = document.getElementById("mailing-progress");
+  if (!box) { return; }
+  var active = ["scheduled", "sending", "paused"];
+  if (active.indexOf(box.dataset.status) === -1) { return; }
+  var bar = document.getElementById("progress-bar");
+
+  function show(data) {
+    bar.value = data.percent;
+    bar.textContent = data.percent + " %";
+    box.querySelectorAll("[data-field]").forEach(function (el) {
+      var value = data[el.dataset.field];
+      if (value !== undefined && value !== null) { el.textContent = Math.round(value); }
+    });
+    if (data.status !== box.dataset.status) {
+      window.location.reload();  // the actions offered depend on the state
+    }
+  }
+
+  function poll() {
+    fetch(box.dataset.url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { if (data) { show(data); } })
+      .catch(function () {})
+      .finally(function () { window.setTimeout(poll, 2000); });
+  }
+  window.setTimeout(poll, 2000);
+})();

@@ -1,0 +1,170 @@
+"""The staff pages of mailings: compose with checks, preview, test send, schedule, follow."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from campaigns.audit.models import AuditEntry
+from campaigns.extensions import db
+from campaigns.mailings import sending
+from campaigns.mailings.models import Mailing, MailingStatus
+from tests.mailings.conftest import make_mailing
+from tests.support import csrf_token, text_part
+
+NALOXONE = "naloxone-in-every-pocket"
+
+
+def compose(client, **fields):  # noqa: ANN001, ANN201
+    page = client.get("/staff/mailings/new")
+    data = {
+        "csrf_token": csrf_token(page.get_data(as_text=True)),
+        "name": "December news",
+        "default_locale": "en",
+        "action_campaign_id": "",
+        "subject_en": "News for {{ first_name | friend }}",
+        "body_en": "Hello {{ first_name | friend }},\n\nThank you.",
+    }
+    data.update(fields)
+    return client.post("/staff/mailings/new", data=data)
+
+
+def test_a_campaigner_composes_and_sees_the_recipient_count(supporter, make_staff, staff_login):
+    supporter(NALOXONE, "reader@example.org")
+    supporter(NALOXONE, "silent@example.org", newsletter=False)
+    client = staff_login(make_staff("campaigner"))
+
+    response = compose(client, subject_fr="Nouvelles", body_fr="Bonjour")
+    assert response.status_code == 302
+    mailing = db.session.scalars(select(Mailing)).one()
+    assert sorted(v.locale for v in mailing.versions) == ["en", "fr"]
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Recipients now" in page
+    assert "<strong>1</strong>" in page
+    assert db.session.scalars(select(AuditEntry.action)).all().count("mailing.saved") == 1
+
+
+def test_bad_compositions_are_refused_next_to_the_field_and_keep_the_text(
+    make_staff, staff_login, demo
+):
+    client = staff_login(make_staff("campaigner"))
+
+    unknown = compose(client, body_en="Dear {{ nickname }}, hello")
+    assert unknown.status_code == 422
+    html = unknown.get_data(as_text=True)
+    assert "Unknown merge field {{ nickname }}." in html
+    assert "Dear {{ nickname }}, hello" in html
+
+    no_default = compose(client, subject_en="", body_en="", subject_de="Hallo", body_de="Text")
+    assert no_default.status_code == 422
+    assert "The default language needs its version" in no_default.get_data(as_text=True)
+
+    half = compose(client, subject_fr="Sujet sans texte", body_fr="")
+    assert half.status_code == 422
+    assert "Write both a subject and a text" in half.get_data(as_text=True)
+
+    header = compose(client, subject_en="Two\r\nlines")
+    assert header.status_code == 422
+    assert db.session.scalars(select(Mailing)).all() == []
+
+
+def test_preview_fills_merge_fields_as_for_the_staff_member(make_staff, staff_login, demo):
+    client = staff_login(make_staff("campaigner", name="Grace Hopper"))
+    mailing = make_mailing()
+    page = client.get(f"/staff/mailings/{mailing.id}/preview/fr").get_data(as_text=True)
+    assert "Nouvelles pour Grace" in page
+    assert "Bonjour Grace," in page
+    assert client.get(f"/staff/mailings/{mailing.id}/preview/de").status_code == 404
+
+
+def test_tests_go_to_staff_addresses_only(app, make_staff, staff_login, demo, mailbox):
+    user = make_staff("campaigner")
+    client = staff_login(user)
+    mailing = make_mailing()
+    page = client.get(f"/staff/mailings/{mailing.id}").get_data(as_text=True)
+    refused = client.post(
+        f"/staff/mailings/{mailing.id}/test",
+        data={"csrf_token": csrf_token(page), "locale": "en", "addresses": "stranger@example.org"},
+        follow_redirects=True,
+    )
+    assert "Not a staff address: stranger@example.org" in refused.get_data(as_text=True)
+
+    sending.send_test(db.session.get(Mailing, mailing.id), "fr", [user.email])
+    (message,) = mailbox.messages
+    assert message["Subject"].startswith("[TEST] Nouvelles")
+    assert message["List-Unsubscribe"]
+    assert "Bonjour" in text_part(message)
+
+
+def test_scheduling_in_the_staff_members_time_zone(supporter, make_staff, staff_login):
+    supporter(NALOXONE, "reader@example.org")
+    user = make_staff("campaigner")
+    user.timezone = "Europe/Lisbon"
+    db.session.commit()
+    client = staff_login(user)
+    mailing = make_mailing()
+    page = client.get(f"/staff/mailings/{mailing.id}").get_data(as_text=True)
+    token = csrf_token(page)
+
+    past = client.post(
+        f"/staff/mailings/{mailing.id}/schedule",
+        data={"csrf_token": token, "send_at": "2020-01-01T10:00"},
+        follow_redirects=True,
+    )
+    assert "This time has passed" in past.get_data(as_text=True)
+    nonsense = client.post(
+        f"/staff/mailings/{mailing.id}/schedule",
+        data={"csrf_token": token, "send_at": "tomorrow"},
+        follow_redirects=True,
+    )
+    assert "Use a date and time like" in nonsense.get_data(as_text=True)
+
+    local = (datetime.now(ZoneInfo("Europe/Lisbon")) + timedelta(days=2)).replace(
+        second=0, microsecond=0, tzinfo=None
+    )
+    client.post(
+        f"/staff/mailings/{mailing.id}/schedule",
+        data={"csrf_token": token, "send_at": local.strftime("%Y-%m-%dT%H:%M")},
+    )
+    mailing = db.session.get(Mailing, mailing.id)
+    assert mailing.status == MailingStatus.SCHEDULED
+    expected = local.replace(tzinfo=ZoneInfo("Europe/Lisbon")).astimezone(UTC)
+    assert mailing.scheduled_at == expected
+    assert sending.start_due_mailings() == []  # not yet due
+
+
+def test_an_empty_audience_cannot_be_scheduled(make_staff, staff_login, demo):
+    client = staff_login(make_staff("campaigner"))
+    mailing = make_mailing()
+    page = client.get(f"/staff/mailings/{mailing.id}").get_data(as_text=True)
+    response = client.post(
+        f"/staff/mailings/{mailing.id}/schedule",
+        data={"csrf_token": csrf_token(page), "send_at": ""},
+        follow_redirects=True,
+    )
+    assert "Nobody would receive this mailing" in response.get_data(as_text=True)
+    mailing = db.session.get(Mailing, mailing.id)
+    assert mailing.status == MailingStatus.DRAFT
+
+
+def test_progress_is_reported_while_sending(
+    app, supporter, make_staff, staff_login, mailbox, monkeypatch
+):
+    monkeypatch.setitem(app.config, "MAILING_BATCH_SIZE", 2)
+    monkeypatch.setitem(app.config, "MAILING_RATE_PER_SECOND", 1000)
+    for n in range(5):
+        supporter(NALOXONE, f"p{n}@example.org")
+    client = staff_login(make_staff("campaigner"))
+    mailing = make_mailing()
+    sending.schedule(mailing)
+    sending.start_due_mailings()
+    sending.send_batch(mailing.id)
+    data = client.get(f"/staff/mailings/{mailing.id}/progress.json").get_json()
+    assert data["status"] == "sending"
+    assert data["sent"] == 2
+    assert data["remaining"] == 3
+    assert data["percent"] == 40
+    page = client.get(f"/staff/mailings/{mailing.id}").get_data(as_text=True)
+    assert 'value="40"' in page
