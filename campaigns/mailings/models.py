@@ -96,6 +96,8 @@ class Delivery(db.Model):
     __table_args__ = (
         UniqueConstraint("mailing_id", "email"),
         Index("ix_deliveries_progress", "mailing_id", "status", "id"),
+        # An unsubscribe withdraws the address's deliveries still to send, in every mailing.
+        Index("ix_deliveries_email", "email"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -217,18 +217,20 @@ def _still_sending(mailing_id: int) -> bool:
     )
 
 
-def _mark_sent(delivery: Delivery, message_id: str) -> None:
+def _mark_sent(delivery: Delivery, message_id: str) -> bool:
     if db.engine.dialect.name == "postgresql":
         # The mark must be durable before the server gets the final dot only as far as a worker
         # crash goes, which a committed-but-unflushed transaction survives; skipping the flush to
         # disk per message makes bulk sending several times faster.
         db.session.execute(text("SET LOCAL synchronous_commit = off"))
-    db.session.execute(
+    marked = db.session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery.id)
+        # Only if still ours: an unsubscribe since the claim has withdrawn it.
+        .where(Delivery.id == delivery.id, Delivery.status == DeliveryStatus.SENDING)
         .values(status=DeliveryStatus.SENT, sent_at=utcnow(), message_id=message_id, error=None)
     )
     db.session.commit()
+    return marked.rowcount == 1
 
 
 def send_batch(mailing_id: int, connection_factory=BulkConnection) -> BatchResult:  # noqa: ANN001
@@ -302,14 +304,16 @@ def _send_one(connection, factory, mailing, layouts, delivery, result) -> None: 
     sender, data, message_id = factory.build(layout, Recipient(delivery.id, delivery.email, values))
     committed = False
 
-    def commit() -> None:
+    def commit() -> bool:
         nonlocal committed
-        _mark_sent(delivery, message_id)
-        committed = True
+        committed = _mark_sent(delivery, message_id)
+        return committed
 
     try:
-        connection.send(sender, delivery.email, data, before_commit=commit)
-        result.sent += 1
+        if connection.send(sender, delivery.email, data, before_commit=commit):
+            result.sent += 1
+        else:
+            result.skipped += 1  # unsubscribed while it was on its way
     except smtplib.SMTPResponseException as exc:
         # The server answered no (to the address, or to the whole message after the dot).
         code = exc.smtp_code
@@ -406,7 +410,7 @@ def send_test(mailing: Mailing, locale: str, addresses: list[str]) -> int:
         for address in addresses:
             values = merge_values(mailing, locale, first_name="")
             sender, data, _message_id = factory.build(layout, Recipient(0, address, values))
-            connection.send(sender, address, data, before_commit=lambda: None)
+            connection.send(sender, address, data, before_commit=lambda: True)
     finally:
         connection.close()
     return len(addresses)

@@ -23,6 +23,9 @@ _LEADING_DOT = re.compile(rb"(?m)^\.")
 
 class BulkConnection:
     def __init__(self) -> None:
+        self._connect()
+
+    def _connect(self) -> None:
         config = current_app.config
         cls = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
         self.smtp = cls(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30)
@@ -32,9 +35,13 @@ class BulkConnection:
             self.smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
         self.smtp.ehlo_or_helo_if_needed()
 
-    def send(self, sender: str, recipient: str, data: bytes, before_commit: Callable[[], None]):  # noqa: ANN201
-        """Send one message; `before_commit()` runs once the server holds all but the final dot.
-        SMTP errors raise smtplib.SMTPResponseException (the transaction is reset)."""
+    def send(
+        self, sender: str, recipient: str, data: bytes, before_commit: Callable[[], bool]
+    ) -> bool:
+        """Send one message; `before_commit()` runs once the server holds all but the final dot
+        and says whether to go on. If it says no, the message is abandoned: the connection is
+        dropped (a DATA in progress cannot be taken back otherwise) and opened again. Returns
+        whether the message was handed over. SMTP errors raise smtplib.SMTPResponseException."""
         smtp = self.smtp
         code, reply = smtp.mail(sender)
         if code != 250:
@@ -48,11 +55,15 @@ class BulkConnection:
         if not data.endswith(b"\r\n"):
             data += b"\r\n"
         smtp.send(_LEADING_DOT.sub(b"..", data))
-        before_commit()
+        if not before_commit():
+            self.smtp.close()  # no dot: the server throws the partial message away
+            self._connect()
+            return False
         smtp.send(b".\r\n")
         code, reply = smtp.getreply()
         if code != 250:
             raise smtplib.SMTPResponseException(code, reply)
+        return True
 
     def _fail(self, code: int, reply: bytes) -> None:
         with contextlib.suppress(smtplib.SMTPException, OSError):

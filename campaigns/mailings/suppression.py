@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from campaigns.extensions import db
-from campaigns.mailings.models import Suppression, SuppressionReason
+from campaigns.mailings.models import Delivery, DeliveryStatus, Suppression, SuppressionReason
 
 
 def email_digest(email: str) -> str:
@@ -24,19 +24,34 @@ def suppress(
     mailing_id: int | None = None,
     detail: str | None = None,
 ) -> bool:
-    """Add the address (committing at once: after this returns, no mailing may go to it).
+    """Add the address and withdraw its deliveries still to send, committing at once: after
+    this returns, no message of any mailing goes to it (a worker marks a message sent before
+    handing it over for good, on the condition that it was not withdrawn; see mailings.smtp).
     Returns False if it was already suppressed."""
-    db.session.add(
-        Suppression(
-            email_digest=email_digest(email), reason=reason, mailing_id=mailing_id, detail=detail
+    withdraw = (
+        update(Delivery)
+        .where(
+            Delivery.email == email.strip().lower(),
+            Delivery.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.SENDING]),
         )
+        .values(status=DeliveryStatus.SKIPPED, error=str(reason))
     )
     try:
-        db.session.commit()
+        with db.session.begin_nested():
+            db.session.add(
+                Suppression(
+                    email_digest=email_digest(email),
+                    reason=reason,
+                    mailing_id=mailing_id,
+                    detail=detail,
+                )
+            )
+        added = True
     except IntegrityError:
-        db.session.rollback()
-        return False
-    return True
+        added = False
+    db.session.execute(withdraw)
+    db.session.commit()
+    return added
 
 
 def lift_unsubscribe(email: str) -> bool:

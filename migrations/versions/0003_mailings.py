@@ -57,6 +57,7 @@ def upgrade():
     sa.UniqueConstraint('mailing_id', 'email', name=op.f('uq_deliveries_mailing_id_email'))
     )
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_deliveries_email', ['email'], unique=False)
         batch_op.create_index('ix_deliveries_progress', ['mailing_id', 'status', 'id'], unique=False)
 
     op.create_table('mailing_versions',
@@ -108,6 +109,7 @@ def downgrade():
     op.drop_table('mailing_versions')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_index('ix_deliveries_progress')
+        batch_op.drop_index('ix_deliveries_email')
 
     op.drop_table('deliveries')
     with op.batch_alter_table('mailings', schema=None) as batch_op:

@@ -220,3 +220,37 @@ def test_pause_and_resume_and_cancel(fast, supporter, mailbox):
     assert len(mailbox.messages) == 6
     assert sending.cancel(mailing)
     assert not sending.resume(mailing)
+
+
+def test_an_unsubscribe_during_a_batch_stops_the_message_not_yet_handed_over(
+    app, fast, supporter, mailbox, client, monkeypatch
+):
+    """The message is already on the wire (all but the final dot) when the POST arrives."""
+    from campaigns.mailings import smtp as bulk_smtp
+
+    supporter(NALOXONE, "first@example.org")
+    supporter(NALOXONE, "changed-mind@example.org")
+    mailing = make_mailing()
+    sending.schedule(mailing)
+    sending.start_due_mailings()
+    real_send = bulk_smtp.BulkConnection.send
+
+    def send_with_unsubscribe_in_flight(self, sender, recipient, data, before_commit):  # noqa: ANN001, ANN202
+        def commit_after_unsubscribe() -> bool:
+            if recipient == "changed-mind@example.org":
+                delivery_id = delivery_id_from_verp(sender)
+                from campaigns.mailings.message import unsubscribe_token
+
+                token = unsubscribe_token(delivery_id)
+                assert client.post(f"/en/u/{token}").status_code == 200
+            return before_commit()
+
+        return real_send(self, sender, recipient, data, commit_after_unsubscribe)
+
+    monkeypatch.setattr(bulk_smtp.BulkConnection, "send", send_with_unsubscribe_in_flight)
+    result = sending.send_batch(mailing.id)
+
+    assert [m["To"] for m in mailbox.messages] == ["first@example.org"]
+    assert result.sent == 1 and result.skipped == 1
+    statuses = dict(db.session.execute(select(Delivery.email, Delivery.status)).all())
+    assert statuses["changed-mind@example.org"] == DeliveryStatus.SKIPPED
