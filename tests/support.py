@@ -303,7 +303,7 @@ class CeleryWorker:
                 "--loglevel",
                 "INFO",
                 "-Q",
-                "default,transactional",
+                "default,transactional,bulk",
                 "--concurrency",
                 str(concurrency),
                 "--pool",
