@@ -17,8 +17,10 @@ BULK_QUEUE = "bulk"
 
 
 def _heartbeat(mailing_id: int, seconds: float) -> None:
-    """Batches of this mailing are in flight (or waiting for their countdown) for `seconds`."""
-    get_redis().set(key("mailing-batches", mailing_id), 1, ex=int(seconds) + 60)
+    """Batches of this mailing are in flight (or waiting `seconds` for their countdown). Beat
+    restarts the batches when this lapses: a few ticks without a batch starting."""
+    margin = 3 * current_app.config["MAILING_TICK_INTERVAL"]
+    get_redis().set(key("mailing-batches", mailing_id), 1, ex=int(seconds) + margin)
 
 
 def _batches_in_flight(mailing_id: int) -> bool:
@@ -43,7 +45,7 @@ def send_mailing_batch(mailing_id: int, **_kwargs: object) -> None:
     """Send one batch, then queue the next (one chain per parallel batch)."""
     _heartbeat(mailing_id, 0)
     try:
-        result = sending.send_batch(mailing_id)
+        result = sending.send_batch(mailing_id, alive=lambda: _heartbeat(mailing_id, 0))
     except sending.RetryLater as later:
         log.info("mailing %s: waiting %.0f s (%s)", mailing_id, later.countdown, later)
         _heartbeat(mailing_id, later.countdown)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -233,9 +234,10 @@ def _mark_sent(delivery: Delivery, message_id: str) -> bool:
     return marked.rowcount == 1
 
 
-def send_batch(mailing_id: int, connection_factory=BulkConnection) -> BatchResult:  # noqa: ANN001
+def send_batch(mailing_id: int, alive: Callable[[], None] = lambda: None) -> BatchResult:
     """Send the next batch of a mailing. Raises RetryLater when the server or the hourly limit
-    asks for patience (the claims are handed back first)."""
+    asks for patience (the claims are handed back first). `alive()` is called as the batch goes
+    on, to tell beat that this mailing's batches are still running."""
     result = BatchResult()
     mailing = db.session.get(Mailing, mailing_id)
     if mailing is None or mailing.status != MailingStatus.SENDING:
@@ -259,8 +261,9 @@ def send_batch(mailing_id: int, connection_factory=BulkConnection) -> BatchResul
     rate = SendingRate()
     connection = None
     try:
-        connection = connection_factory()
+        connection = BulkConnection()
         while todo:
+            alive()
             if not _still_sending(mailing_id):
                 result.released += _release(todo)
                 return result

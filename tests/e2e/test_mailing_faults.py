@@ -1,0 +1,74 @@
+"""A mailing sent by real Celery workers survives a worker killed mid-batch: after a restart
+every recipient has the mailing exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+from sqlalchemy import select
+
+from campaigns.extensions import db
+from campaigns.mailings import sending
+from campaigns.mailings.models import Mailing, MailingStatus
+from tests.mailings.conftest import add_supporter, make_mailing
+from tests.support import wait_until
+
+pytestmark = pytest.mark.e2e
+
+WORKER_SETTINGS = {
+    "MAILING_BATCH_SIZE": "5",
+    "MAILING_RATE_PER_SECOND": "1000",
+    "MAILING_TICK_INTERVAL": "1",
+    "MAILING_CLAIM_LEASE": "2",
+}
+
+
+def beat(app) -> None:  # noqa: ANN001
+    """What beat's `mailings.tick` does."""
+    from workers.mailings import tick
+
+    with app.app_context():
+        tick()
+
+
+def mailing_status(mailing_id: int) -> MailingStatus:
+    db.session.rollback()
+    return db.session.scalar(select(Mailing.status).where(Mailing.id == mailing_id))
+
+
+def test_a_worker_killed_mid_batch_then_restarted_sends_everyone_exactly_once(
+    app, demo, mailbox, start_worker, monkeypatch
+):
+    for key, value in WORKER_SETTINGS.items():
+        monkeypatch.setitem(app.config, key, type(app.config[key])(value))
+    addresses = [f"reader{n}@example.org" for n in range(24)]
+    for address in addresses:
+        add_supporter("naloxone-in-every-pocket", address)
+    mailing = make_mailing()
+    sending.schedule(mailing)
+
+    mailbox.rcpt_delay = 0.2  # a slow server, so the kill lands in the middle of a send
+    doomed = start_worker(concurrency=1, **WORKER_SETTINGS)
+    beat(app)
+    wait_until(
+        lambda: len(mailbox.messages) >= 6 and mailbox.in_transaction.is_set(),
+        timeout=60,
+        interval=0.01,
+    )
+    os.killpg(doomed.process.pid, signal.SIGKILL)
+    doomed.process.wait()
+    assert len(mailbox.messages) < len(addresses)
+
+    mailbox.rcpt_delay = 0.0
+    start_worker(**WORKER_SETTINGS)
+    wait_until(
+        lambda: mailing_status(mailing.id) == MailingStatus.SENT,
+        timeout=90,
+        interval=0.5,
+        every=lambda: beat(app),
+    )
+    time.sleep(1)  # a duplicate would arrive now
+    assert sorted(str(m["To"]) for m in mailbox.messages) == sorted(addresses)
