@@ -12,6 +12,11 @@ transaction commits:
    run more than once (a relay racing a slow worker, a redelivered task), so each one is idempotent,
    keyed by the event id.
 
+A type may instead have one batch handler (`handles_in_batches`): it handles the event together with
+others of its type still waiting, which is how the worker keeps up with confirmation mail when many
+people sign at once, and marks each event processed itself (`mark_processed`), in the transaction
+that records the event's outcome. The other events' own tasks then find them processed.
+
 Event types, what they carry and when they fire are documented in `EVENT_TYPES`.
 """
 
@@ -62,6 +67,7 @@ EVENT_QUEUES: dict[str, str] = {
 
 Handler = Callable[["Event"], None]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
+_batch_handlers: dict[str, Handler] = {}
 
 
 class Event(db.Model):
@@ -93,6 +99,8 @@ def handles(event_type: str) -> Callable[[Handler], Handler]:
     def register(func: Handler) -> Handler:
         if event_type not in EVENT_TYPES:
             raise ValueError(f"undocumented event type {event_type!r}")
+        if event_type in _batch_handlers:
+            raise ValueError(f"{event_type!r} already has a batch handler")
         if func not in _handlers[event_type]:
             _handlers[event_type].append(func)
         return func
@@ -100,10 +108,35 @@ def handles(event_type: str) -> Callable[[Handler], Handler]:
     return register
 
 
+def handles_in_batches(event_type: str) -> Callable[[Handler], Handler]:
+    """Register the batch handler of an event type: given one event, it handles that event and
+    others of its type still waiting, and calls `mark_processed` for each event it is done with,
+    in the transaction that records what it did. Like any handler it may run more than once."""
+
+    def register(func: Handler) -> Handler:
+        if event_type not in EVENT_TYPES:
+            raise ValueError(f"undocumented event type {event_type!r}")
+        if _handlers.get(event_type) or _batch_handlers.get(event_type, func) is not func:
+            raise ValueError(f"{event_type!r} already has handlers")
+        _batch_handlers[event_type] = func
+        return func
+
+    return register
+
+
+def mark_processed(evt: Event) -> None:
+    """Mark an event processed as part of the current transaction (for batch handlers)."""
+    evt.processed_at = utcnow()
+
+
 def dispatch(event_id: str) -> None:
     """Run every handler of one event, then mark it processed. Safe to call more than once."""
     evt = db.session.get(Event, event_id)
     if evt is None or evt.processed_at is not None:
+        return
+    batch_handler = _batch_handlers.get(evt.type)
+    if batch_handler is not None:
+        batch_handler(evt)  # marks each event processed itself
         return
     for handler in _handlers.get(evt.type, []):
         handler(evt)

@@ -3,7 +3,7 @@
 Each email has three templates sharing one layout: `emails/<domain>/<name>.subject.txt`,
 `<name>.txt` and `<name>.html`. `send_once()` makes a send idempotent under task retries and
 redelivery: a `SentMail` row keyed by the caller's key is claimed before the SMTP transaction and
-marked sent after it.
+marked sent after it. `send_batch()` does the same for many mails with one claim transaction.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import smtplib
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid, parseaddr
 
@@ -21,7 +22,8 @@ import flask_mail
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_mail import Message
-from sqlalchemy import String, Text, update
+from sqlalchemy import ColumnElement, String, Text, exists, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -135,7 +137,6 @@ def send_once(key: str, template: str, build: Callable[[], Message]) -> bool:
     limit is shorter than the lease, so a hung SMTP connection cannot outlive its claim.
     """
     now = utcnow()
-    lease = timedelta(seconds=current_app.config["MAIL_CLAIM_LEASE"])
     db.session.add(SentMail(key=key, template=template, status="sending", claimed_at=now))
     try:
         db.session.commit()
@@ -145,13 +146,7 @@ def send_once(key: str, template: str, build: Callable[[], Message]) -> bool:
         if existing.status in ("sent", "failed"):
             return False
         takeover = db.session.execute(
-            update(SentMail)
-            .where(
-                SentMail.key == key,
-                SentMail.status == "sending",
-                SentMail.claimed_at < now - lease,
-            )
-            .values(claimed_at=now)
+            update(SentMail).where(SentMail.key == key, _lapsed(now)).values(claimed_at=now)
         )
         db.session.commit()
         if takeover.rowcount != 1:
@@ -160,41 +155,157 @@ def send_once(key: str, template: str, build: Callable[[], Message]) -> bool:
     try:
         message = build()
         _smtp.send(message)
-    except smtplib.SMTPResponseException as exc:
-        if 500 <= exc.smtp_code < 600:
-            _finish(key, "failed", error=f"{exc.smtp_code} {exc.smtp_error!r}")
-            raise PermanentMailError(str(exc)) from exc
-        _release(key)
-        raise
-    except smtplib.SMTPRecipientsRefused as exc:
-        codes = [code for code, _text in exc.recipients.values()]
-        if all(400 <= code < 500 for code in codes):  # greylisting: try again later
-            _release(key)
+    except BaseException as exc:  # even a time limit: give the claim back for the retry
+        refusal = _permanent_refusal(exc)
+        if refusal is None:
+            _release([key])
             raise
-        _finish(key, "failed", error=repr(exc.recipients))
+        _finish(key, "failed", error=refusal)
         raise PermanentMailError(str(exc)) from exc
-    except BaseException:  # anything else, even a time limit: give the claim back for the retry
-        _release(key)
-        raise
     _finish(key, "sent", message_id=message.msgId)
     return True
 
 
 def _finish(key: str, status: str, **values: object) -> None:
+    _record_outcome(key, status, **values)
+    db.session.commit()
+
+
+def _record_outcome(key: str, status: str, **values: object) -> None:
     db.session.execute(
         update(SentMail)
         .where(SentMail.key == key)
         .values(status=status, sent_at=utcnow(), **values)
     )
-    db.session.commit()
 
 
-def _release(key: str) -> None:
-    """Give the claim back after a transient failure, so the retry can take it at once."""
+def _release(keys: list[str]) -> None:
+    """Give claims back after a transient failure, so the retry can take them at once."""
     db.session.rollback()
     db.session.execute(
         update(SentMail)
-        .where(SentMail.key == key, SentMail.status == "sending")
+        .where(SentMail.key.in_(keys), SentMail.status == "sending")
         .values(claimed_at=utcnow() - timedelta(days=1))
     )
+    db.session.commit()
+
+
+def _permanent_refusal(exc: BaseException) -> str | None:
+    """What to record if the server refused the message for good (5xx); None if a later try
+    may succeed (4xx such as greylisting, a dropped connection, a time limit)."""
+    if isinstance(exc, smtplib.SMTPResponseException) and 500 <= exc.smtp_code < 600:
+        return f"{exc.smtp_code} {exc.smtp_error!r}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _text in exc.recipients.values()]
+        if not all(400 <= code < 500 for code in codes):
+            return repr(exc.recipients)
+    return None
+
+
+# -- batches ------------------------------------------------------------------------------------
+
+
+@dataclass
+class OutgoingMail:
+    """One mail of a `send_batch()`. `settle()` runs in the transaction that records the mail's
+    outcome (sent, refused, or found sent before), e.g. to mark the event that asked for it
+    processed: then the two can never disagree."""
+
+    key: str
+    template: str
+    build: Callable[[], Message]
+    settle: Callable[[], None]
+
+
+def send_batch(mails: list[OutgoingMail]) -> int:
+    """Send the mails not sent yet over the one reused SMTP connection; returns how many were sent.
+
+    One transaction claims the whole batch. Each mail is then recorded as sent in a transaction of
+    its own, right after the server accepted it: a worker killed mid-batch repeats at most the mail
+    it was sending, exactly as with `send_once()` (recording the batch at the end would repeat all
+    the mails sent before the kill). Mails another worker is sending are left to it. A refusal
+    (5xx) is recorded and the batch goes on; any other error gives this mail's claim and the
+    following ones back and is raised, for the task to retry.
+    """
+    claimed = _claim(mails)
+    sent = 0
+    for position, outgoing in enumerate(claimed):
+        try:
+            message = outgoing.build()
+            _smtp.send(message)
+        except BaseException as exc:  # even a time limit: give the claims back for the retry
+            refusal = _permanent_refusal(exc)
+            if refusal is None:
+                _release([m.key for m in claimed[position:]])
+                raise
+            log.warning("mail %s refused for good: %s", outgoing.key, refusal)
+            _settle(outgoing, "failed", error=refusal)
+            continue
+        _settle(outgoing, "sent", message_id=message.msgId)
+        sent += 1
+    return sent
+
+
+def unclaimed(key: ColumnElement[str]) -> ColumnElement[bool]:
+    """SQL condition: no mail with this key was sent or refused, and none is being sent (unless
+    its claim outlived the lease: the worker died). Selects work for a batch."""
+    return ~exists().where(SentMail.key == key, ~_lapsed(utcnow()))
+
+
+def _lapsed(now: datetime) -> ColumnElement[bool]:
+    lease = timedelta(seconds=current_app.config["MAIL_CLAIM_LEASE"])
+    return (SentMail.status == "sending") & (SentMail.claimed_at < now - lease)
+
+
+def _claim(mails: list[OutgoingMail]) -> list[OutgoingMail]:
+    """Claim, in one transaction, every mail nobody claimed, and take over claims that outlived
+    their lease; settle the mails found already sent or refused. Returns the claimed ones."""
+    now = utcnow()
+    claimed = set()
+    if mails:
+        claimed.update(
+            db.session.scalars(
+                _insert_unless_present(SentMail)
+                .values(
+                    [
+                        {
+                            "key": m.key,
+                            "template": m.template,
+                            "status": "sending",
+                            "claimed_at": now,
+                        }
+                        for m in mails
+                    ]
+                )
+                .returning(SentMail.key)
+            )
+        )
+    others = {m.key: m for m in mails if m.key not in claimed}
+    if others:
+        claimed.update(
+            db.session.scalars(
+                update(SentMail)
+                .where(SentMail.key.in_(others), _lapsed(now))
+                .values(claimed_at=now)
+                .returning(SentMail.key)
+            )
+        )
+        done_before = db.session.scalars(
+            select(SentMail.key).where(SentMail.key.in_(others), SentMail.status != "sending")
+        )
+        for key in done_before:
+            others[key].settle()
+    db.session.commit()
+    return [m for m in mails if m.key in claimed]
+
+
+def _insert_unless_present(model: type[db.Model]):  # noqa: ANN202 - a dialect's Insert
+    """INSERT ... ON CONFLICT DO NOTHING, which both databases we run on understand."""
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(model).on_conflict_do_nothing()
+
+
+def _settle(outgoing: OutgoingMail, status: str, **values: object) -> None:
+    _record_outcome(outgoing.key, status, **values)
+    outgoing.settle()
     db.session.commit()

@@ -2,43 +2,90 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import joinedload
 
 from campaigns.campaign.models import Campaign
-from campaigns.core.events import Event, handles
-from campaigns.core.mail import render_email, send_once
+from campaigns.core.events import Event, handles, handles_in_batches, mark_processed
+from campaigns.core.mail import OutgoingMail, render_email, send_batch, send_once, unclaimed
 from campaigns.core.urls import public_url
 from campaigns.extensions import db
 from campaigns.petitions.models import Petition, Signature, SignatureStatus
 from campaigns.petitions.services import make_token
 
+# Confirmation mails sent by one task at most. Under a burst a batch shares one claim transaction,
+# one query for the signatures and one task among many mails; it must still end well within the
+# task's soft time limit (60 s) even if the mail server takes a second a mail.
+CONFIRMATION_BATCH_SIZE = 25
+CONFIRMATION_KEY_PREFIX = "confirm:"
+
 
 def _signature_with_campaign(signature_id: int) -> Signature | None:
     """The signature with its petition, campaign and texts, in one query."""
-    return db.session.scalar(
+    return _signatures_with_campaign([signature_id]).get(signature_id)
+
+
+def _signatures_with_campaign(signature_ids: list[int]) -> dict[int, Signature]:
+    """Signatures by id, with their petitions, campaigns and texts (two queries in all)."""
+    signatures = db.session.scalars(
         select(Signature)
-        .where(Signature.id == signature_id)
+        .where(Signature.id.in_(signature_ids))
         .options(
             joinedload(Signature.petition)
             .joinedload(Petition.campaign)
             .selectinload(Campaign.translations)
         )
     )
+    return {signature.id: signature for signature in signatures}
 
 
-@handles("signature.created")
-@handles("signature.confirmation_requested")
-def send_confirmation_mail(event: Event) -> None:
-    """One mail per event: the first signing, and each (rate-limited) request to send it again."""
-    signature = _signature_with_campaign(event.payload["signature_id"])
-    if signature is None or signature.status != SignatureStatus.PENDING or not signature.email:
-        return
-    send_once(
-        f"confirm:{event.id}",
-        "petitions/confirm",
-        lambda: build_confirmation_mail(signature),
+@handles_in_batches("signature.created")
+@handles_in_batches("signature.confirmation_requested")
+def send_confirmation_mails(event: Event) -> None:
+    """One mail per event: the first signing, and each (rate-limited) request to send it again.
+
+    The event's own mail goes last, so that if a transient error stops the batch, the task's retry
+    still finds its event waiting and takes up the rest of the batch again."""
+    batch = [*_waiting_confirmations(event), event]
+    signatures = _signatures_with_campaign([e.payload["signature_id"] for e in batch])
+    mails = []
+    for evt in batch:
+        signature = signatures.get(evt.payload["signature_id"])
+        if _awaits_confirmation(signature):
+            mails.append(_confirmation_mail(evt, signature))
+        else:
+            mark_processed(evt)  # nothing to send; committed with the claims
+    send_batch(mails)
+
+
+def _waiting_confirmations(event: Event) -> list[Event]:
+    """Other events of this kind, oldest first, whose mail nobody is sending."""
+    return db.session.scalars(
+        select(Event)
+        .where(
+            Event.type == event.type,
+            Event.processed_at.is_(None),
+            Event.id != event.id,
+            unclaimed(literal(CONFIRMATION_KEY_PREFIX) + Event.id),
+        )
+        .order_by(Event.created_at)
+        .limit(CONFIRMATION_BATCH_SIZE - 1)
+    ).all()
+
+
+def _awaits_confirmation(signature: Signature | None) -> bool:
+    return signature is not None and signature.status == SignatureStatus.PENDING and signature.email
+
+
+def _confirmation_mail(event: Event, signature: Signature) -> OutgoingMail:
+    return OutgoingMail(
+        key=CONFIRMATION_KEY_PREFIX + event.id,
+        template="petitions/confirm",
+        build=partial(build_confirmation_mail, signature),
+        settle=partial(mark_processed, event),
     )
 
 

@@ -61,18 +61,33 @@ def test_a_refusal_is_recorded_and_never_retried(app, client, demo, mailbox):
     sign(client, email="nobody@example.org")
     event_id = only_event_id()
     mailbox.reply = "550 5.1.1 No such user"
-    with app.app_context(), pytest.raises(PermanentMailError):
-        events.dispatch(event_id)
     with app.app_context():
-        dispatch_event.run(event_id)  # the task gives up quietly and marks the event done
+        events.dispatch(event_id)  # recorded, not raised: the other mails of a batch go on
+    with app.app_context():
         sent = db.session.get(SentMail, f"confirm:{event_id}")
         assert sent.status == "failed"
         assert "550" in sent.error
         assert db.session.get(events.Event, event_id).processed_at is not None
     mailbox.reply = None
     with app.app_context():
+        db.session.execute(events.Event.__table__.update().values(processed_at=None))
+        db.session.commit()
         events.dispatch(event_id)
     assert mailbox.messages == []
+
+
+def test_a_task_gives_up_on_a_mail_refused_by_send_once(app, client, demo, mailbox, monkeypatch):
+    sign(client, email="nobody@example.org")
+    event_id = only_event_id()
+
+    def refuse(_event):  # noqa: ANN001, ANN202 - a handler that sends with send_once
+        raise PermanentMailError("550 No such user")
+
+    monkeypatch.setattr(events, "_batch_handlers", {})
+    monkeypatch.setitem(events._handlers, "signature.created", [refuse])
+    with app.app_context():
+        dispatch_event.run(event_id)  # the task gives up quietly and marks the event done
+        assert db.session.get(events.Event, event_id).processed_at is not None
 
 
 def test_a_worker_reuses_its_smtp_connection(app, client, demo, mailbox):
