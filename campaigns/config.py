@@ -137,6 +137,18 @@ class Config:
     )
     MAILING_UNSUBSCRIBE_MAILTO = os.environ.get("MAILING_UNSUBSCRIBE_MAILTO", "")
     MAILING_LIST_ID = os.environ.get("MAILING_LIST_ID", "")
+    # Soft bounces (a full mailbox, a server down) suppress an address once this many of its
+    # deliveries bounced softly within this many days; a hard bounce or a complaint at once.
+    MAILING_SOFT_BOUNCE_LIMIT = _int("MAILING_SOFT_BOUNCE_LIMIT", 3)
+    MAILING_SOFT_BOUNCE_DAYS = _int("MAILING_SOFT_BOUNCE_DAYS", 30)
+    # The mailbox bounces arrive in, read by beat (empty: none). imaps://user:password@host/INBOX,
+    # imap://..., pop3s://user:password@host or pop3://... (percent-encode special characters).
+    BOUNCE_MAILBOX_URL = os.environ.get("BOUNCE_MAILBOX_URL", "")
+    BOUNCE_MAILBOX_INTERVAL = _int("BOUNCE_MAILBOX_INTERVAL", 60)
+    BOUNCE_MAILBOX_TIMEOUT = _int("BOUNCE_MAILBOX_TIMEOUT", 30)  # seconds per network operation
+    BOUNCE_MAILBOX_BATCH = _int("BOUNCE_MAILBOX_BATCH", 500)  # messages read per run at most
+    # Shared secret of POST /hooks/bounces (Authorization: Bearer <token>); empty: webhook off.
+    BOUNCE_WEBHOOK_TOKEN = os.environ.get("BOUNCE_WEBHOOK_TOKEN", "")
 
 
 class DevelopmentConfig(Config):
