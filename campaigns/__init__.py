@@ -101,12 +101,13 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns.dashboard.views import bp as dashboard_bp
     from campaigns.exports.views import bp as exports_bp
     from campaigns.mailbox.views import bp as mail_catcher_bp
+    from campaigns.mailings.bounce_views import bp as mailings_bounces_bp
     from campaigns.mailings.public_views import bp as mailings_public_bp
     from campaigns.mailings.staff_views import bp as staff_mailings_bp
     from campaigns.petitions.views import bp as petitions_bp
     from campaigns.staff.views import bp as staff_bp
 
-    public = (campaign_bp, petitions_bp, api_bp, mailings_public_bp)
+    public = (campaign_bp, petitions_bp, api_bp, mailings_public_bp, mailings_bounces_bp)
     staff = (
         staff_bp,
         staff_campaigns_bp,
