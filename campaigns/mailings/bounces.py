@@ -392,7 +392,9 @@ def _read_imap(location: SplitResult, timeout: float, limit: int) -> MailboxResu
         status, data = server.select(quoted)
         if status != "OK":
             raise MailboxError(f"cannot open the folder {folder!r}: {data!r}")
-        _status, data = server.uid("SEARCH", "UNDELETED")
+        status, data = server.uid("SEARCH", "UNDELETED")
+        if status != "OK":
+            raise MailboxError(f"cannot search the folder {folder!r}: {data!r}")
         deleted = 0
         for uid in (data[0] or b"").split()[:limit]:
             # PEEK: a message we fail on stays unread for a person looking at the mailbox.
