@@ -22,28 +22,16 @@ from sqlalchemy import ColumnElement, func, select
 from campaigns.extensions import db
 from campaigns.petitions.models import ConsentRecord, ConsentText, Signature, SignatureStatus
 
-BATCH_SIZE = 5000
+BATCH_SIZE = 2000
 BOM = "\ufeff"  # lets spreadsheet apps (Excel above all) read the file as UTF-8
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-# Whether the signer ticked "keep me informed": the same test the mailing audience uses.
-_newsletter_granted = (
-    select(ConsentRecord.id)
-    .join(ConsentText, ConsentText.id == ConsentRecord.consent_text_id)
-    .where(
-        ConsentRecord.signature_id == Signature.id,
-        ConsentRecord.granted.is_(True),
-        ConsentText.purpose == "newsletter",
-    )
-    .exists()
-)
 
 
 @dataclass(frozen=True)
 class Column:
     label: object  # a lazy translated string
     expression: ColumnElement
-    kind: str  # text, time, flag or network: how a value is written
+    kind: str  # text, time, flag, network or newsletter: how a value is written
 
 
 # In the order the file has them, whatever order they were ticked in.
@@ -57,7 +45,8 @@ COLUMNS: dict[str, Column] = {
     "signed_at": Column(_l("Signed at (UTC)"), Signature.created_at, "time"),
     "confirmed_at": Column(_l("Confirmed at (UTC)"), Signature.confirmed_at, "time"),
     "comment": Column(_l("Comment"), Signature.comment, "text"),
-    "newsletter": Column(_l("Newsletter consent"), _newsletter_granted, "flag"),
+    # Looked up per batch (see _newsletter_ids); the row only brings the signature's id.
+    "newsletter": Column(_l("Newsletter consent"), Signature.id.label("newsletter"), "newsletter"),
     "show_name": Column(_l("Name may be shown publicly"), Signature.show_name, "flag"),
 }
 # Few columns by default: export only what the task needs.
@@ -113,15 +102,35 @@ def neutralise(value: str) -> str:
 
 
 def _format_time(value: datetime | None) -> str:
-    # PostgreSQL hands back times in the connection's zone; the file says UTC.
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    # PostgreSQL hands back times in the connection's zone; the file says UTC. (isoformat is
+    # several times faster than strftime, and this runs twice per row.)
+    return value.astimezone(UTC).isoformat(" ", "seconds")[:19] if value else ""
 
 
-def _formatter(kind: str, network_names: dict[int, str]) -> Callable[[object], str]:
+def _newsletter_ids(first_id: int, last_id: int) -> set[int]:
+    """Signatures with ids in [first_id, last_id] whose signer ticked "keep me informed" (the test
+    the mailing audience uses): one indexed range scan per batch rather than a subquery per row."""
+    query = (
+        select(ConsentRecord.signature_id)
+        .join(ConsentText, ConsentText.id == ConsentRecord.consent_text_id)
+        .where(
+            ConsentRecord.signature_id.between(first_id, last_id),
+            ConsentRecord.granted.is_(True),
+            ConsentText.purpose == "newsletter",
+        )
+    )
+    return set(db.session.scalars(query))
+
+
+def _formatter(
+    kind: str, network_names: dict[int, str], newsletter: set[int]
+) -> Callable[[object], str]:
     if kind == "time":
         return _format_time
-    if kind == "flag":
+    if kind in ("flag", "newsletter"):
         yes, no = _("yes"), _("no")
+        if kind == "newsletter":
+            return lambda signature_id: yes if signature_id in newsletter else no
         return lambda value: yes if value else no
     if kind == "network":
         return lambda value: neutralise(network_names.get(value, "")) if value else ""
@@ -137,7 +146,8 @@ def csv_chunks(
 ) -> Iterator[str]:
     """The CSV file in pieces: the header first, then one piece per batch of rows."""
     chosen = [COLUMNS[key] for key in COLUMNS if key in columns]
-    formatters = [_formatter(column.kind, network_names) for column in chosen]
+    newsletter: set[int] = set()  # refilled for each batch, read by the newsletter formatter
+    formatters = [_formatter(column.kind, network_names, newsletter) for column in chosen]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([neutralise(str(column.label)) for column in chosen])
@@ -152,6 +162,9 @@ def csv_chunks(
     last_id = 0
     while True:
         rows = db.session.execute(query.where(Signature.id > last_id)).all()
+        if rows and "newsletter" in columns:
+            newsletter.clear()
+            newsletter.update(_newsletter_ids(rows[0][0], rows[-1][0]))
         # End the read transaction before handing the chunk over: the client sets the pace, and a
         # slow download must not hold a transaction (and PostgreSQL's vacuum) open meanwhile.
         db.session.commit()

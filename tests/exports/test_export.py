@@ -260,12 +260,18 @@ def test_the_download_streams_with_safe_headers(campaign, add_signature, make_st
 
 def test_rows_come_in_batches_without_gaps_or_repeats(app, campaign, add_signature):
     for i in range(7):
-        add_signature(name=f"Signer {i}")
+        add_signature(name=f"Signer {i}", newsletter=i % 2 == 0)
     with app.test_request_context():
-        chunks = list(csv_chunks(campaign.petition.id, ExportFilters(), ["name"], {}, batch_size=3))
+        chunks = list(
+            csv_chunks(
+                campaign.petition.id, ExportFilters(), ["name", "newsletter"], {}, batch_size=3
+            )
+        )
     assert len(chunks) == 1 + 3  # the header, then batches of 3, 3 and 1
-    names = [row[0] for row in csv.reader(io.StringIO("".join(chunks)[1:]))]
-    assert names == ["Name"] + [f"Signer {i}" for i in range(7)]
+    rows = list(csv.reader(io.StringIO("".join(chunks)[1:])))
+    assert rows == [["Name", "Newsletter consent"]] + [
+        [f"Signer {i}", "yes" if i % 2 == 0 else "no"] for i in range(7)
+    ]
 
 
 def test_the_form_page(campaign, add_signature, make_staff, staff_login):
