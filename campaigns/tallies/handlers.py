@@ -1,4 +1,5 @@
-"""Event handlers that keep the counters and milestones. Both are idempotent per signature."""
+"""Event handlers that keep the counters, the hourly series and the milestones. Each is
+idempotent per signature."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from campaigns.tallies import services
 @handles("signature.confirmed")
 def count_signature(event: Event) -> None:
     signature = db.session.get(Signature, event.payload["signature_id"])
-    if signature is None or signature.status != SignatureStatus.CONFIRMED:
+    if signature is None or signature.confirmed_at is None:
+        return
+    # Counted in the hour even if the signature was withdrawn since: the withdrawal's own event
+    # takes it off again, whichever of the two runs first.
+    if services.claim_event(event):
+        services.count_hourly(signature, +1)
+    if signature.status != SignatureStatus.CONFIRMED:
         return
     total = services.count_confirmed(signature)
     if total is None:
@@ -22,5 +29,8 @@ def count_signature(event: Event) -> None:
 @handles("signature.rejected")
 def uncount_signature(event: Event) -> None:
     signature = db.session.get(Signature, event.payload["signature_id"])
-    if signature is not None and event.payload.get("was_confirmed"):
-        services.forget_counters(signature.petition_id)
+    if signature is None or not event.payload.get("was_confirmed"):
+        return
+    if signature.confirmed_at is not None and services.claim_event(event):
+        services.count_hourly(signature, -1)
+    services.forget_counters(signature.petition_id)
