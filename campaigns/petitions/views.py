@@ -12,6 +12,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf
 
+from campaigns.campaign.models import CampaignTranslation
 from campaigns.core.errors import expired_form_page
 from campaigns.core.page_cache import CSRF_PLACEHOLDER, page_cache
 from campaigns.core.urls import public_url
@@ -50,27 +51,46 @@ def _render_petition(
     tally: Tally | None = None,
     csrf_value: str | None = None,
 ):  # noqa: ANN202
-    campaign = petition.campaign
-    locale = str(get_locale())
-    translation = campaign.translation_for(locale)
+    translation = petition.campaign.translation_for(str(get_locale()))
     if translation is None:
         abort(404)
-    return (
-        render_template(
-            "petitions/petition.html",
-            petition=petition,
-            campaign=campaign,
-            translation=translation,
-            shown_in_other_language=translation.locale != locale,
-            tally=tally or current_tally(petition.id),
-            public_signers=services.recent_public_signers(petition.id),
-            form=form,
-            csrf_value=csrf_value or form.csrf_token.current_token,
-            open_for_signing=services.accepts_signatures(petition),
-            notice=notice,
-            data_use=wording("signature", locale),
-        ),
-        status,
+    page = render_petition_page(
+        petition, translation, form, notice=notice, tally=tally, csrf_value=csrf_value
+    )
+    return page, status
+
+
+def render_petition_page(
+    petition: Petition,
+    translation: CampaignTranslation,
+    form: SignatureForm,
+    *,
+    template: str = "petitions/petition.html",
+    notice: str = "",
+    tally: Tally | None = None,
+    csrf_value: str | None = None,
+    open_for_signing: bool | None = None,
+    **extra: object,
+) -> str:
+    """The petition page in the current language. The staff preview renders it too, in a
+    template extending this one, so what staff check is what the public gets."""
+    locale = str(get_locale())
+    if open_for_signing is None:
+        open_for_signing = services.accepts_signatures(petition)
+    return render_template(
+        template,
+        petition=petition,
+        campaign=petition.campaign,
+        translation=translation,
+        shown_in_other_language=translation.locale != locale,
+        tally=tally or current_tally(petition.id),
+        public_signers=services.recent_public_signers(petition.id),
+        form=form,
+        csrf_value=csrf_value or form.csrf_token.current_token,
+        open_for_signing=open_for_signing,
+        notice=notice,
+        data_use=wording("signature", locale),
+        **extra,
     )
 
 
