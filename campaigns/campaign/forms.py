@@ -23,6 +23,7 @@ from wtforms.validators import (
     StopValidation,
     ValidationError,
 )
+from wtforms.widgets import TextInput
 
 from campaigns.campaign.markup import disallowed_markup
 from campaigns.campaign.models import Campaign, CampaignTranslation, TranslationStatus
@@ -86,7 +87,10 @@ def _safe_markdown(_form: FlaskForm, field: TextAreaField) -> None:
 
 
 class WholeNumberField(IntegerField):
-    """An integer, typed with or without thousands separators, with a clear message otherwise."""
+    """An integer, typed with or without thousands separators, with a clear message otherwise.
+    A text input: a number input would send nothing at all for "10 000"."""
+
+    widget = TextInput()
 
     def process_formdata(self, valuelist: list[str]) -> None:
         if not valuelist or not valuelist[0].strip():

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import refresh as refresh_babel
 from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
 
 from campaigns.campaign import lifecycle, services
 from campaigns.campaign.forms import DeliveryForm, NewCampaignForm, SettingsForm, TextForm
@@ -149,6 +150,13 @@ def _settings_valid(form: SettingsForm, campaign: Campaign | None) -> bool:
     return ok
 
 
+def _slug_taken_meanwhile(form: SettingsForm) -> None:
+    # The slug was free when checked, but another campaign took it before this one was saved
+    # (the only unique column these forms write).
+    db.session.rollback()
+    form.slug.errors.append(_("Another campaign already uses this address."))
+
+
 def _fill_network_choices(form: SettingsForm) -> None:
     form.lead_network_id.choices = [("", _("Choose a network"))] + [
         (network.id, network.name) for network in services.network_choices()
@@ -182,10 +190,16 @@ def new():  # noqa: ANN201
     form = NewCampaignForm()
     _fill_network_choices(form)
     if form.is_submitted() and _settings_valid(form, None):
-        campaign = services.create_campaign(_settings_from(form), _text_from(form), current_staff())
-        db.session.commit()
-        flash(_("The campaign is saved as a draft."), "success")
-        return redirect(url_for(".show", campaign_id=campaign.id), 303)
+        try:
+            campaign = services.create_campaign(
+                _settings_from(form), _text_from(form), current_staff()
+            )
+            db.session.commit()
+        except IntegrityError:
+            _slug_taken_meanwhile(form)
+        else:
+            flash(_("The campaign is saved as a draft."), "success")
+            return redirect(url_for(".show", campaign_id=campaign.id), 303)
     status = 422 if form.errors else 200
     return render_template("staff/campaigns/new.html", form=form), status
 
@@ -232,12 +246,15 @@ def settings(campaign_id: int):  # noqa: ANN201
     form.saved_deadline = petition.deadline
     _fill_network_choices(form)
     if form.is_submitted() and _settings_valid(form, campaign):
-        changed = services.update_settings(
-            campaign, _settings_from(form, campaign), current_staff()
-        )
-        db.session.commit()
-        flash(_("Settings saved.") if changed else _("Nothing was changed."), "success")
-        return redirect(url_for(".show", campaign_id=campaign.id), 303)
+        staff = current_staff()
+        try:
+            changed = services.update_settings(campaign, _settings_from(form, campaign), staff)
+            db.session.commit()
+        except IntegrityError:
+            _slug_taken_meanwhile(form)
+        else:
+            flash(_("Settings saved.") if changed else _("Nothing was changed."), "success")
+            return redirect(url_for(".show", campaign_id=campaign.id), 303)
     status = 422 if form.errors else 200
     return render_template("staff/campaigns/settings.html", form=form, campaign=campaign), status
 
@@ -341,6 +358,7 @@ def preview(campaign_id: int, locale: str):  # noqa: ANN201
             languages=services.language_states(campaign, _languages()),
         )
     )
+    title = _("Preview (not public)")
     petition = campaign.petition
     with visitor_language(locale):
         return render_petition_page(
@@ -353,6 +371,7 @@ def preview(campaign_id: int, locale: str):  # noqa: ANN201
             if campaign.status == CampaignStatus.DRAFT
             else accepts_signatures(petition),
             preview_banner=banner,
+            preview_title=title,
             preview=True,
         )
 
