@@ -7,7 +7,9 @@ application's own cost per request:
 
 - page: GET the petition page without cookies (a first visit: new session, new CSRF token);
 - sign: POST a signature with a valid token and a new email address;
-- mail: what the worker does for one `signature.created` event (render and send the mail).
+- mail: what the worker does for one `signature.created` event (render and send the mail). Mails go
+  in batches: one call sends every confirmation waiting (up to the batch size) and the next
+  calls find their events done, so the time per call is the time per mail.
 
 Everything it creates is removed at the end, as with `bench.run`.
 """
