@@ -25,13 +25,15 @@ WIDTH = 720
 
 
 def nice_step(value: float) -> int:
-    """The smallest of 1, 2, 5, 10, 20, 50... that is at least `value`."""
+    """The smallest round number (1, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten; a whole
+    number) that is at least `value`: steps for axes and the map's legend."""
     if value <= 1:
         return 1
     power = 10 ** math.floor(math.log10(value))
-    for factor in (1, 2, 5, 10):
-        if factor * power >= value:
-            return int(factor * power)
+    for factor in (1, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        step = factor * power
+        if step >= value and float(step).is_integer():
+            return int(step)
     return int(10 * power)
 
 
@@ -111,7 +113,7 @@ def bar_list(
     reference: tuple[float, str] | None = None,
 ) -> Markup:
     """Horizontal bars, one labelled row each. `reference` draws a marked line at a value."""
-    label_w, value_w, row_h, top = 230, 130, 28, 8
+    label_w, value_w, row_h, top = 270, 130, 28, 8
     bar_area = WIDTH - label_w - value_w
     scale = scale or max((b.value for b in bars), default=0) or 1
     height = top + row_h * len(bars) + (24 if reference else 8)
