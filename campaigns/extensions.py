@@ -72,6 +72,10 @@ def celery_settings(config) -> dict:
                 "task": "mailings.tick",
                 "schedule": float(config["MAILING_TICK_INTERVAL"]),
             },
+            "mailings-read-bounce-mailbox": {
+                "task": "mailings.read_bounce_mailbox",
+                "schedule": float(config["BOUNCE_MAILBOX_INTERVAL"]),
+            },
             "tallies-reconcile": {
                 "task": "tallies.reconcile",
                 "schedule": float(config["TALLY_RECONCILE_INTERVAL"]),
@@ -91,6 +95,7 @@ def celery_init_app(app: Flask) -> Celery:
                 return self.run(*args, **kwargs)
 
     # The task modules register themselves with @shared_task when imported.
+    import workers.bounces  # noqa: F401
     import workers.events  # noqa: F401
     import workers.mailings  # noqa: F401
     import workers.petitions  # noqa: F401

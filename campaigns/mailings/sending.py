@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from campaigns.core.db import utcnow
 from campaigns.core.urls import public_url
@@ -30,6 +30,11 @@ from campaigns.mailings.smtp import BulkConnection
 from campaigns.mailings.suppression import suppressed_among
 
 log = logging.getLogger(__name__)
+
+# Delivery rows change by bulk UPDATEs while a batch holds them in memory; the batch reads nothing
+# back from those objects, so the session need not match them to each statement (it would look
+# through every loaded delivery for every message).
+NO_SYNC = {"synchronize_session": False}
 
 
 class RetryLater(Exception):
@@ -171,7 +176,8 @@ def _claim(mailing_id: int, size: int) -> list[Delivery]:
 def _set_status(delivery_ids: list[int], status: DeliveryStatus, **values: object) -> None:
     if delivery_ids:
         db.session.execute(
-            update(Delivery).where(Delivery.id.in_(delivery_ids)).values(status=status, **values)
+            update(Delivery).where(Delivery.id.in_(delivery_ids)).values(status=status, **values),
+            execution_options=NO_SYNC,
         )
         db.session.commit()
 
@@ -181,7 +187,8 @@ def _release(deliveries: list[Delivery]) -> int:
     db.session.execute(
         update(Delivery)
         .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.SENDING)
-        .values(status=DeliveryStatus.QUEUED, claimed_at=None)
+        .values(status=DeliveryStatus.QUEUED, claimed_at=None),
+        execution_options=NO_SYNC,
     )
     db.session.commit()
     return len(ids)
@@ -218,20 +225,31 @@ def _still_sending(mailing_id: int) -> bool:
     )
 
 
-def _mark_sent(delivery: Delivery, message_id: str) -> bool:
-    if db.engine.dialect.name == "postgresql":
-        # The mark must be durable before the server gets the final dot only as far as a worker
-        # crash goes, which a committed-but-unflushed transaction survives; skipping the flush to
-        # disk per message makes bulk sending several times faster.
-        db.session.execute(text("SET LOCAL synchronous_commit = off"))
-    marked = db.session.execute(
-        update(Delivery)
-        # Only if still ours: an unsubscribe since the claim has withdrawn it.
-        .where(Delivery.id == delivery.id, Delivery.status == DeliveryStatus.SENDING)
-        .values(status=DeliveryStatus.SENT, sent_at=utcnow(), message_id=message_id, error=None)
-    )
-    db.session.commit()
-    return marked.rowcount == 1
+class SentMarks:
+    """Marks deliveries sent, one statement each on a connection of its own in autocommit mode:
+    the mark is committed, in one round trip, before the final dot of the message goes out."""
+
+    def __init__(self) -> None:
+        self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        if db.engine.dialect.name == "postgresql":
+            # A worker crash, what the mark guards against, never loses a committed transaction;
+            # only a crash of PostgreSQL itself could lose the last marks before they reach the
+            # disk. Waiting for that flush on every message would make bulk sending much slower.
+            self.connection.exec_driver_sql("SET synchronous_commit = off")
+
+    def mark(self, delivery_id: int, message_id: str) -> bool:
+        marked = self.connection.execute(
+            update(Delivery)
+            # Only if still ours: an unsubscribe since the claim has withdrawn it.
+            .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.SENDING)
+            .values(status=DeliveryStatus.SENT, sent_at=utcnow(), message_id=message_id, error=None)
+        )
+        return marked.rowcount == 1
+
+    def close(self) -> None:
+        if db.engine.dialect.name == "postgresql":
+            self.connection.exec_driver_sql("RESET synchronous_commit")
+        self.connection.close()
 
 
 def send_batch(mailing_id: int, alive: Callable[[], None] = lambda: None) -> BatchResult:
@@ -260,6 +278,7 @@ def send_batch(mailing_id: int, alive: Callable[[], None] = lambda: None) -> Bat
     factory = MessageFactory(mailing.id)
     rate = SendingRate()
     connection = None
+    marks = SentMarks()
     try:
         connection = BulkConnection()
         while todo:
@@ -276,7 +295,7 @@ def send_batch(mailing_id: int, alive: Callable[[], None] = lambda: None) -> Bat
                 delay = start + n * spacing - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-                _send_one(connection, factory, mailing, layouts, delivery, result)
+                _send_one(connection, marks, factory, mailing, layouts, delivery, result)
             todo = todo[allowed:]
     except RetryLater:
         raise
@@ -290,6 +309,7 @@ def send_batch(mailing_id: int, alive: Callable[[], None] = lambda: None) -> Bat
         result.released += _release(list(left))
         raise RetryLater(_backoff(batch), f"SMTP connection trouble: {exc}") from exc
     finally:
+        marks.close()
         if connection is not None:
             connection.close()
     result.more = True
@@ -301,7 +321,7 @@ def _backoff(batch: list[Delivery]) -> float:
     return min(5 * 2 ** (attempts - 1), 600)
 
 
-def _send_one(connection, factory, mailing, layouts, delivery, result) -> None:  # noqa: ANN001
+def _send_one(connection, marks, factory, mailing, layouts, delivery, result) -> None:  # noqa: ANN001
     layout = layouts.get(delivery.locale) or layouts[mailing.default_locale]
     values = merge_values(mailing, layout.version.locale, delivery.first_name)
     sender, data, message_id = factory.build(layout, Recipient(delivery.id, delivery.email, values))
@@ -309,7 +329,7 @@ def _send_one(connection, factory, mailing, layouts, delivery, result) -> None: 
 
     def commit() -> bool:
         nonlocal committed
-        committed = _mark_sent(delivery, message_id)
+        committed = marks.mark(delivery.id, message_id)
         return committed
 
     try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import re
 import smtplib
+import socket
 from collections.abc import Callable
 
 from flask import current_app
@@ -34,6 +35,10 @@ class BulkConnection:
         if config["MAIL_USERNAME"] and config["MAIL_PASSWORD"]:
             self.smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
         self.smtp.ehlo_or_helo_if_needed()
+        # The final dot is a tiny write right after the message: without this, Nagle's algorithm
+        # holds it until the server's delayed ACK, some 40 ms per message.
+        self.smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.pipelining = self.smtp.has_extn("pipelining")
 
     def send(
         self, sender: str, recipient: str, data: bytes, before_commit: Callable[[], bool]
@@ -43,15 +48,21 @@ class BulkConnection:
         dropped (a DATA in progress cannot be taken back otherwise) and opened again. Returns
         whether the message was handed over. SMTP errors raise smtplib.SMTPResponseException."""
         smtp = self.smtp
-        code, reply = smtp.mail(sender)
-        if code != 250:
-            self._fail(code, reply)
-        code, reply = smtp.rcpt(recipient)
-        if code not in (250, 251):
-            self._fail(code, reply)
-        code, reply = smtp.docmd("DATA")
-        if code != 354:
-            self._fail(code, reply)
+        (mail_code, mail_reply), (rcpt_code, rcpt_reply), (data_code, data_reply) = self._envelope(
+            sender, recipient
+        )
+        if data_code == 354 and (mail_code != 250 or rcpt_code not in (250, 251)):
+            # A server that starts DATA without a valid envelope breaks RFC 2920: end it here,
+            # sending nothing.
+            self.smtp.close()
+            self._connect()
+            raise smtplib.SMTPResponseException(rcpt_code, rcpt_reply)
+        if mail_code != 250:
+            self._fail(mail_code, mail_reply)
+        if rcpt_code not in (250, 251):
+            self._fail(rcpt_code, rcpt_reply)
+        if data_code != 354:
+            self._fail(data_code, data_reply)
         if not data.endswith(b"\r\n"):
             data += b"\r\n"
         smtp.send(_LEADING_DOT.sub(b"..", data))
@@ -64,6 +75,24 @@ class BulkConnection:
         if code != 250:
             raise smtplib.SMTPResponseException(code, reply)
         return True
+
+    def _envelope(self, sender: str, recipient: str) -> list[tuple[int, bytes]]:
+        """MAIL, RCPT and DATA with their replies. Where the server offers PIPELINING (RFC 2920)
+        the three go out in one write: one round trip instead of three."""
+        smtp = self.smtp
+        if not self.pipelining:
+            return [
+                smtp.mail(sender),
+                smtp.rcpt(recipient),
+                smtp.docmd("DATA"),
+            ]
+        commands = (
+            f"MAIL FROM:{smtplib.quoteaddr(sender)}\r\n"
+            f"RCPT TO:{smtplib.quoteaddr(recipient)}\r\n"
+            "DATA\r\n"
+        )
+        smtp.send(commands.encode("ascii"))
+        return [smtp.getreply() for _ in range(3)]
 
     def _fail(self, code: int, reply: bytes) -> None:
         with contextlib.suppress(smtplib.SMTPException, OSError):
