@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
+from babel import dates as babel_dates
 from flask import Blueprint, current_app, request, url_for
-from flask_babel import format_datetime
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -58,14 +60,16 @@ def staff_navigation() -> list[NavItem]:
 
 
 def staff_datetime(value: datetime | None, format: str = "medium") -> str:  # noqa: A002
-    """A timestamp in the signed-in person's time zone (stored in UTC)."""
+    """A timestamp in the signed-in person's time zone (stored in UTC), with the zone named."""
     if value is None:
         return ""
-    from zoneinfo import ZoneInfo
-
     user = current_staff()
-    zone = ZoneInfo(user.timezone) if user else None
-    return format_datetime(value.astimezone(zone) if zone else value, format)
+    zone_name = user.timezone if user else "UTC"
+    # Babel's own formatting, not Flask-Babel's, which would convert back to its default zone.
+    text = babel_dates.format_datetime(
+        value, format, tzinfo=ZoneInfo(zone_name), locale=get_locale()
+    )
+    return f"{text} ({zone_name})"
 
 
 def init_staff_templating(bp: Blueprint) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select
 
 from campaigns.audit.models import AuditEntry
@@ -127,10 +126,6 @@ def test_the_whole_life_of_a_campaign(campaigner, draft):
     assert len(audit) == 5
 
 
-@pytest.mark.xfail(
-    reason="the |datetime filter (staff/templating.py) lets flask_babel rebase to UTC: "
-    "it needs format_datetime(..., rebase=False)"
-)
 def test_history_times_are_in_the_staff_members_time_zone(demo, make_staff, staff_login):
     user = make_staff("campaigner")
     user.timezone = "Asia/Kathmandu"  # UTC+05:45: no other zone shares its minutes
