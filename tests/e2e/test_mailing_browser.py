@@ -1,0 +1,81 @@
+"""A mailing in a real browser: a campaigner composes it, previews it, schedules it a minute ahead
+and watches the progress bar reach 100 % while a real worker sends it into the SMTP sink. axe-core
+checks the compose and progress pages."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.conftest import STAFF_PASSWORD
+from tests.mailings.conftest import add_supporter
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+READERS = ["ana@example.org", "bo@example.org", "chloe@example.org"]
+
+
+def test_compose_preview_schedule_and_watch_a_mailing_go_out(
+    app, page, live_server, demo, make_staff, mailbox, start_worker, axe
+):
+    from workers.mailings import tick
+
+    for address, locale in zip(READERS, ("en", "fr", "en"), strict=True):
+        add_supporter(
+            "naloxone-in-every-pocket", address, name=address.split("@")[0].title(), locale=locale
+        )
+    campaigner = make_staff("campaigner", name="Cam Paigner")
+    start_worker(PUBLIC_BASE_URL=live_server.url)
+
+    page.goto("/staff/login")
+    page.get_by_label("Email address").fill(campaigner.email)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    page.get_by_role("link", name="Mailings").first.click()
+    page.get_by_role("link", name="New mailing").click()
+    page.get_by_label("Name (for staff only)").fill("Naloxone update")
+    english = page.locator("fieldset[lang=en]")
+    english.get_by_label("Subject").fill("{{ first_name | Friend }}, naloxone news")
+    english.get_by_label("Text (Markdown)").fill(
+        "Hello {{ first_name | friend }},\n\n**Thank you** for signing."
+    )
+    french = page.locator("fieldset[lang=fr]")
+    french.get_by_label("Subject").fill("{{ first_name | Ami·e }}, des nouvelles")
+    french.get_by_label("Text (Markdown)").fill(
+        "Bonjour {{ first_name | ami·e }},\n\n**Merci** d'avoir signé."
+    )
+    axe.check(page, "compose page")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("heading", level=1, name="Naloxone update").wait_for()
+    assert page.locator("dd strong").first.inner_text() == "3"  # the recipients, before sending
+
+    page.get_by_role("link", name="Preview").nth(1).click()  # French (versions are listed en, fr)
+    page.locator(".mail-preview").get_by_text("Bonjour Cam,").wait_for()
+    page.go_back()
+
+    # A minute ahead, in the campaigner's time zone.
+    zone = ZoneInfo(campaigner.timezone)
+    send_at = (datetime.now(zone) + timedelta(minutes=2)).replace(second=0, microsecond=0)
+    page.get_by_label(re.compile("Send at")).fill(send_at.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="Schedule the mailing").click()
+    page.locator(".badge", has_text="scheduled").wait_for()
+
+    # Beat, every second, until it is sent; the page follows by itself.
+    deadline = send_at.timestamp() + 90
+    while datetime.now(zone).timestamp() < deadline and len(mailbox.messages) < len(READERS):
+        with app.app_context():
+            tick()
+        page.wait_for_timeout(1000)
+    page.locator(".badge", has_text="sent").wait_for(timeout=30_000)
+    assert page.locator("#progress-bar").get_attribute("value") == "100"
+    axe.check(page, "progress page")
+
+    assert sorted(str(m["To"]) for m in mailbox.messages) == READERS
+    subjects = {str(m["To"]): str(m["Subject"]) for m in mailbox.messages}
+    assert subjects["bo@example.org"] == "Bo, des nouvelles"
+    assert subjects["ana@example.org"] == "Ana, naloxone news"
+    axe.assert_clean()
