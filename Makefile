@@ -12,7 +12,7 @@ I18N_DIR    := campaigns/translations
 POT         := $(I18N_DIR)/messages.pot
 
 .DEFAULT_GOAL := help
-.PHONY: help venv install run test lint format bench translations clean-venv
+.PHONY: help venv install run test lint format bench bench-dashboard bench-export bench-mailing translations clean-venv
 
 help: ## List the targets
 	@echo "Usage: make <target> [PYTEST_ARGS='...']"
@@ -47,8 +47,17 @@ format: install ## Reformat the code with ruff (and apply safe lint fixes)
 	$(PY) -m ruff check --fix $(LINT_PATHS)
 	$(PY) -m ruff format $(LINT_PATHS)
 
-bench: install ## Run the load benchmark (bench/)
+bench: install ## Run the load benchmark of signing (bench/run.py)
 	$(PY) -m bench.run
+
+bench-dashboard: install ## Time the dashboard of a campaign with 200,000 signatures
+	$(PY) -m bench.dashboard
+
+bench-export: install ## Measure the CSV export of 100,000 signatures (speed, memory)
+	$(PY) -m bench.export
+
+bench-mailing: install ## Send mailings of 10,000 and 100,000 against a plain smtplib loop
+	$(PY) -m bench.mailing
 
 translations: install ## Extract messages, update each language's catalog, compile them
 	@mkdir -p $(I18N_DIR)

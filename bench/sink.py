@@ -25,6 +25,11 @@ class RecordingHandler:
         self.out = out
         self.count = 0
 
+    async def handle_EHLO(self, _server, session, _envelope, hostname, responses) -> list[str]:  # noqa: ANN001
+        # Offer PIPELINING (RFC 2920) as the MTAs the platform sends to in production do.
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_DATA(self, _server, _session, envelope) -> str:  # noqa: ANN001
         arrived = time.time()
         raw = envelope.original_content or envelope.content or b""

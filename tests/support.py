@@ -120,6 +120,7 @@ class SmtpSink:
         self.arrivals: list[float] = []  # time.time() of each accepted message
         self.envelopes: list[tuple[str, list[str]]] = []
         self.reply: str | None = None
+        self.pipelining = True
         self.rcpt_delay = 0.0
         self.in_transaction = threading.Event()
         self.sessions = 0  # SMTP sessions opened (EHLO seen)
@@ -129,6 +130,8 @@ class SmtpSink:
     async def handle_EHLO(self, _server, session, _envelope, hostname, responses) -> list[str]:  # noqa: ANN001
         session.host_name = hostname
         self.sessions += 1
+        if self.pipelining:  # as Postfix, Exim and the big providers do (RFC 2920)
+            responses = [*responses[:-1], "250-PIPELINING", responses[-1]]
         return responses
 
     async def handle_RCPT(self, _server, _session, envelope, address, _options) -> str:  # noqa: ANN001
@@ -159,6 +162,7 @@ class SmtpSink:
         self.arrivals.clear()
         self.envelopes.clear()
         self.reply = None
+        self.pipelining = True
         self.rcpt_delay = 0.0
         self.in_transaction.clear()
         self.sessions = 0

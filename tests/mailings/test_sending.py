@@ -41,7 +41,11 @@ def fast(app, monkeypatch):  # noqa: ANN001, ANN201
     return app
 
 
-def test_every_recipient_gets_one_message_with_the_bulk_headers(fast, supporter, mailbox):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-by-one"])
+def test_every_recipient_gets_one_message_with_the_bulk_headers(
+    fast, supporter, mailbox, pipelining
+):
+    mailbox.pipelining = pipelining
     addresses = [f"s{n}@example.org" for n in range(7)]
     for n, address in enumerate(addresses):
         supporter(NALOXONE, address, name=f"Name{n} Surname", locale="fr" if n % 2 else "en")
