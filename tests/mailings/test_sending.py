@@ -258,3 +258,45 @@ def test_an_unsubscribe_during_a_batch_stops_the_message_not_yet_handed_over(
     assert result.sent == 1 and result.skipped == 1
     statuses = dict(db.session.execute(select(Delivery.email, Delivery.status)).all())
     assert statuses["changed-mind@example.org"] == DeliveryStatus.SKIPPED
+
+
+def test_fuzzed_names_and_subjects_never_create_a_header(fast, supporter, mailbox):
+    """Random mixes of line breaks of every kind (CR, LF, CRLF, NEL, LS, PS, VT, FF), colons and
+    header-like words in the name a supporter typed and in the subject staff wrote."""
+    import random
+
+    rng = random.Random(20261128)
+    pieces = [
+        "\r",
+        "\n",
+        "\r\n",
+        "\x85",
+        "\u2028",
+        "\u2029",
+        "\x0b",
+        "\x0c",
+        ":",
+        " ",
+        "Bcc",
+        "X-Evil",
+        "Subject",
+        "é",
+        "<",
+        ">",
+        "a",
+    ]
+    expected = None
+    for n in range(40):
+        name = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) or "a"
+        supporter(NALOXONE, f"fuzz{n}@example.org", name=f"Fuzz{name}")
+    subject = "News " + "".join(rng.choice(pieces) for _ in range(30)) + " {{ first_name }}"
+    send_all(make_mailing(versions={"en": (subject, "Hello {{ first_name }}")}))
+
+    assert len(mailbox.messages) == 40
+    for message in mailbox.messages:
+        names = [key.lower() for key in message.keys()]
+        if expected is None:
+            expected = names
+        assert names == expected  # the same headers, in the same order, for everyone
+        assert "bcc" not in names and "x-evil" not in names
+        assert len(message.get_all("Subject")) == 1
