@@ -14,6 +14,7 @@ from sqlalchemy import Select, exists, func, insert, select, update
 from campaigns.extensions import db
 from campaigns.mailings.models import Delivery, Mailing
 from campaigns.mailings.suppression import suppressed_among
+from campaigns.networks.models import Network
 from campaigns.petitions.models import (
     ConsentRecord,
     ConsentText,
@@ -58,7 +59,13 @@ def _consenting_signatures(audience: Audience) -> Select:
         ConsentRecord.consent_text_id == ConsentText.id,
         ConsentText.purpose == NEWSLETTER,
     )
-    query = select(Signature.id, Signature.email, Signature.name, Signature.locale).where(
+    query = select(
+        Signature.id,
+        Signature.email,
+        Signature.name,
+        Signature.locale,
+        Signature.source_network_id,
+    ).where(
         Signature.status == SignatureStatus.CONFIRMED,
         Signature.email.is_not(None),
         newsletter_granted,
@@ -136,6 +143,7 @@ def _insert_deliveries(mailing_id: int, rows: list) -> None:  # noqa: ANN001
             )
         )
     )
+    source_codes = dict(db.session.execute(select(Network.id, Network.slug)).all())
     new = {}
     for row in rows:
         if row.email in suppressed or row.email in already or row.email in new:
@@ -146,6 +154,7 @@ def _insert_deliveries(mailing_id: int, rows: list) -> None:  # noqa: ANN001
             "locale": row.locale,
             "first_name": first_name(row.name),
             "signature_id": row.id,
+            "source_code": source_codes.get(row.source_network_id),
         }
     if new:
         db.session.execute(insert(Delivery), list(new.values()))

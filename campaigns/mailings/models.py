@@ -106,6 +106,9 @@ class Delivery(db.Model):
     locale: Mapped[str] = mapped_column(String(8), nullable=False)
     first_name: Mapped[str] = mapped_column(String(120), nullable=False, default="")
     signature_id: Mapped[int | None] = mapped_column(Integer)  # where the address came from
+    # The ?source= code of the member network that brought this supporter: their action link
+    # carries it, so what they do next counts for that network too.
+    source_code: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[DeliveryStatus] = mapped_column(
         _enum(DeliveryStatus), default=DeliveryStatus.QUEUED, nullable=False
     )

@@ -207,14 +207,21 @@ def _layouts(mailing: Mailing) -> dict[str, Layout]:
     return cache[key]
 
 
-def merge_values(mailing: Mailing, locale: str, first_name: str) -> dict[str, str]:
-    """The merge fields' values for one recipient."""
+def merge_values(
+    mailing: Mailing, locale: str, first_name: str, source_code: str | None = None
+) -> dict[str, str]:
+    """The merge fields' values for one recipient. The action link is the campaign in their
+    language, attributed to the network that brought them; it carries no personal token, so a
+    forwarded mail reveals nothing and nobody is tracked."""
     values = {"first_name": first_name}
     campaign = mailing.action_campaign
     if campaign is not None:
         translation = campaign.translation_for(locale)
         values["campaign_title"] = translation.title if translation else ""
-        values["action_link"] = public_url("petitions.petition", lang=locale, slug=campaign.slug)
+        query = {"source": source_code} if source_code else {}
+        values["action_link"] = public_url(
+            "petitions.petition", lang=locale, slug=campaign.slug, **query
+        )
     return values
 
 
@@ -323,7 +330,7 @@ def _backoff(batch: list[Delivery]) -> float:
 
 def _send_one(connection, marks, factory, mailing, layouts, delivery, result) -> None:  # noqa: ANN001
     layout = layouts.get(delivery.locale) or layouts[mailing.default_locale]
-    values = merge_values(mailing, layout.version.locale, delivery.first_name)
+    values = merge_values(mailing, layout.version.locale, delivery.first_name, delivery.source_code)
     sender, data, message_id = factory.build(layout, Recipient(delivery.id, delivery.email, values))
     committed = False
 

@@ -46,6 +46,7 @@ def upgrade():
     sa.Column('locale', sa.String(length=8), nullable=False),
     sa.Column('first_name', sa.String(length=120), nullable=False),
     sa.Column('signature_id', sa.Integer(), nullable=True),
+    sa.Column('source_code', sa.String(length=40), nullable=True),
     sa.Column('status', sa.Enum('queued', 'sending', 'sent', 'failed', 'skipped', 'bounced', name='deliverystatus', native_enum=False, length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),

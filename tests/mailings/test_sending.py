@@ -15,6 +15,7 @@ from campaigns.mailings.compose import ComposeError, prepare, problems
 from campaigns.mailings.message import delivery_id_from_verp
 from campaigns.mailings.models import Delivery, DeliveryStatus, Mailing, MailingStatus
 from campaigns.mailings.suppression import suppression_of
+from campaigns.networks.models import Network
 from tests.mailings.conftest import make_mailing
 from tests.support import text_part
 
@@ -74,7 +75,8 @@ def test_every_recipient_gets_one_message_with_the_bulk_headers(
 
 
 def test_merge_fields_in_each_language_with_fallbacks(fast, supporter, mailbox):
-    supporter(NALOXONE, "en@example.org", name="Ada Lovelace", locale="en")
+    asud = db.session.scalar(select(Network).where(Network.slug == "asud"))
+    supporter(NALOXONE, "en@example.org", name="Ada Lovelace", locale="en", network_id=asud.id)
     supporter(NALOXONE, "fr@example.org", name="   ", locale="fr")
     supporter(NALOXONE, "de@example.org", name="Hans Example", locale="de")  # no German version
     send_all(make_mailing())
@@ -84,9 +86,10 @@ def test_merge_fields_in_each_language_with_fallbacks(fast, supporter, mailbox):
     (de,) = mailbox.to("de@example.org")
     assert en["Subject"] == "News for Ada"
     assert "Hello Ada," in text_part(en)
-    assert f"/en/c/{NALOXONE}" in text_part(en)
+    # Each one's own action link: their language, their network.
+    assert f"/en/c/{NALOXONE}?source=asud" in text_part(en)
     assert fr["Subject"] == "Nouvelles pour ami·e"
-    assert f"/fr/c/{NALOXONE}" in text_part(fr)
+    assert re.search(rf"/fr/c/{NALOXONE}\s", text_part(fr))
     assert "Bonjour ami·e," in text_part(fr)
     assert de["Subject"] == "News for Hans"  # the default language's version
 
@@ -294,7 +297,7 @@ def test_fuzzed_names_and_subjects_never_create_a_header(fast, supporter, mailbo
 
     assert len(mailbox.messages) == 40
     for message in mailbox.messages:
-        names = [key.lower() for key in message.keys()]
+        names = [key.lower() for key in message]
         if expected is None:
             expected = names
         assert names == expected  # the same headers, in the same order, for everyone
