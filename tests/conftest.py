@@ -129,6 +129,7 @@ def other_app(app, database_url, redis_service, smtp_sink):  # noqa: ANN001, ANN
 
     limiter.init_app(app)
     app.extensions["celery"].set_default()
+    app.extensions["celery"].set_current()  # shared tasks run in the current app
 
 
 @pytest.fixture

@@ -60,6 +60,8 @@ class EmbeddedRedis:
                 "no",
                 "--maxmemory-policy",
                 "noeviction",
+                "--logfile",
+                str(directory / "redis.log"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
