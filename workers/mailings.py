@@ -51,6 +51,11 @@ def send_mailing_batch(mailing_id: int, **_kwargs: object) -> None:
         _heartbeat(mailing_id, later.countdown)
         send_mailing_batch.apply_async((mailing_id,), queue=BULK_QUEUE, countdown=later.countdown)
         return
+    except Exception:
+        # Keep this chain of batches alive (beat only restarts a mailing with none left), a
+        # little later, and let the error be reported.
+        send_mailing_batch.apply_async((mailing_id,), queue=BULK_QUEUE, countdown=30)
+        raise
     if result.more:
         send_mailing_batch.apply_async((mailing_id,), queue=BULK_QUEUE)
 

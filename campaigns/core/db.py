@@ -55,3 +55,13 @@ def _set_sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def insert_unless_present(model):  # noqa: ANN001, ANN201 - a dialect's Insert
+    """INSERT ... ON CONFLICT DO NOTHING, which both databases we run on understand."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from campaigns.extensions import db
+
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(model).on_conflict_do_nothing()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, exists, func, insert, select, update
+from sqlalchemy import Select, exists, func, select, update
 
+from campaigns.core.db import insert_unless_present
 from campaigns.extensions import db
 from campaigns.mailings.models import Delivery, Mailing
 from campaigns.mailings.suppression import suppressed_among
@@ -157,4 +158,6 @@ def _insert_deliveries(mailing_id: int, rows: list) -> None:  # noqa: ANN001
             "source_code": source_codes.get(row.source_network_id),
         }
     if new:
-        db.session.execute(insert(Delivery), list(new.values()))
+        # Another worker's batch may hold the same address (signed under a later id): the
+        # unique key keeps one, and this insert leaves it be.
+        db.session.execute(insert_unless_present(Delivery), list(new.values()))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 
 from campaigns.core.db import utcnow
 from campaigns.core.urls import public_url
@@ -147,27 +147,30 @@ class BatchResult:
 
 
 def _claim(mailing_id: int, size: int) -> list[Delivery]:
+    """Claim up to `size` queued deliveries in one statement: only the rows this UPDATE changed
+    are ours, however many workers claim at the same moment (on SQLite as on PostgreSQL)."""
     queued = (
         select(Delivery.id)
         .where(Delivery.mailing_id == mailing_id, Delivery.status == DeliveryStatus.QUEUED)
         .order_by(Delivery.id)
         .limit(size)
         .with_for_update(skip_locked=True)
+        .scalar_subquery()
     )
-    ids = db.session.scalars(queued).all()
-    if not ids:
-        db.session.commit()
-        return []
-    db.session.execute(
+    ids = db.session.scalars(
         update(Delivery)
-        .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.QUEUED)
+        .where(Delivery.id.in_(queued), Delivery.status == DeliveryStatus.QUEUED)
         .values(
             status=DeliveryStatus.SENDING,
             claimed_at=utcnow(),
             attempts=Delivery.attempts + 1,
         )
-    )
+        .returning(Delivery.id),
+        execution_options=NO_SYNC,
+    ).all()
     db.session.commit()
+    if not ids:
+        return []
     return list(
         db.session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id))
     )
@@ -244,11 +247,19 @@ class SentMarks:
             # disk. Waiting for that flush on every message would make bulk sending much slower.
             self.connection.exec_driver_sql("SET synchronous_commit = off")
 
-    def mark(self, delivery_id: int, message_id: str) -> bool:
+    def mark(self, mailing_id: int, delivery_id: int, message_id: str) -> bool:
+        still_sending = exists().where(
+            Mailing.id == mailing_id, Mailing.status == MailingStatus.SENDING
+        )
         marked = self.connection.execute(
             update(Delivery)
-            # Only if still ours: an unsubscribe since the claim has withdrawn it.
-            .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.SENDING)
+            # Only if still ours (an unsubscribe since the claim has withdrawn it) and the
+            # mailing still sending (a pause or a cancel stops it within one message).
+            .where(
+                Delivery.id == delivery_id,
+                Delivery.status == DeliveryStatus.SENDING,
+                still_sending,
+            )
             .values(status=DeliveryStatus.SENT, sent_at=utcnow(), message_id=message_id, error=None)
         )
         return marked.rowcount == 1
@@ -308,19 +319,29 @@ def send_batch(mailing_id: int, alive: Callable[[], None] = lambda: None) -> Bat
         raise
     except (smtplib.SMTPException, OSError) as exc:
         # The connection failed as a whole (refused, dropped, 421): everyone not done goes back.
-        left = db.session.scalars(
-            select(Delivery).where(
-                Delivery.id.in_([d.id for d in batch]), Delivery.status == DeliveryStatus.SENDING
-            )
-        ).all()
-        result.released += _release(list(left))
+        result.released += _release_unfinished(batch)
         raise RetryLater(_backoff(batch), f"SMTP connection trouble: {exc}") from exc
+    except Exception:
+        # Anything else: hand the batch back at once rather than after the lease, then let the
+        # task report it.
+        db.session.rollback()
+        _release_unfinished(batch)
+        raise
     finally:
         marks.close()
         if connection is not None:
             connection.close()
     result.more = True
     return result
+
+
+def _release_unfinished(batch: list[Delivery]) -> int:
+    left = db.session.scalars(
+        select(Delivery).where(
+            Delivery.id.in_([d.id for d in batch]), Delivery.status == DeliveryStatus.SENDING
+        )
+    ).all()
+    return _release(list(left))
 
 
 def _backoff(batch: list[Delivery]) -> float:
@@ -331,12 +352,21 @@ def _backoff(batch: list[Delivery]) -> float:
 def _send_one(connection, marks, factory, mailing, layouts, delivery, result) -> None:  # noqa: ANN001
     layout = layouts.get(delivery.locale) or layouts[mailing.default_locale]
     values = merge_values(mailing, layout.version.locale, delivery.first_name, delivery.source_code)
-    sender, data, message_id = factory.build(layout, Recipient(delivery.id, delivery.email, values))
+    try:
+        sender, data, message_id = factory.build(
+            layout, Recipient(delivery.id, delivery.email, values)
+        )
+    except UnicodeEncodeError:
+        # An address with non-ASCII characters needs SMTPUTF8, which we do not speak yet: this
+        # one recipient fails, the mailing goes on.
+        _set_status([delivery.id], DeliveryStatus.FAILED, error="address needs SMTPUTF8")
+        result.failed += 1
+        return
     committed = False
 
     def commit() -> bool:
         nonlocal committed
-        committed = marks.mark(delivery.id, message_id)
+        committed = marks.mark(mailing.id, delivery.id, message_id)
         return committed
 
     try:

@@ -27,7 +27,9 @@ class Capability(enum.StrEnum):
     EDIT_CAMPAIGNS = "edit_campaigns"  # create, edit, translate, launch, pause, close, deliver
     SEND_MAILINGS = "send_mailings"  # compose, test, schedule and follow mailings
     EXPORT = "export"  # CSV exports and delivery reports (a coordinator: own network's supporters)
-    READ_MAIL_CATCHER = "read_mail_catcher"  # the built-in catcher's messages (embedded stack)
+    # The built-in catcher's messages (embedded stack). Admins only: it holds every mail, password
+    # reset links of other staff included.
+    READ_MAIL_CATCHER = "read_mail_catcher"
     MANAGE_STAFF = "manage_staff"  # accounts, roles, the two-factor requirement
     READ_AUDIT_LOG = "read_audit_log"
 
@@ -40,7 +42,6 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.EDIT_CAMPAIGNS,
             Capability.SEND_MAILINGS,
             Capability.EXPORT,
-            Capability.READ_MAIL_CATCHER,
         }
     ),
     Role.COORDINATOR: frozenset({Capability.VIEW_CAMPAIGNS, Capability.EXPORT}),

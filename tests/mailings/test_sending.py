@@ -303,3 +303,43 @@ def test_fuzzed_names_and_subjects_never_create_a_header(fast, supporter, mailbo
         assert names == expected  # the same headers, in the same order, for everyone
         assert "bcc" not in names and "x-evil" not in names
         assert len(message.get_all("Subject")) == 1
+
+
+def test_an_address_that_needs_smtputf8_fails_alone(fast, supporter, mailbox):
+    supporter(NALOXONE, "jös@exämple.de")
+    supporter(NALOXONE, "plain@example.org")
+    mailing = make_mailing()
+    send_all(mailing)
+    statuses = dict(db.session.execute(select(Delivery.email, Delivery.status)).all())
+    assert statuses == {
+        "jös@exämple.de": DeliveryStatus.FAILED,
+        "plain@example.org": DeliveryStatus.SENT,
+    }
+    assert [m["To"] for m in mailbox.messages] == ["plain@example.org"]
+    db.session.refresh(mailing)
+    assert mailing.status == MailingStatus.SENT
+
+
+def test_a_cancel_stops_the_batch_within_one_message(app, fast, supporter, mailbox, monkeypatch):
+    from campaigns.mailings import smtp as bulk_smtp
+
+    for n in range(3):
+        supporter(NALOXONE, f"c{n}@example.org")
+    mailing = make_mailing()
+    sending.schedule(mailing)
+    sending.start_due_mailings()
+    real_send = bulk_smtp.BulkConnection.send
+
+    def cancel_during_the_second(self, sender, recipient, data, before_commit):  # noqa: ANN001, ANN202
+        def cancel_then_commit() -> bool:
+            if recipient == "c1@example.org":
+                with app.app_context():
+                    sending.cancel(db.session.get(Mailing, mailing.id))
+            return before_commit()
+
+        return real_send(self, sender, recipient, data, cancel_then_commit)
+
+    monkeypatch.setattr(bulk_smtp.BulkConnection, "send", cancel_during_the_second)
+    monkeypatch.setitem(app.config, "MAILING_BATCH_SIZE", 10)
+    sending.send_batch(mailing.id)
+    assert [m["To"] for m in mailbox.messages] == ["c0@example.org"]
