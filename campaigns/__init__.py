@@ -123,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_event_handlers() -> None:
     # Importing a handlers module registers its @handles functions (idempotently).
+    import campaigns.mailings.handlers  # noqa: F401
     import campaigns.petitions.handlers  # noqa: F401
     import campaigns.staff.handlers  # noqa: F401
     import campaigns.tallies.handlers  # noqa: F401

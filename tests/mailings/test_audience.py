@@ -49,3 +49,26 @@ def test_filters_by_campaign_country_language_and_network(supporter):
     assert count_recipients(Audience(locales=["de"])) == 1
     assert count_recipients(Audience(network_ids=[asud.id])) == 1
     assert count_recipients(Audience(countries=["SE"])) == 0
+
+
+def test_it_wasnt_me_withdraws_the_address_from_mailings(app, supporter):
+    from campaigns.petitions import services as petitions
+    from tests.support import run_outbox
+
+    signature = supporter(NALOXONE, "not-me@example.org", name="Someone Else")
+    supporter(NALOXONE, "reader@example.org")
+    mailing = make_mailing()
+    while extend_recipient_list(mailing):
+        pass
+    run_outbox(app)  # the signing events, out of the way
+
+    assert petitions.reject(db.session.get(type(signature), signature.id))
+    db.session.commit()
+    run_outbox(app)
+
+    deliveries = {d.signature_id: d for d in db.session.scalars(select(Delivery))}
+    withdrawn = deliveries[signature.id]
+    assert withdrawn.status == "skipped"
+    assert "not-me" not in withdrawn.email and withdrawn.first_name == ""
+    others = [d for sid, d in deliveries.items() if sid != signature.id]
+    assert [d.status for d in others] == ["queued"]
