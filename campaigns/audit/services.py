@@ -36,6 +36,11 @@ ACTIONS: dict[str, str] = {
 }
 
 
+# The actor of what someone not signed in did (a failed sign-in, a reset request): the entry
+# names the account concerned as its target, never as the one who acted.
+NOBODY = object()
+
+
 def _describe_target(target: object | None) -> tuple[str | None, int | None]:
     if target is None:
         return None, None
@@ -50,10 +55,13 @@ def record(
     detail: dict | None = None,
     actor: object | None = None,
 ) -> AuditEntry:
-    """Add an entry for `action` done by `actor` (default: the signed-in staff member)."""
+    """Add an entry for `action` done by `actor` (default: the signed-in staff member; NOBODY for
+    someone not signed in)."""
     if action not in ACTIONS:
         raise ValueError(f"undocumented audit action {action!r}")
-    if actor is None:
+    if actor is NOBODY:
+        actor = None
+    elif actor is None:
         actor = g.get("staff_user")
     target_type, target_id = _describe_target(target)
     entry = AuditEntry(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time, timedelta
 
 from flask import Blueprint, render_template, request
@@ -18,6 +19,8 @@ from campaigns.staff.models import Capability, StaffUser
 bp = Blueprint("audit", __name__, url_prefix="/staff/audit")
 
 PAGE_SIZE = 50
+# An id typed into the address: ASCII digits that fit the column ("²".isdigit() is true too).
+_ID = re.compile(r"[0-9]{1,9}")
 
 
 def _parse_day(value: str | None) -> datetime | None:
@@ -42,7 +45,7 @@ def log():  # noqa: ANN201
             errors["action"] = _("Unknown action.")
     actor_id = args.get("actor", "")
     if actor_id:
-        if actor_id.isdigit():
+        if _ID.fullmatch(actor_id):
             query = query.where(AuditEntry.actor_id == int(actor_id))
         else:
             errors["actor"] = _("Unknown staff member.")
@@ -59,7 +62,7 @@ def log():  # noqa: ANN201
             query = query.where(AuditEntry.occurred_at < day + timedelta(days=1))
     # Keyset pagination: "older than entry N" stays right while new entries arrive.
     before = args.get("before", "")
-    if before.isdigit():
+    if _ID.fullmatch(before):
         query = query.where(AuditEntry.id < int(before))
 
     entries = db.session.scalars(query.order_by(AuditEntry.id.desc()).limit(PAGE_SIZE + 1)).all()

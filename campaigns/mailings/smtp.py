@@ -15,6 +15,7 @@ import contextlib
 import re
 import smtplib
 import socket
+import ssl
 from collections.abc import Callable
 
 from flask import current_app
@@ -28,10 +29,16 @@ class BulkConnection:
 
     def _connect(self) -> None:
         config = current_app.config
-        cls = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
-        self.smtp = cls(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30)
+        # Certificates and host names are checked: smtplib does neither without a context.
+        tls = ssl.create_default_context()
+        if config["MAIL_USE_SSL"]:
+            self.smtp = smtplib.SMTP_SSL(
+                config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30, context=tls
+            )
+        else:
+            self.smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30)
         if config["MAIL_USE_TLS"]:
-            self.smtp.starttls()
+            self.smtp.starttls(context=tls)
         if config["MAIL_USERNAME"] and config["MAIL_PASSWORD"]:
             self.smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
         self.smtp.ehlo_or_helo_if_needed()

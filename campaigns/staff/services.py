@@ -13,6 +13,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
+from campaigns.audit.services import NOBODY
 from campaigns.audit.services import record as audit
 from campaigns.core.db import utcnow
 from campaigns.core.events import record_event
@@ -193,7 +194,7 @@ def check_password(email: str, password: str) -> LoginResult:
         return LoginResult(LoginOutcome.INVALID)
     if not passwords.verify_password(user.password_hash, password) or not user.is_active:
         _count_failure(email)
-        audit("staff.login_failed", target=user, actor=user, detail={"step": "password"})
+        audit("staff.login_failed", target=user, actor=NOBODY, detail={"step": "password"})
         db.session.commit()
         return LoginResult(LoginOutcome.INVALID)
     if passwords.needs_rehash(user.password_hash):
@@ -211,7 +212,7 @@ def check_code(user: StaffUser, code: str) -> bool:
     step = totp.accepted_step(user.totp_secret, code, user.totp_last_step)
     if step is None:
         _count_failure(user.email)
-        audit("staff.login_failed", target=user, actor=user, detail={"step": "code"})
+        audit("staff.login_failed", target=user, actor=NOBODY, detail={"step": "code"})
         db.session.commit()
         return False
     user.totp_last_step = step
@@ -267,7 +268,7 @@ def request_password_reset(email: str, locale: str) -> None:
     if user is None or not user.is_active:
         return
     record_event("staff.password_reset_requested", staff_user_id=user.id, locale=locale)
-    audit("staff.password_reset_requested", target=user, actor=user)
+    audit("staff.password_reset_requested", target=user, actor=NOBODY)
     db.session.commit()
 
 

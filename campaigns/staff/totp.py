@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pyotp
@@ -31,7 +32,7 @@ def accepted_step(secret: str, code: str, last_step: int | None) -> int | None:
     """The time step `code` belongs to if it is valid and newer than `last_step` (each code works
     once), else None."""
     code = "".join(code.split())
-    if not (code.isdigit() and len(code) == 6):
+    if not re.fullmatch(r"[0-9]{6}", code):
         return None
     totp = pyotp.TOTP(secret)
     now_step = int(time.time()) // totp.interval

@@ -54,6 +54,8 @@ def test_admins_browse_and_filter_the_log(make_staff, staff_login):
     assert admin.email in only_admin
     assert f"<td>{other.email}</td>" not in only_admin
 
+    for odd in ("%C2%B2", "99999999999999999999", "-1"):
+        assert client.get(f"/staff/audit/?before={odd}&actor={odd}").status_code in (200, 422)
     bad = client.get("/staff/audit/?from=31/12/2026&action=nonsense")
     assert bad.status_code == 422
     assert "Use a date like 2026-03-31." in bad.get_data(as_text=True)

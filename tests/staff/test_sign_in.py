@@ -99,6 +99,8 @@ def test_repeated_failures_lock_an_address_without_revealing_whether_it_exists(
     ).all()
     assert len(failed) == limit
     assert {entry.target_id for entry in failed} == {user.id}
+    # Whoever typed the wrong password is not the account holder: nobody is named as the actor.
+    assert {entry.actor_id for entry in failed} == {None}
 
 
 def test_sign_in_is_rate_limited_per_ip(other_app, make_staff):
