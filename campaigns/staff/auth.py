@@ -17,7 +17,7 @@ from flask import current_app, g, redirect, request, session, url_for
 
 from campaigns.core.errors import render_error
 from campaigns.extensions import db
-from campaigns.staff.models import Capability, StaffUser
+from campaigns.staff.models import Capability, StaffUser, new_session_token
 
 SESSION_KEY = "staff"
 # Between password and code: who passed the first step, and when (it must finish within minutes).
@@ -37,7 +37,12 @@ def log_in(user: StaffUser) -> None:
     g.staff_user = user
 
 
-def log_out() -> None:
+def log_out(user: StaffUser | None = None) -> None:
+    """End the session. With `user`, every other session of the account ends too: the session is
+    a signed cookie, so a copy of it would otherwise stay valid until it expires."""
+    if user is not None:
+        user.session_token = new_session_token()
+        db.session.commit()
     session.pop(SESSION_KEY, None)
     session.pop(PENDING_KEY, None)
     g.staff_user = None
@@ -81,9 +86,13 @@ def _load_session_user() -> StaffUser | None:
         if idle or too_old:
             g.staff_session_expired = True
         return None
-    if now - data["seen"] >= SEEN_GRANULARITY:
+    if now - data["seen"] >= SEEN_GRANULARITY and request.endpoint not in PASSIVE_ENDPOINTS:
         session[SESSION_KEY] = {**data, "seen": now}
     return user
+
+
+# Requests a page makes by itself (polling), which must not keep an unattended session alive.
+PASSIVE_ENDPOINTS = frozenset({"staff_mailings.progress_json"})
 
 
 def safe_next_url(target: str | None, default: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 
 from campaigns.audit.services import NOBODY
 from campaigns.audit.services import record as audit
@@ -210,7 +210,22 @@ def check_code(user: StaffUser, code: str) -> bool:
     if _is_locked(user.email):
         return False
     step = totp.accepted_step(user.totp_secret, code, user.totp_last_step)
-    if step is None:
+    # Spend the code with a conditional update: of two requests racing with the same code, one
+    # wins.
+    spent = step is not None and (
+        db.session.execute(
+            update(StaffUser)
+            .where(
+                StaffUser.id == user.id,
+                or_(StaffUser.totp_last_step.is_(None), StaffUser.totp_last_step < step),
+            )
+            .values(totp_last_step=step),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+        == 1
+    )
+    if not spent:
+        db.session.rollback()
         _count_failure(user.email)
         audit("staff.login_failed", target=user, actor=NOBODY, detail={"step": "code"})
         db.session.commit()
@@ -280,13 +295,16 @@ def enable_two_factor(user: StaffUser, secret: str, code: str) -> bool:
     if step is None:
         return False
     user.totp_secret, user.totp_enabled_at, user.totp_last_step = secret, utcnow(), step
+    user.session_token = new_session_token()  # sessions opened without the code end
     audit("staff.two_factor_enabled", target=user)
     db.session.commit()
     return True
 
 
 def disable_two_factor(user: StaffUser, *, actor: StaffUser) -> None:
+    """The caller commits; and for one's own account, first checks the password again."""
     user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
+    user.session_token = new_session_token()
     audit("staff.two_factor_disabled", target=user, actor=actor)
 
 

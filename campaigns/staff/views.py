@@ -139,8 +139,7 @@ def logout():  # noqa: ANN201
         from campaigns.audit.services import record
 
         record("staff.logout", target=user)
-        db.session.commit()
-    auth.log_out()
+    auth.log_out(user)
     flash(_("You are signed out."), "info")
     return redirect(url_for("staff.login"))
 
@@ -232,6 +231,7 @@ def two_factor_setup():  # noqa: ANN201
     form = TwoFactorForm()
     if form.validate_on_submit():
         if services.enable_two_factor(user, secret, form.code.data):
+            auth.log_in(user)  # this session goes on; the others ended
             session.pop(SETUP_SECRET_KEY, None)
             flash(_("Two-factor sign-in is on."), "success")
             return redirect(url_for("staff.account"))
@@ -255,9 +255,13 @@ def two_factor_disable():  # noqa: ANN201
     user = current_staff()
     if services.two_factor_required():
         flash(_("Two-factor sign-in is required for every account here."), "error")
+    elif not passwords.verify_password(user.password_hash, request.form.get("password", "")):
+        # Someone at an unattended, signed-in browser must not be able to weaken the account.
+        flash(_("That is not your password: two-factor sign-in stays on."), "error")
     elif user.totp_enabled:
         services.disable_two_factor(user, actor=user)
         db.session.commit()
+        auth.log_in(user)
         flash(_("Two-factor sign-in is off."), "success")
     return redirect(url_for("staff.account"))
 

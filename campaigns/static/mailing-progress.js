@@ -4,8 +4,9 @@
   "use strict";
   var box = document.getElementById("mailing-progress");
   if (!box) { return; }
-  var active = ["scheduled", "sending", "paused"];
-  if (active.indexOf(box.dataset.status) === -1) { return; }
+  // Only while it sends: a scheduled or paused mailing can wait for days, and a page polling all
+  // that time would keep an unattended session alive.
+  if (box.dataset.status !== "sending") { return; }
   var bar = document.getElementById("progress-bar");
 
   function show(data) {

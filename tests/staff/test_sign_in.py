@@ -280,3 +280,51 @@ def test_changing_the_password_ends_other_sessions(client, make_staff, staff_log
     assert response.status_code == 302
     assert here.get("/staff/").status_code == 200
     assert elsewhere.get("/staff/").status_code == 302
+
+
+def test_signing_out_voids_copies_of_the_session_cookie(client, make_staff, staff_login):
+    user = make_staff("campaigner")
+    here = staff_login(user)
+    copy = client.application.test_client()
+    with here.session_transaction() as original, copy.session_transaction() as stolen:
+        stolen.update(original)
+    assert copy.get("/staff/").status_code == 200
+    page = here.get("/staff/")
+    here.post("/staff/logout", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    assert copy.get("/staff/").status_code == 302
+
+
+def test_polling_does_not_keep_an_idle_session_alive(app, make_staff, staff_login, demo):
+    from tests.mailings.conftest import make_mailing
+
+    client = staff_login(make_staff("campaigner"))
+    mailing = make_mailing()
+    with client.session_transaction() as session:
+        data = session[auth.SESSION_KEY]
+        data["seen"] -= app.config["STAFF_SESSION_IDLE_MINUTES"] * 60 - 5  # idle, nearly expired
+        session[auth.SESSION_KEY] = data
+    assert client.get(f"/staff/mailings/{mailing.id}/progress.json").status_code == 200
+    with client.session_transaction() as session:
+        assert session[auth.SESSION_KEY]["seen"] == data["seen"]  # not refreshed
+
+
+def test_turning_two_factor_off_needs_the_password(make_staff, staff_login):
+    user = make_staff("campaigner")
+    client = staff_login(user)
+    enable_two_factor(client)  # this session goes on
+    token = csrf_token(client.get("/staff/account").get_data(as_text=True))
+
+    refused = client.post(
+        "/staff/account/two-factor/disable",
+        data={"csrf_token": token, "password": "wrong password here"},
+        follow_redirects=True,
+    )
+    assert "two-factor sign-in stays on" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(type(user), user.id).totp_enabled
+
+    client.post(
+        "/staff/account/two-factor/disable", data={"csrf_token": token, "password": STAFF_PASSWORD}
+    )
+    db.session.expire_all()
+    assert not db.session.get(type(user), user.id).totp_enabled
