@@ -4,7 +4,8 @@
 Each is matched to its delivery through the signed VERP envelope sender, so a notification whose
 address is missing or forged suppresses nothing. Each is recorded once (keyed by its Message-ID),
 and in the same transaction: a hard bounce marks the delivery bounced and suppresses the address,
-a complaint suppresses it, soft bounces suppress it once there were too many of them.
+a complaint suppresses it, soft bounces suppress it once too many messages to it failed for good.
+A delay notice ("still being retried") is recorded, for staff to see, but never counts.
 """
 
 from __future__ import annotations
@@ -202,14 +203,19 @@ def _delivery_for(addresses: tuple[str, ...]) -> Delivery | None:
 
 
 def _soft_bounces(digest: str) -> int:
-    """Deliveries to this address that bounced softly lately (a delay notice and the final
-    failure of one message count once)."""
+    """Deliveries to this address that failed softly for good lately. Only a final failure
+    ("Action: failed", which marks the delivery bounced) counts: a delay notice says the message
+    may still arrive, and a server sends several of them for one slow message. A delay notice
+    and the final failure of one message count once."""
     since = utcnow() - timedelta(days=current_app.config["MAILING_SOFT_BOUNCE_DAYS"])
     return db.session.scalar(
-        select(func.count(distinct(Bounce.delivery_id))).where(
+        select(func.count(distinct(Bounce.delivery_id)))
+        .join(Delivery, Delivery.id == Bounce.delivery_id)
+        .where(
             Bounce.email_digest == digest,
             Bounce.kind == BounceKind.SOFT,
             Bounce.received_at >= since,
+            Delivery.status == DeliveryStatus.BOUNCED,
         )
     )
 
@@ -227,6 +233,7 @@ def record(notification: Notification, source: str) -> Outcome:
         )
         return Outcome.IGNORED
     digest = email_digest(delivery.email)
+    diagnostic = notification.diagnostic
     try:
         with db.session.begin_nested():
             db.session.add(
@@ -235,7 +242,7 @@ def record(notification: Notification, source: str) -> Outcome:
                     email_digest=digest,
                     kind=notification.kind,
                     status_code=notification.status,
-                    diagnostic=notification.diagnostic,
+                    diagnostic=diagnostic,
                     source=source,
                     notification_id=notification.notification_id,
                 )
@@ -243,26 +250,27 @@ def record(notification: Notification, source: str) -> Outcome:
     except IntegrityError:
         db.session.rollback()
         return Outcome.DUPLICATE
-    reason = detail = None
-    if notification.kind == BounceKind.COMPLAINT:
-        reason, detail = SuppressionReason.COMPLAINED, notification.diagnostic
-    elif notification.kind == BounceKind.HARD:
-        reason = SuppressionReason.BOUNCED
-        detail = " ".join(filter(None, (notification.status, notification.diagnostic)))
-    else:
-        soft = _soft_bounces(digest)
-        if soft >= current_app.config["MAILING_SOFT_BOUNCE_LIMIT"]:
-            reason = SuppressionReason.BOUNCED
-            detail = f"{soft} soft bounces, the last: {notification.status or '?'}"
     if notification.final:
+        # Before counting: a final soft failure counts through its delivery being bounced.
         db.session.execute(
             update(Delivery)
             .where(Delivery.id == delivery.id, Delivery.status == DeliveryStatus.SENT)
             .values(
                 status=DeliveryStatus.BOUNCED,
-                error=" ".join(filter(None, (notification.status, notification.diagnostic))),
+                error=" ".join(filter(None, (notification.status, diagnostic))),
             )
         )
+    reason = detail = None
+    if notification.kind == BounceKind.COMPLAINT:
+        reason, detail = SuppressionReason.COMPLAINED, diagnostic
+    elif notification.kind == BounceKind.HARD:
+        reason = SuppressionReason.BOUNCED
+        detail = " ".join(filter(None, (notification.status, diagnostic)))
+    elif notification.final:  # a delay notice is recorded, but never counted
+        soft = _soft_bounces(digest)
+        if soft >= current_app.config["MAILING_SOFT_BOUNCE_LIMIT"]:
+            reason = SuppressionReason.BOUNCED
+            detail = f"{soft} soft bounces, the last: {notification.status or '?'}"
     if reason is None:
         db.session.commit()
     else:

@@ -141,6 +141,15 @@ Will-Retry-Until: Mon, 20 May 2024 02:38:51 +0200 (CEST)
 """.encode()
 
 
+def postfix_gave_up(verp: str, recipient: str, message_id: str = "<final.1@mx.example.net>"):
+    """The final failure after days of "mailbox full": Action failed, status still 4.2.2."""
+    return (
+        postfix_mailbox_full(verp, recipient, message_id)
+        .replace(b"Action: delayed", b"Action: failed")
+        .replace(b"Subject: Delayed Mail (still being retried)", b"Subject: Undelivered Mail")
+    )
+
+
 def arf_abuse_report(verp: str, recipient: str, message_id: str = "<arf.1@fbl.example.com>"):
     """A feedback loop's abuse report (RFC 5965). It goes to our feedback address, not to the
     VERP one: only the returned message's Return-Path names the delivery."""
@@ -305,46 +314,61 @@ def test_a_not_spam_report_is_no_complaint(ada):
     assert suppressed(ADA) is None
 
 
-def test_soft_bounces_suppress_after_the_limit_within_the_window(app, supporter, send_mailing):
+def test_soft_failures_suppress_after_the_limit_within_the_window(app, supporter, send_mailing):
     supporter(NALOXONE, ADA)
     verps = [send_mailing()[ADA] for _ in range(3)]
 
-    notification = bounces.parse_notification(postfix_mailbox_full(verps[0], ADA))
+    notification = bounces.parse_notification(postfix_gave_up(verps[0], ADA))
     assert (notification.kind, notification.status, notification.final) == (
         BounceKind.SOFT,
         "4.2.2",
-        False,
+        True,
     )
-    bounces.process(postfix_mailbox_full(verps[0], ADA, "<s1@mx>"), "mailbox")
-    # A second delay notice of the same message counts once.
-    bounces.process(postfix_mailbox_full(verps[0], ADA, "<s1-again@mx>"), "mailbox")
-    bounces.process(postfix_mailbox_full(verps[1], ADA, "<s2@mx>"), "mailbox")
+    bounces.process(postfix_mailbox_full(verps[0], ADA, "<d1@mx>"), "mailbox")
+    # The delay notice and the final failure of the same message count once.
+    bounces.process(postfix_gave_up(verps[0], ADA, "<s1@mx>"), "mailbox")
+    bounces.process(postfix_gave_up(verps[1], ADA, "<s2@mx>"), "mailbox")
     assert suppressed(ADA) is None
     assert bounce_count() == 3
-    assert {d.status for d in db.session.scalars(select(Delivery))} == {DeliveryStatus.SENT}
 
     # The first ones are older than the window now: the third one is not yet too many.
     too_old = utcnow() - timedelta(days=app.config["MAILING_SOFT_BOUNCE_DAYS"] + 1)
     db.session.execute(update(Bounce).values(received_at=too_old))
     db.session.commit()
-    bounces.process(postfix_mailbox_full(verps[2], ADA, "<s3@mx>"), "mailbox")
+    bounces.process(postfix_gave_up(verps[2], ADA, "<s3@mx>"), "mailbox")
     assert suppressed(ADA) is None
 
     db.session.execute(update(Bounce).values(received_at=utcnow()))
     db.session.commit()
-    bounces.process(postfix_mailbox_full(verps[2], ADA, "<s3-again@mx>"), "mailbox")
+    bounces.process(postfix_gave_up(verps[2], ADA, "<s3-again@mx>"), "mailbox")
     suppression = suppressed(ADA)
     assert suppression.reason == SuppressionReason.BOUNCED
     assert "3 soft bounces" in suppression.detail
 
 
+def test_delay_notices_are_recorded_but_never_suppress(app, supporter, send_mailing):
+    supporter(NALOXONE, ADA)
+    limit = app.config["MAILING_SOFT_BOUNCE_LIMIT"]
+    verps = [send_mailing()[ADA] for _ in range(limit + 1)]
+    for number, verp in enumerate(verps):
+        raw = postfix_mailbox_full(verp, ADA, f"<delay.{number}@mx>")
+        assert bounces.process(raw, "mailbox") == Outcome.RECORDED
+
+    assert suppressed(ADA) is None
+    kinds = db.session.scalars(select(Bounce.kind)).all()
+    assert kinds == [BounceKind.SOFT] * (limit + 1)  # there for staff to see
+    assert {d.status for d in db.session.scalars(select(Delivery))} == {DeliveryStatus.SENT}
+
+    # Final failures do count, and only they: the delays before them add nothing.
+    for number, verp in enumerate(verps[: limit - 1]):
+        bounces.process(postfix_gave_up(verp, ADA, f"<final.{number}@mx>"), "mailbox")
+    assert suppressed(ADA) is None
+    bounces.process(postfix_gave_up(verps[limit - 1], ADA, "<final.last@mx>"), "mailbox")
+    assert suppressed(ADA).reason == SuppressionReason.BOUNCED
+
+
 def test_a_final_failure_with_a_4xx_status_is_soft_but_ends_the_delivery(ada):
-    raw = (
-        postfix_mailbox_full(ada, ADA)
-        .replace(b"Action: delayed", b"Action: failed")
-        .replace(b"Subject: Delayed Mail (still being retried)", b"Subject: Undelivered Mail")
-    )
-    assert bounces.process(raw, "mailbox") == Outcome.RECORDED
+    assert bounces.process(postfix_gave_up(ada, ADA), "mailbox") == Outcome.RECORDED
     assert db.session.scalars(select(Bounce.kind)).one() == BounceKind.SOFT
     assert suppressed(ADA) is None
     assert delivery_of(ADA).status == DeliveryStatus.BOUNCED
@@ -607,6 +631,15 @@ def test_complaint_and_soft_events(hook, client, ada):
     complaint = {"recipient": ada, "kind": "complaint", "id": "evt-complaint"}
     assert client.post("/hooks/bounces", json=complaint, headers=AUTH).status_code == 200
     assert suppressed(ADA).reason == SuppressionReason.COMPLAINED
+
+
+def test_delay_events_posted_to_the_webhook_never_suppress(hook, client, app, ada, send_mailing):
+    verps = [ada] + [send_mailing()[ADA] for _ in range(app.config["MAILING_SOFT_BOUNCE_LIMIT"])]
+    for number, verp in enumerate(verps):
+        soft = event(verp, kind="soft", status="4.2.2", id=f"evt-delay-{number}")
+        assert client.post("/hooks/bounces", json=soft, headers=AUTH).status_code == 200
+    assert bounce_count() == len(verps)
+    assert suppressed(ADA) is None
 
 
 def test_a_forged_event_is_ignored(hook, client, ada):
