@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import exists, func, select, update
 
 from campaigns.core.db import utcnow
+from campaigns.core.redact import redact_addresses
 from campaigns.core.urls import public_url
 from campaigns.extensions import db
 from campaigns.mailings.audience import extend_recipient_list
@@ -377,7 +378,7 @@ def _send_one(connection, marks, factory, mailing, layouts, delivery, result) ->
     except smtplib.SMTPResponseException as exc:
         # The server answered no (to the address, or to the whole message after the dot).
         code = exc.smtp_code
-        error = f"{code} {_text(exc.smtp_error)}"
+        error = redact_addresses(f"{code} {_text(exc.smtp_error)}")
         permanent = 500 <= code < 600
         if permanent or delivery.attempts >= current_app.config["MAILING_MAX_ATTEMPTS"]:
             _set_status([delivery.id], DeliveryStatus.FAILED, error=error)

@@ -21,13 +21,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from campaigns.audit.services import record as audit
-from campaigns.campaign.models import Campaign
+from campaigns.campaign.models import Campaign, CampaignStatus
 from campaigns.core.db import utcnow
 from campaigns.core.i18n import SIGNER_COUNTRIES, country_name, language_name
 from campaigns.extensions import db
 from campaigns.mailings import sending
-from campaigns.mailings.audience import Audience, count_recipients
-from campaigns.mailings.compose import MERGE_FIELDS, prepare
+from campaigns.mailings.audience import Audience, count_recipients, first_name
+from campaigns.mailings.compose import MERGE_FIELD, MERGE_FIELDS, prepare
 from campaigns.mailings.forms import ScheduleForm, TestSendForm, mailing_form
 from campaigns.mailings.models import (
     Delivery,
@@ -261,7 +261,7 @@ def preview(mailing_id: int, locale: str):  # noqa: ANN201
     if version is None:
         abort(404)
     prepared = prepare(version.locale, version.subject, version.body_markdown)
-    values = sending.merge_values(mailing, locale, first_name=current_staff().name.split(" ")[0])
+    values = sending.merge_values(mailing, locale, first_name=first_name(current_staff().name))
     subject, text, html = prepared.render(values)
     return render_template(
         "mailings/staff/preview.html",
@@ -331,6 +331,28 @@ def _parse_send_at(value: str | None) -> datetime | None | str:
     return when
 
 
+def _action_campaign_problem(mailing: Mailing) -> str | None:
+    """Why the campaign merge fields would give recipients an empty text or a dead link."""
+    used = any(
+        name in ("campaign_title", "action_link")
+        for version in mailing.versions
+        for text in (version.subject, version.body_markdown)
+        for name, _fallback in _merge_fields_in(text)
+    )
+    if not used:
+        return None
+    campaign = mailing.action_campaign
+    if campaign is None:
+        return _("The text uses the campaign's title or link: choose the campaign first.")
+    if campaign.status != CampaignStatus.LIVE:
+        return _("The campaign of the action link is not live: its page would not take signatures.")
+    return None
+
+
+def _merge_fields_in(text: str) -> list[tuple[str, str | None]]:
+    return [(m.group(1), m.group(2)) for m in MERGE_FIELD.finditer(text)]
+
+
 def _state_change(mailing: Mailing, action: str, done: bool, message: str):  # noqa: ANN202
     if done:
         audit(
@@ -364,6 +386,9 @@ def schedule(mailing_id: int):  # noqa: ANN201
         return redirect(url_for(".show", mailing_id=mailing.id))
     if mailing.version_for(mailing.default_locale) is None:
         flash(_("Write the default language's version first."), "error")
+        return redirect(url_for(".show", mailing_id=mailing.id))
+    if problem := _action_campaign_problem(mailing):
+        flash(problem, "error")
         return redirect(url_for(".show", mailing_id=mailing.id))
     if count_recipients(Audience.from_dict(mailing.audience)) == 0:
         flash(_("Nobody would receive this mailing: widen the audience first."), "error")
@@ -414,6 +439,13 @@ def status_label(status: MailingStatus) -> str:
     return str(STATUS_LABELS[MailingStatus(status)])
 
 
+def masked_address(email: str) -> str:
+    """ "ana@example.org" as "a…@example.org": enough to tell failures apart and see a mistyped
+    domain, without listing supporters' addresses on a staff page."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}…@{domain}" if domain else "…"
+
+
 @bp.app_context_processor
 def mailing_helpers() -> dict[str, object]:
-    return {"mailing_status_label": status_label}
+    return {"mailing_status_label": status_label, "masked_address": masked_address}

@@ -168,3 +168,40 @@ def test_progress_is_reported_while_sending(
     assert data["percent"] == 40
     page = client.get(f"/staff/mailings/{mailing.id}").get_data(as_text=True)
     assert 'value="40"' in page
+
+
+def test_scheduling_refuses_a_campaign_link_without_a_live_campaign(
+    make_staff, staff_login, supporter
+):
+    supporter(NALOXONE, "reader@example.org")
+    client = staff_login(make_staff("campaigner"))
+    mailing = make_mailing()  # its text uses {{ campaign_title }} and {{ action_link }}
+    mailing.action_campaign_id = None
+    db.session.commit()
+    page = client.get(f"/staff/mailings/{mailing.id}").get_data(as_text=True)
+    response = client.post(
+        f"/staff/mailings/{mailing.id}/schedule",
+        data={"csrf_token": csrf_token(page), "send_at": ""},
+        follow_redirects=True,
+    )
+    assert "choose the campaign first" in response.get_data(as_text=True)
+    assert db.session.get(Mailing, mailing.id).status == MailingStatus.DRAFT
+
+
+def test_failures_show_no_full_address(
+    app, supporter, make_staff, staff_login, mailbox, monkeypatch
+):
+    monkeypatch.setitem(app.config, "MAILING_RATE_PER_SECOND", 1000)
+    supporter(NALOXONE, "refused@example.org")
+    mailing = make_mailing()
+    mailbox.reply = "550 5.1.1 <refused@example.org>: no such user"
+    sending.schedule(mailing)
+    sending.start_due_mailings()
+    sending.send_batch(mailing.id)
+    page = (
+        staff_login(make_staff("campaigner"))
+        .get(f"/staff/mailings/{mailing.id}")
+        .get_data(as_text=True)
+    )
+    assert "r…@example.org" in page
+    assert "refused@example.org" not in page  # neither in the table nor in the server's reply
