@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from campaigns.core.db import UTCDateTime, utcnow
+from campaigns.core.redact import redact_addresses
 from campaigns.extensions import db, mail
 
 log = logging.getLogger(__name__)
@@ -240,7 +241,7 @@ def send_batch(mails: list[OutgoingMail]) -> int:
             if refusal is None:
                 _release([m.key for m in claimed[position:]])
                 raise
-            log.warning("mail %s refused for good: %s", outgoing.key, refusal)
+            log.warning("mail %s refused for good: %s", outgoing.key, redact_addresses(refusal))
             _settle(outgoing, "failed", error=refusal)
             continue
         _settle(outgoing, "sent", message_id=message.msgId)

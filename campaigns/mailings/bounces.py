@@ -6,6 +6,9 @@ address is missing or forged suppresses nothing. Each is recorded once (keyed by
 and in the same transaction: a hard bounce marks the delivery bounced and suppresses the address,
 a complaint suppresses it, soft bounces suppress it once too many messages to it failed for good.
 A delay notice ("still being retried") is recorded, for staff to see, but never counts.
+
+What is stored or logged holds no address: diagnostics are redacted (servers quote the recipient),
+and logs name deliveries, never addresses.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from sqlalchemy import distinct, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from campaigns.core.db import utcnow
+from campaigns.core.redact import redact_addresses
 from campaigns.extensions import db
 from campaigns.mailings.message import delivery_id_from_verp
 from campaigns.mailings.models import (
@@ -186,9 +190,15 @@ def parse_notification(raw: bytes, envelope_recipient: str | None = None) -> Not
         final=final,
         addresses=tuple(a for a in addresses if a),
         status=status,
-        diagnostic=diagnostic[:_MAX_DIAGNOSTIC] if diagnostic else None,
+        diagnostic=_redacted(diagnostic),
         notification_id=_notification_id(message, raw),
     )
+
+
+def _redacted(text: str | None) -> str | None:
+    """Diagnostic text as it may be stored: without addresses (cut only after redacting, so no
+    part of an address is left at the end), and not too long."""
+    return redact_addresses(text)[:_MAX_DIAGNOSTIC] if text else None
 
 
 # --- Recording it ------------------------------------------------------------------------------
@@ -225,15 +235,15 @@ def record(notification: Notification, source: str) -> Outcome:
     delivery = _delivery_for(notification.addresses)
     if delivery is None:
         # Unmatched or forged: it must not suppress anyone.
+        # Counted, not listed: the addresses may be anyone's (a supporter's among them).
         log.warning(
-            "%s notification %s names none of our deliveries (addresses: %s): ignored",
+            "%s notification names none of our deliveries (%d addresses tried): ignored",
             source,
-            notification.notification_id,
-            ", ".join(notification.addresses) or "none",
+            len(notification.addresses),
         )
         return Outcome.IGNORED
     digest = email_digest(delivery.email)
-    diagnostic = notification.diagnostic
+    diagnostic = _redacted(notification.diagnostic)  # a webhook's may quote the address too
     try:
         with db.session.begin_nested():
             db.session.add(

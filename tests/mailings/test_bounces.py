@@ -4,11 +4,15 @@ posted to the webhook; and the next mailing leaves a bounced address out."""
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from datetime import timedelta
 
 import pytest
+from flask_mail import Message
 from sqlalchemy import select, update
 
+from campaigns.core import mail
 from campaigns.core.db import utcnow
 from campaigns.extensions import db
 from campaigns.mailings import bounces
@@ -383,6 +387,45 @@ def test_a_forged_verp_signature_suppresses_nobody(ada, caplog):
     assert "names none of our deliveries" in caplog.text
 
 
+def test_no_address_is_stored_in_diagnostics_or_logged(ada, caplog):
+    caplog.set_level(logging.DEBUG)
+    # Unmatched: the addresses it names are anyone's, the supporter's among them.
+    assert bounces.process(postfix_hard_bounce(forged(ada), ADA), "mailbox", ADA) == (
+        Outcome.IGNORED
+    )
+    assert bounces.process(postfix_hard_bounce(ada, ADA), "mailbox") == Outcome.RECORDED
+
+    bounce = db.session.scalars(select(Bounce)).one()
+    assert "<<address>>: Recipient address rejected" in bounce.diagnostic
+    stored = [bounce.diagnostic, suppressed(ADA).detail, delivery_of(ADA).error]
+    assert all("5.1.1" in text and "@" not in text for text in stored)
+    assert "@" not in caplog.text
+    assert f"delivery {delivery_of(ADA).id}" in caplog.text
+
+
+def test_a_soft_failure_is_stored_without_the_address(ada):
+    bounces.process(postfix_gave_up(ada, ADA), "mailbox")
+    assert "@" not in db.session.scalars(select(Bounce.diagnostic)).one()
+    assert "@" not in delivery_of(ADA).error
+
+
+def test_a_refusal_is_logged_without_the_address(app_ctx, monkeypatch, caplog):
+    def refuse(_message: object) -> None:
+        raise smtplib.SMTPRecipientsRefused({ADA: (550, b"5.1.1 <ada@example.org>: unknown")})
+
+    monkeypatch.setattr(mail._smtp, "send", refuse)
+    outgoing = mail.OutgoingMail(
+        key="test:refused",
+        template="test",
+        build=lambda: Message("Hello", recipients=[ADA], body="Hello", sender="a@example.org"),
+        settle=lambda: None,
+    )
+    assert mail.send_batch([outgoing]) == 0
+    assert "refused for good" in caplog.text
+    assert "550" in caplog.text
+    assert ADA not in caplog.text
+
+
 def test_a_bounce_naming_no_verp_address_is_ignored(ada):
     raw = postfix_hard_bounce("postmaster@campaigns.example.org", ADA)
     assert bounces.process(raw, "mailbox") == Outcome.IGNORED
@@ -640,6 +683,16 @@ def test_delay_events_posted_to_the_webhook_never_suppress(hook, client, app, ad
         assert client.post("/hooks/bounces", json=soft, headers=AUTH).status_code == 200
     assert bounce_count() == len(verps)
     assert suppressed(ADA) is None
+
+
+def test_an_event_is_stored_without_the_address_it_quotes(hook, client, ada):
+    diagnostic = f"550 5.1.1 <{ADA}>: user unknown ({ADA.upper()})"
+    response = client.post("/hooks/bounces", json=event(ada, diagnostic=diagnostic), headers=AUTH)
+    assert response.get_json() == {"result": "recorded"}
+    assert db.session.scalars(select(Bounce.diagnostic)).one() == (
+        "550 5.1.1 <<address>>: user unknown (<address>)"
+    )
+    assert "@" not in suppressed(ADA).detail
 
 
 def test_a_forged_event_is_ignored(hook, client, ada):
