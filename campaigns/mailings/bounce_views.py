@@ -31,7 +31,7 @@ bp = Blueprint("mailings_bounces", __name__)
 csrf.exempt(bp)  # machines post here, authenticated by the token
 
 RAW_TYPES = ("message/rfc822", "message/global")
-_STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
+_STATUS = re.compile(r"[245]\.[0-9]{1,3}\.[0-9]{1,3}")  # ASCII digits: \d takes any script's
 
 
 class BadEvent(ValueError):

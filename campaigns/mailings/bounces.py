@@ -55,7 +55,8 @@ poplib._MAXLINE = max(poplib._MAXLINE, 1_000_000)
 
 # Feedback types that mean "this recipient does not want this mail" (RFC 5965, section 7.3).
 COMPLAINT_TYPES = {"abuse", "fraud"}
-_STATUS = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
+# ASCII digits only: \d would take any script's digits too.
+_STATUS = re.compile(r"\b([245]\.[0-9]{1,3}\.[0-9]{1,3})\b")
 _MAX_DIAGNOSTIC = 1000
 
 

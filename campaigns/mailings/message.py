@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -64,10 +65,13 @@ def verp_address(delivery_id: int) -> str:
 
 
 def delivery_id_from_verp(address: str) -> int | None:
+    """The delivery a VERP address names, or None. The id must be plain ASCII digits, few enough
+    for the database's integer: str.isdigit() would take "²" (which int() refuses) or another
+    script's digits, and an error here would have a webhook's provider retry for ever."""
     local = parseaddr(address)[1].partition("@")[0]
     _, plus, tag = local.partition("+")
     delivery, dash, signature = tag.partition("-")
-    if not (plus and dash and delivery.isdigit()):
+    if not (plus and dash and re.fullmatch(r"[0-9]{1,9}", delivery)):
         return None
     if not hmac.compare_digest(signature, _verp_signature(int(delivery))):
         return None

@@ -17,6 +17,7 @@ from campaigns.core.db import utcnow
 from campaigns.extensions import db
 from campaigns.mailings import bounces
 from campaigns.mailings.bounces import Outcome
+from campaigns.mailings.message import _verp_signature
 from campaigns.mailings.models import (
     Bounce,
     BounceKind,
@@ -727,6 +728,46 @@ def test_a_raw_notification_may_name_its_envelope_recipient(hook, client, ada):
     )
     assert response.get_json() == {"result": "recorded"}
     assert suppressed(ADA) is not None
+
+
+def _odd_verps(verp: str) -> list[str]:
+    """The VERP address with a delivery id in other digits (signed as the real id would be),
+    or too long for the database's integer."""
+    local, _, domain = verp.partition("@")
+    prefix, delivery = local.partition("-")[0].split("+")
+    arabic = delivery.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    huge = str(2**70)
+    return [
+        f"{prefix}+{arabic}-{local.rpartition('-')[2]}@{domain}",
+        f"{prefix}+²-{_verp_signature(2)}@{domain}",
+        f"{prefix}+{huge}-{_verp_signature(int(huge))}@{domain}",
+        f"{prefix}+2147483648-{_verp_signature(2147483648)}@{domain}",
+    ]
+
+
+def test_odd_digits_in_the_verp_address_are_ignored_not_an_error(hook, client, ada):
+    for number, verp in enumerate(_odd_verps(ada)):
+        response = client.post("/hooks/bounces", json=event(verp, id=f"odd-{number}"), headers=AUTH)
+        assert (response.status_code, response.get_json()) == (200, {"result": "ignored"}), verp
+
+        raw = postfix_hard_bounce(verp, ADA, f"<odd.{number}@mx>")
+        for query in ({}, {"recipient": verp}):
+            response = client.post(
+                "/hooks/bounces",
+                data=raw,
+                query_string=query,
+                headers={**AUTH, "Content-Type": "message/rfc822"},
+            )
+            assert (response.status_code, response.get_json()) == (200, {"result": "ignored"})
+    assert bounce_count() == 0
+    assert suppressed(ADA) is None
+
+
+@pytest.mark.parametrize("status", ["5.١.١", "5.1.٣", "5.1.²"])
+def test_a_status_in_other_digits_is_refused(hook, client, ada, status):
+    response = client.post("/hooks/bounces", json=event(ada, status=status), headers=AUTH)
+    assert response.status_code == 400
+    assert suppressed(ADA) is None
 
 
 def test_the_webhook_never_answers_500(hook, client, ada, monkeypatch):
