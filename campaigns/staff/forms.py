@@ -127,3 +127,15 @@ class TwoFactorForm(CodeForm):
 
 class SettingsForm(FlaskForm):
     require_two_factor = BooleanField(_l("Require two-factor sign-in for every staff account"))
+
+
+def _time_zones() -> list[tuple[str, str]]:
+    from zoneinfo import available_timezones
+
+    # Europe's first: this is where the network works.
+    zones = sorted(available_timezones(), key=lambda z: (not z.startswith("Europe/"), z))
+    return [(zone, zone.replace("_", " ")) for zone in zones if "/" in zone]
+
+
+class TimeZoneForm(FlaskForm):
+    timezone = SelectField(_l("Your time zone"), choices=_time_zones, validate_choice=True)

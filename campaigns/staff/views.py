@@ -31,6 +31,7 @@ from campaigns.staff.forms import (
     ResetRequestForm,
     SettingsForm,
     StaffForm,
+    TimeZoneForm,
     TwoFactorForm,
 )
 from campaigns.staff.models import Capability, Role, StaffUser
@@ -217,7 +218,23 @@ def account():  # noqa: ANN201
             flash(_("Your password is changed. Other sessions were signed out."), "success")
             return redirect(url_for("staff.account"))
     status = 422 if form.errors else 200
-    return render_template("staff/account.html", user=user, form=form), status
+    zone_form = TimeZoneForm(timezone=user.timezone)
+    return render_template("staff/account.html", user=user, form=form, zone_form=zone_form), status
+
+
+@bp.route("/account/time-zone", methods=["POST"])
+@staff_required()
+def time_zone():  # noqa: ANN201
+    """Dates and times on staff pages, and a mailing's schedule, are in this zone."""
+    user = current_staff()
+    form = TimeZoneForm()
+    if form.validate_on_submit():
+        user.timezone = form.timezone.data
+        db.session.commit()
+        flash(_("Time zone saved."), "success")
+    else:
+        flash(_("Choose a time zone from the list."), "error")
+    return redirect(url_for("staff.account"))
 
 
 @bp.route("/account/two-factor", methods=["GET", "POST"])

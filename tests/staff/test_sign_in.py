@@ -328,3 +328,19 @@ def test_turning_two_factor_off_needs_the_password(make_staff, staff_login):
     )
     db.session.expire_all()
     assert not db.session.get(type(user), user.id).totp_enabled
+
+
+def test_a_staff_member_chooses_their_time_zone(make_staff, staff_login):
+    user = make_staff("campaigner")
+    client = staff_login(user)
+    page = client.get("/staff/account").get_data(as_text=True)
+    assert '<option selected value="Europe/Brussels">' in page
+    client.post(
+        "/staff/account/time-zone",
+        data={"csrf_token": csrf_token(page), "timezone": "Europe/Lisbon"},
+    )
+    client.post(
+        "/staff/account/time-zone", data={"csrf_token": csrf_token(page), "timezone": "Mars/Base"}
+    )
+    db.session.expire_all()
+    assert db.session.get(type(user), user.id).timezone == "Europe/Lisbon"
