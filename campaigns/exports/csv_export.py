@@ -5,6 +5,9 @@ indexed query, nothing holds a cursor open between chunks, and the same code wor
 PostgreSQL. Every text cell is neutralised against spreadsheet formula injection (OWASP "CSV
 Injection"): a value starting with = + - @ tab or CR gets a leading single quote, so a spreadsheet
 shows it as text instead of running it.
+
+The "Newsletter consent" column says "no" for an address that unsubscribed, bounced or
+complained, whatever was ticked on the petition: no mailing goes to it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, func, select
 
 from campaigns.extensions import db
+from campaigns.mailings.models import Suppression, SuppressionReason
+from campaigns.mailings.suppression import email_digest
 from campaigns.petitions.models import ConsentRecord, ConsentText, Signature, SignatureStatus
 
 BATCH_SIZE = 2000
@@ -45,7 +50,7 @@ COLUMNS: dict[str, Column] = {
     "signed_at": Column(_l("Signed at (UTC)"), Signature.created_at, "time"),
     "confirmed_at": Column(_l("Confirmed at (UTC)"), Signature.confirmed_at, "time"),
     "comment": Column(_l("Comment"), Signature.comment, "text"),
-    # Looked up per batch (see _newsletter_ids); the row only brings the signature's id.
+    # Looked up per batch (see _newsletter_values); the row only brings the signature's id.
     "newsletter": Column(_l("Newsletter consent"), Signature.id.label("newsletter"), "newsletter"),
     "show_name": Column(_l("Name may be shown publicly"), Signature.show_name, "flag"),
 }
@@ -122,15 +127,41 @@ def _newsletter_ids(first_id: int, last_id: int) -> set[int]:
     return set(db.session.scalars(query))
 
 
+def _suppression_reasons(emails: set[str]) -> dict[str, SuppressionReason]:
+    """Which of these addresses no mailing may go to, and why: one query by digest per batch."""
+    by_digest = {email_digest(email): email for email in emails}
+    if not by_digest:
+        return {}
+    query = select(Suppression.email_digest, Suppression.reason).where(
+        Suppression.email_digest.in_(by_digest)
+    )
+    return {by_digest[digest]: reason for digest, reason in db.session.execute(query)}
+
+
+def _newsletter_values(
+    rows: list, yes: str, no_because: dict[SuppressionReason, str]
+) -> dict[int, str]:
+    """What the newsletter column says for each signature of a batch that ticked the box
+    (rows: id, status, email, ...): "yes", unless the address unsubscribed, bounced or
+    complained since, so no mailing goes to it."""
+    ticked = _newsletter_ids(rows[0][0], rows[-1][0])
+    emails = {row[0]: row[2] for row in rows if row[0] in ticked}
+    reasons = _suppression_reasons({email for email in emails.values() if email})
+    return {
+        id_: no_because[reasons[email]] if email in reasons else yes
+        for id_, email in emails.items()
+    }
+
+
 def _formatter(
-    kind: str, network_names: dict[int, str], newsletter: set[int]
+    kind: str, network_names: dict[int, str], newsletter: dict[int, str]
 ) -> Callable[[object], str]:
     if kind == "time":
         return _format_time
     if kind in ("flag", "newsletter"):
         yes, no = _("yes"), _("no")
         if kind == "newsletter":
-            return lambda signature_id: yes if signature_id in newsletter else no
+            return lambda signature_id: newsletter.get(signature_id, no)
         return lambda value: yes if value else no
     if kind == "network":
         return lambda value: neutralise(network_names.get(value, "")) if value else ""
@@ -146,15 +177,22 @@ def csv_chunks(
 ) -> Iterator[str]:
     """The CSV file in pieces: the header first, then one piece per batch of rows."""
     chosen = [COLUMNS[key] for key in COLUMNS if key in columns]
-    newsletter: set[int] = set()  # refilled for each batch, read by the newsletter formatter
+    newsletter: dict[int, str] = {}  # refilled for each batch, read by the newsletter formatter
     formatters = [_formatter(column.kind, network_names, newsletter) for column in chosen]
+    yes = _("yes")
+    no_because = {
+        SuppressionReason.UNSUBSCRIBED: _("no (unsubscribed)"),
+        SuppressionReason.BOUNCED: _("no (address bounced)"),
+        SuppressionReason.COMPLAINED: _("no (marked as spam)"),
+    }
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([neutralise(str(column.label)) for column in chosen])
     yield BOM + buffer.getvalue()
 
+    # Each row: id, status, email, then the chosen columns.
     query = (
-        select(Signature.id, *(column.expression for column in chosen))
+        select(Signature.id, Signature.status, Signature.email, *(c.expression for c in chosen))
         .where(*filters.conditions(petition_id))
         .order_by(Signature.id)
         .limit(batch_size)
@@ -164,7 +202,7 @@ def csv_chunks(
         rows = db.session.execute(query.where(Signature.id > last_id)).all()
         if rows and "newsletter" in columns:
             newsletter.clear()
-            newsletter.update(_newsletter_ids(rows[0][0], rows[-1][0]))
+            newsletter.update(_newsletter_values(rows, yes, no_because))
         # End the read transaction before handing the chunk over: the client sets the pace, and a
         # slow download must not hold a transaction (and PostgreSQL's vacuum) open meanwhile.
         db.session.commit()
@@ -173,7 +211,7 @@ def csv_chunks(
         buffer.seek(0)
         buffer.truncate()
         writer.writerows(
-            [format_value(value) for format_value, value in zip(formatters, row[1:], strict=True)]
+            [format_value(value) for format_value, value in zip(formatters, row[3:], strict=True)]
             for row in rows
         )
         yield buffer.getvalue()

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from campaigns.audit.models import AuditEntry
 from campaigns.exports.csv_export import ExportFilters, csv_chunks
 from campaigns.extensions import db
+from campaigns.mailings.models import SuppressionReason
+from campaigns.mailings.suppression import suppress
 from campaigns.petitions.models import SignatureStatus
 from tests.support import csrf_token
 
@@ -271,6 +273,40 @@ def test_rows_come_in_batches_without_gaps_or_repeats(app, campaign, add_signatu
     rows = list(csv.reader(io.StringIO("".join(chunks)[1:])))
     assert rows == [["Name", "Newsletter consent"]] + [
         [f"Signer {i}", "yes" if i % 2 == 0 else "no"] for i in range(7)
+    ]
+
+
+def test_the_newsletter_column_says_no_for_addresses_no_mailing_goes_to(
+    app, campaign, add_signature
+):
+    signatures = {
+        name: add_signature(name=name, newsletter=name != "Unticked")
+        for name in ["Kept", "Left", "Bounced", "Unticked", "Complained", "Kept too", "Late"]
+    }
+    for name, reason in [
+        ("Left", SuppressionReason.UNSUBSCRIBED),
+        ("Bounced", SuppressionReason.BOUNCED),
+        ("Unticked", SuppressionReason.UNSUBSCRIBED),
+        ("Complained", SuppressionReason.COMPLAINED),
+        ("Late", SuppressionReason.UNSUBSCRIBED),
+    ]:
+        suppress(signatures[name].email.upper(), reason)  # found whatever its case
+    with app.test_request_context():
+        chunks = list(
+            csv_chunks(
+                campaign.petition.id, ExportFilters(), ["name", "newsletter"], {}, batch_size=2
+            )
+        )
+    rows = list(csv.reader(io.StringIO("".join(chunks)[1:])))
+    assert rows == [
+        ["Name", "Newsletter consent"],
+        ["Kept", "yes"],
+        ["Left", "no (unsubscribed)"],
+        ["Bounced", "no (address bounced)"],
+        ["Unticked", "no"],
+        ["Complained", "no (marked as spam)"],
+        ["Kept too", "yes"],
+        ["Late", "no (unsubscribed)"],
     ]
 
 
