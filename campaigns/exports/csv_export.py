@@ -6,15 +6,17 @@ PostgreSQL. Every text cell is neutralised against spreadsheet formula injection
 Injection"): a value starting with = + - @ tab or CR gets a leading single quote, so a spreadsheet
 shows it as text instead of running it.
 
-The "Newsletter consent" column says "no" for an address that unsubscribed, bounced or
-complained, whatever was ticked on the petition: no mailing goes to it.
+Pending signatures (the address not confirmed yet) are exported without what identifies someone:
+their name, address and comment cells stay empty, since anyone may have typed that address (what
+double opt-in protects). The "Newsletter consent" column says "no" for an address that
+unsubscribed, bounced or complained, whatever was ticked on the petition: no mailing goes to it.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -37,19 +39,20 @@ class Column:
     label: object  # a lazy translated string
     expression: ColumnElement
     kind: str  # text, time, flag, network or newsletter: how a value is written
+    identifying: bool = False  # left empty for pending signatures
 
 
 # In the order the file has them, whatever order they were ticked in.
 COLUMNS: dict[str, Column] = {
-    "name": Column(_l("Name"), Signature.name, "text"),
-    "email": Column(_l("Email address"), Signature.email, "text"),
+    "name": Column(_l("Name"), Signature.name, "text", identifying=True),
+    "email": Column(_l("Email address"), Signature.email, "text", identifying=True),
     "country": Column(_l("Country (code)"), Signature.country, "text"),
     "language": Column(_l("Language (code)"), Signature.locale, "text"),
     "network": Column(_l("Brought by network"), Signature.source_network_id, "network"),
     "status": Column(_l("Status"), Signature.status, "text"),
     "signed_at": Column(_l("Signed at (UTC)"), Signature.created_at, "time"),
     "confirmed_at": Column(_l("Confirmed at (UTC)"), Signature.confirmed_at, "time"),
-    "comment": Column(_l("Comment"), Signature.comment, "text"),
+    "comment": Column(_l("Comment"), Signature.comment, "text", identifying=True),
     # Looked up per batch (see _newsletter_values); the row only brings the signature's id.
     "newsletter": Column(_l("Newsletter consent"), Signature.id.label("newsletter"), "newsletter"),
     "show_name": Column(_l("Name may be shown publicly"), Signature.show_name, "flag"),
@@ -168,6 +171,17 @@ def _formatter(
     return lambda value: neutralise(str(value)) if value is not None else ""
 
 
+def _shown(row: Sequence[object], identifying: list[int]) -> Sequence[object]:
+    """The chosen columns' values of a row (id, status, email, values...), with the identifying
+    ones emptied when the signature is pending."""
+    values = row[3:]
+    if identifying and row[1] == SignatureStatus.PENDING:
+        values = list(values)
+        for index in identifying:
+            values[index] = None
+    return values
+
+
 def csv_chunks(
     petition_id: int,
     filters: ExportFilters,
@@ -179,6 +193,8 @@ def csv_chunks(
     chosen = [COLUMNS[key] for key in COLUMNS if key in columns]
     newsletter: dict[int, str] = {}  # refilled for each batch, read by the newsletter formatter
     formatters = [_formatter(column.kind, network_names, newsletter) for column in chosen]
+    # Kept empty in pending rows (None is written as an empty cell).
+    identifying = [i for i, column in enumerate(chosen) if column.identifying]
     yes = _("yes")
     no_because = {
         SuppressionReason.UNSUBSCRIBED: _("no (unsubscribed)"),
@@ -211,7 +227,10 @@ def csv_chunks(
         buffer.seek(0)
         buffer.truncate()
         writer.writerows(
-            [format_value(value) for format_value, value in zip(formatters, row[3:], strict=True)]
+            [
+                format_value(value)
+                for format_value, value in zip(formatters, _shown(row, identifying), strict=True)
+            ]
             for row in rows
         )
         yield buffer.getvalue()

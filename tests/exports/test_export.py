@@ -62,8 +62,26 @@ def test_confirmed_signatures_only_by_default_and_never_rejected(
     with_pending = export(client, campaign, columns=["name", "status"], status="all")
     assert rows_of(with_pending)[1:] == [
         ["Confirmed Carla", "confirmed"],
-        ["Pending Pia", "pending"],
+        ["", "pending"],  # anyone may have typed that address: no name (see below)
     ]
+
+
+def test_pending_rows_are_exported_without_name_email_or_comment(
+    campaign, add_signature, make_staff, staff_login
+):
+    carla = add_signature(name="Confirmed Carla", comment="Count me in")
+    add_signature(name="Pending Pia", country="FR", status=SignatureStatus.PENDING, comment="Hi")
+    client = staff_login(make_staff("campaigner"))
+
+    columns = ["name", "email", "country", "status", "comment", "show_name"]
+    rows = rows_of(export(client, campaign, columns=columns, status="all"))
+    assert rows[1:] == [
+        ["Confirmed Carla", carla.email, "DE", "confirmed", "Count me in", "no"],
+        ["", "", "FR", "pending", "", "no"],
+    ]
+    body = export(client, campaign, columns=ALL_COLUMNS, status="all").get_data(as_text=True)
+    assert "Pending Pia" not in body
+    assert body.count("@example.org") == 1
 
 
 def test_filters_by_country_network_and_dates(
@@ -318,5 +336,6 @@ def test_the_form_page(campaign, add_signature, make_staff, staff_login):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "1 confirmed and 1 pending signatures." in html
+    assert "Pending signatures are exported without name, email address or comment" in html
     assert 'style="' not in html
     assert client.get("/staff/campaigns/999999/export").status_code == 404
