@@ -148,19 +148,25 @@ class BatchResult:
 
 
 def _claim(mailing_id: int, size: int) -> list[Delivery]:
-    """Claim up to `size` queued deliveries in one statement: only the rows this UPDATE changed
-    are ours, however many workers claim at the same moment (on SQLite as on PostgreSQL)."""
-    queued = (
+    """Claim up to `size` queued deliveries. On PostgreSQL the rows picked are locked, so other
+    workers skip them; everywhere, only the rows this UPDATE changed are returned as ours, so two
+    workers picking the same rows (SQLite) never both send them.
+
+    (One UPDATE with a LIMIT-ed subquery would be shorter, but PostgreSQL may run that subquery
+    more than once and claim more than `size` rows.)"""
+    picked = db.session.scalars(
         select(Delivery.id)
         .where(Delivery.mailing_id == mailing_id, Delivery.status == DeliveryStatus.QUEUED)
         .order_by(Delivery.id)
         .limit(size)
         .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
+    ).all()
+    if not picked:
+        db.session.commit()
+        return []
     ids = db.session.scalars(
         update(Delivery)
-        .where(Delivery.id.in_(queued), Delivery.status == DeliveryStatus.QUEUED)
+        .where(Delivery.id.in_(picked), Delivery.status == DeliveryStatus.QUEUED)
         .values(
             status=DeliveryStatus.SENDING,
             claimed_at=utcnow(),

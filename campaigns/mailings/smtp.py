@@ -30,15 +30,17 @@ class BulkConnection:
     def _connect(self) -> None:
         config = current_app.config
         # Certificates and host names are checked: smtplib does neither without a context.
-        tls = ssl.create_default_context()
         if config["MAIL_USE_SSL"]:
             self.smtp = smtplib.SMTP_SSL(
-                config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30, context=tls
+                config["MAIL_SERVER"],
+                config["MAIL_PORT"],
+                timeout=30,
+                context=ssl.create_default_context(),
             )
         else:
             self.smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30)
         if config["MAIL_USE_TLS"]:
-            self.smtp.starttls(context=tls)
+            self.smtp.starttls(context=ssl.create_default_context())
         if config["MAIL_USERNAME"] and config["MAIL_PASSWORD"]:
             self.smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
         self.smtp.ehlo_or_helo_if_needed()
