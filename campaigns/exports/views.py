@@ -1,7 +1,8 @@
 """Staff pages: the signature export (a form, then a streamed CSV) and the delivery report.
 
-A coordinator sees only the supporters their own network brought: the network filter is forced
-to theirs here, whatever the request says.
+Coordinators hold no export capability: signers are told that a member network sees how many
+people it brought, never who. Should a role with a network ever export, its network filter is
+forced to that network here, whatever the request says.
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ class ChangePasswordForm(NewPasswordForm):
 ROLE_LABELS = {
     Role.ADMIN: _l("Administrator: everything, including staff accounts and the audit log"),
     Role.CAMPAIGNER: _l("Campaigner: campaigns, dashboards and exports"),
-    Role.COORDINATOR: _l("Coordinator: one member network's dashboard and supporters"),
+    Role.COORDINATOR: _l("Coordinator: one member network's dashboard, counts only"),
 }
 
 

@@ -44,7 +44,9 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.EXPORT,
         }
     ),
-    Role.COORDINATOR: frozenset({Capability.VIEW_CAMPAIGNS, Capability.EXPORT}),
+    # Counts only: the privacy notice every signer agrees to says a member network sees how many
+    # people it brought, never who. Sharing identities would need a consent of its own.
+    Role.COORDINATOR: frozenset({Capability.VIEW_CAMPAIGNS}),
 }
 
 
