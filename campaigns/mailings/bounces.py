@@ -7,6 +7,9 @@ and in the same transaction: a hard bounce marks the delivery bounced and suppre
 a complaint suppresses it, soft bounces suppress it once too many messages to it failed for good.
 A delay notice ("still being retried") is recorded, for staff to see, but never counts.
 
+The same mailbox receives the unsubscribe requests of the `mailto:` in List-Unsubscribe: their
+subject carries the recipient's signed unsubscribe token, and the address is unsubscribed at once.
+
 What is stored or logged holds no address: diagnostics are redacted (servers quote the recipient),
 and logs name deliveries, never addresses.
 """
@@ -37,7 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from campaigns.core.db import utcnow
 from campaigns.core.redact import redact_addresses
 from campaigns.extensions import db
-from campaigns.mailings.message import delivery_id_from_verp
+from campaigns.mailings.message import delivery_id_from_token, delivery_id_from_verp
 from campaigns.mailings.models import (
     Bounce,
     BounceKind,
@@ -64,6 +67,7 @@ class Outcome(StrEnum):
     RECORDED = "recorded"
     DUPLICATE = "duplicate"  # this notification was recorded before
     IGNORED = "ignored"  # not a notification, or not about one of our deliveries
+    UNSUBSCRIBED = "unsubscribed"  # a mail to the List-Unsubscribe mailto: address
 
 
 @dataclass(frozen=True)
@@ -297,16 +301,40 @@ def record(notification: Notification, source: str) -> Outcome:
     return Outcome.RECORDED
 
 
+# "unsubscribe <token>", as our List-Unsubscribe mailto: asks, perhaps after "Re:" or the like.
+_UNSUBSCRIBE_SUBJECT = re.compile(r"\bunsubscribe\s+([A-Za-z0-9_.-]{8,200})", re.IGNORECASE)
+
+
+def unsubscribe_request(raw: bytes) -> int | None:
+    """The delivery whose recipient asks to unsubscribe by mail (RFC 2369 mailto:), or None. The
+    token is signed, so nobody can unsubscribe someone else by writing to us."""
+    message = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+    match = _UNSUBSCRIBE_SUBJECT.search(_header(message, "Subject"))
+    return delivery_id_from_token(match.group(1)) if match else None
+
+
+def _unsubscribe(delivery_id: int, source: str) -> Outcome:
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None:  # erased since ("it wasn't me"): nothing left to send to
+        return Outcome.IGNORED
+    suppress(delivery.email, SuppressionReason.UNSUBSCRIBED, mailing_id=delivery.mailing_id)
+    log.info("%s: delivery %s unsubscribed by mail", source, delivery_id)
+    return Outcome.UNSUBSCRIBED
+
+
 def process(raw: bytes, source: str, envelope_recipient: str | None = None) -> Outcome:
     """Read, match and record one message. A message that cannot be read is ignored; a database
     failure raises (the message should be kept and tried again)."""
     try:
         notification = parse_notification(raw, envelope_recipient)
+        unsubscribe = unsubscribe_request(raw) if notification is None else None
     except Exception:  # a malformed message must never stop the reader
         log.warning("%s: unreadable message ignored", source, exc_info=True)
         return Outcome.IGNORED
+    if unsubscribe is not None:
+        return _unsubscribe(unsubscribe, source)
     if notification is None:
-        log.info("%s: a message that is no bounce or complaint was ignored", source)
+        log.info("%s: a message that is no bounce, complaint or unsubscribe was ignored", source)
         return Outcome.IGNORED
     return record(notification, source)
 
@@ -327,6 +355,7 @@ class MailboxResult:
     recorded: int = 0
     duplicate: int = 0
     ignored: int = 0
+    unsubscribed: int = 0
     kept: int = 0  # could not be recorded (database trouble): left for the next run
 
     def count(self, outcome: Outcome) -> None:

@@ -5,8 +5,10 @@ posted to the webhook; and the next mailing leaves a bounced address out."""
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from datetime import timedelta
+from urllib.parse import parse_qs
 
 import pytest
 from flask_mail import Message
@@ -501,6 +503,30 @@ def test_the_mailbox_is_read_and_what_was_processed_deleted(ada, bounce_server):
     assert bounce_server.mailbox.contents() == []
     assert suppressed(ADA).reason == SuppressionReason.BOUNCED
     assert delivery_of(ADA).status == DeliveryStatus.BOUNCED
+
+
+def unsubscribe_request_for(message) -> bytes:  # noqa: ANN001
+    """What a mail client sends when its "unsubscribe" button uses the header's mailto:."""
+    mailto = re.search(r"<mailto:([^>]+)>", str(message["List-Unsubscribe"])).group(1)
+    address, _, query = mailto.partition("?")
+    subject = parse_qs(query)["subject"][0]
+    return (
+        f"From: Ada <{message['To']}>\r\nTo: {address}\r\nSubject: {subject}\r\n"
+        "Message-ID: <unsub.1@mail.example.net>\r\n\r\n\r\n"
+    ).encode()
+
+
+def test_a_mail_to_the_unsubscribe_address_unsubscribes(ada, mailbox, bounce_server):
+    (message,) = mailbox.to(ADA)
+    bounce_server.mailbox.add(unsubscribe_request_for(message))
+    forged = unsubscribe_request_for(message).replace(b"unsubscribe ", b"unsubscribe x")
+    bounce_server.mailbox.add(forged)
+
+    result = bounces.read_mailbox(bounce_server.url())
+
+    assert (result.unsubscribed, result.ignored, result.kept) == (1, 1, 0)
+    assert bounce_server.mailbox.contents() == []
+    assert suppressed(ADA).reason == SuppressionReason.UNSUBSCRIBED
 
 
 def test_reading_the_mailbox_again_records_nothing_twice(ada, bounce_server, monkeypatch):
