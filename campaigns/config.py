@@ -128,6 +128,9 @@ class Config:
     MAILING_PARALLEL_BATCHES = _int("MAILING_PARALLEL_BATCHES", 2)
     MAILING_AUDIENCE_CHUNK = _int("MAILING_AUDIENCE_CHUNK", 2000)
     MAILING_MAX_ATTEMPTS = _int("MAILING_MAX_ATTEMPTS", 8)
+    # A recipient's server answering 4xx (greylisting, full mailbox) is tried again after this
+    # many seconds, doubling each time up to an hour.
+    MAILING_RETRY_DELAY = _int("MAILING_RETRY_DELAY", 60)
     # A claim older than this belongs to a worker that died: its deliveries are queued again.
     MAILING_CLAIM_LEASE = _int("MAILING_CLAIM_LEASE", 300)
     MAILING_TICK_INTERVAL = _int("MAILING_TICK_INTERVAL", 10)

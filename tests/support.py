@@ -113,7 +113,8 @@ def delete_prefixed(url: str, prefix: str) -> None:
 class SmtpSink:
     """A real SMTP server that keeps every message it accepts.
 
-    `reply` makes it refuse messages (e.g. "421 try later"); `rcpt_delay` makes it slow to
+    `reply` makes it refuse messages (e.g. "421 try later"), `rcpt_replies` one recipient at RCPT
+    (e.g. {"x@example.org": "450 4.2.0 Greylisted"}); `rcpt_delay` makes it slow to
     answer RCPT, with `in_transaction` set meanwhile, so a test can kill a sender mid-send at a
     moment when the message is certainly not accepted yet."""
 
@@ -122,6 +123,7 @@ class SmtpSink:
         self.arrivals: list[float] = []  # time.time() of each accepted message
         self.envelopes: list[tuple[str, list[str]]] = []
         self.reply: str | None = None
+        self.rcpt_replies: dict[str, str] = {}
         self.pipelining = True
         self.rcpt_delay = 0.0
         self.in_transaction = threading.Event()
@@ -141,6 +143,8 @@ class SmtpSink:
             self.in_transaction.set()
             await asyncio.sleep(self.rcpt_delay)
             self.in_transaction.clear()
+        if address in self.rcpt_replies:
+            return self.rcpt_replies[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -164,6 +168,7 @@ class SmtpSink:
         self.arrivals.clear()
         self.envelopes.clear()
         self.reply = None
+        self.rcpt_replies = {}
         self.pipelining = True
         self.rcpt_delay = 0.0
         self.in_transaction.clear()

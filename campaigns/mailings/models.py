@@ -114,6 +114,8 @@ class Delivery(db.Model):
     )
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A recipient's server said "later" (4xx): not claimed again before this time.
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     message_id: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(Text)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, or_, select, update
 
 from campaigns.core.db import utcnow
 from campaigns.core.redact import redact_addresses
@@ -154,9 +154,11 @@ def _claim(mailing_id: int, size: int) -> list[Delivery]:
 
     (One UPDATE with a LIMIT-ed subquery would be shorter, but PostgreSQL may run that subquery
     more than once and claim more than `size` rows.)"""
+    now = utcnow()
+    due = or_(Delivery.retry_at.is_(None), Delivery.retry_at <= now)
     picked = db.session.scalars(
         select(Delivery.id)
-        .where(Delivery.mailing_id == mailing_id, Delivery.status == DeliveryStatus.QUEUED)
+        .where(Delivery.mailing_id == mailing_id, Delivery.status == DeliveryStatus.QUEUED, due)
         .order_by(Delivery.id)
         .limit(size)
         .with_for_update(skip_locked=True)
@@ -169,7 +171,7 @@ def _claim(mailing_id: int, size: int) -> list[Delivery]:
         .where(Delivery.id.in_(picked), Delivery.status == DeliveryStatus.QUEUED)
         .values(
             status=DeliveryStatus.SENDING,
-            claimed_at=utcnow(),
+            claimed_at=now,
             attempts=Delivery.attempts + 1,
         )
         .returning(Delivery.id),
@@ -178,8 +180,14 @@ def _claim(mailing_id: int, size: int) -> list[Delivery]:
     db.session.commit()
     if not ids:
         return []
+    # populate_existing: rows this session loaded before (attempts, retry_at) are read afresh.
     return list(
-        db.session.scalars(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id))
+        db.session.scalars(
+            select(Delivery)
+            .where(Delivery.id.in_(ids))
+            .order_by(Delivery.id)
+            .execution_options(populate_existing=True)
+        )
     )
 
 
@@ -291,6 +299,10 @@ def send_batch(mailing_id: int, alive: Callable[[], None] = lambda: None) -> Bat
     if not batch:
         result.finished = _finish_if_done(mailing)
         result.more = not result.finished and not mailing.audience_complete
+        if not result.finished and not result.more:
+            retry_in = _next_retry_in(mailing_id)
+            if retry_in is not None:
+                raise RetryLater(retry_in, "recipients' servers asked to try again later")
         return result
 
     suppressed = suppressed_among(d.email for d in batch)
@@ -302,6 +314,10 @@ def send_batch(mailing_id: int, alive: Callable[[], None] = lambda: None) -> Bat
     layouts = _layouts(mailing)
     factory = MessageFactory(mailing.id)
     rate = SendingRate()
+    # Start times are reserved about a second's worth at a time (fewer after running late), so a
+    # batch checks for a pause and tells beat it is alive at least once a second.
+    most = max(1, int(rate.per_second)) if rate.per_second > 0 else len(todo)
+    chunk = most
     connection = None
     marks = SentMarks()
     try:
@@ -311,17 +327,33 @@ def send_batch(mailing_id: int, alive: Callable[[], None] = lambda: None) -> Bat
             if not _still_sending(mailing_id):
                 result.released += _release(todo)
                 return result
-            allowed, wait, spacing = rate.reserve(len(todo))
+            allowed, wait, spacing = rate.reserve(min(chunk, len(todo)))
             if allowed == 0:
                 result.released += _release(todo)
                 raise RetryLater(wait, "hourly sending limit reached")
             start = time.monotonic() + wait
+            done = 0
             for n, delivery in enumerate(todo[:allowed]):
                 delay = start + n * spacing - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-                _send_one(connection, marks, factory, mailing, layouts, delivery, result)
-            todo = todo[allowed:]
+                elif n and spacing and -delay > spacing:
+                    # A slow reply made us miss this start time: sending the messages whose
+                    # times have passed back to back would beat the rate. Their times are given
+                    # up (other workers may hold the ones after them) and new ones reserved.
+                    break
+                handed_over = _send_one(
+                    connection, marks, factory, mailing, layouts, delivery, result
+                )
+                done = n + 1
+                if not handed_over:
+                    if not _still_sending(mailing_id):
+                        # Paused or cancelled mid-batch: stop now and hand the rest back.
+                        result.released += _release(todo[n:])
+                        return result
+                    result.skipped += 1  # unsubscribed while it was on its way
+            chunk = min(chunk * 2, most) if done == allowed else max(1, done)
+            todo = todo[done:]
     except RetryLater:
         raise
     except (smtplib.SMTPException, OSError) as exc:
@@ -356,7 +388,29 @@ def _backoff(batch: list[Delivery]) -> float:
     return min(5 * 2 ** (attempts - 1), 600)
 
 
-def _send_one(connection, marks, factory, mailing, layouts, delivery, result) -> None:  # noqa: ANN001
+def _recipient_backoff(attempts: int) -> timedelta:
+    """How long a recipient refused with a 4xx waits: greylisting servers want minutes, a full
+    mailbox hours. The first wait is MAILING_RETRY_DELAY, doubling up to an hour."""
+    first = current_app.config["MAILING_RETRY_DELAY"]
+    return timedelta(seconds=min(first * 2 ** max(attempts - 1, 0), 3600))
+
+
+def _next_retry_in(mailing_id: int) -> float | None:
+    """Seconds until the first recipient put off by a 4xx may be tried again, or None."""
+    first = db.session.scalar(
+        select(func.min(Delivery.retry_at)).where(
+            Delivery.mailing_id == mailing_id,
+            Delivery.status == DeliveryStatus.QUEUED,
+            Delivery.retry_at.is_not(None),
+        )
+    )
+    if first is None:
+        return None
+    return max((first - utcnow()).total_seconds(), 1.0)
+
+
+def _send_one(connection, marks, factory, mailing, layouts, delivery, result) -> bool:  # noqa: ANN001
+    """Send one delivery; False when its sent mark was refused (unsubscribed, paused, cancelled)."""
     layout = layouts.get(delivery.locale) or layouts[mailing.default_locale]
     values = merge_values(mailing, layout.version.locale, delivery.first_name, delivery.source_code)
     try:
@@ -368,7 +422,7 @@ def _send_one(connection, marks, factory, mailing, layouts, delivery, result) ->
         # one recipient fails, the mailing goes on.
         _set_status([delivery.id], DeliveryStatus.FAILED, error="address needs SMTPUTF8")
         result.failed += 1
-        return
+        return True
     committed = False
 
     def commit() -> bool:
@@ -377,10 +431,11 @@ def _send_one(connection, marks, factory, mailing, layouts, delivery, result) ->
         return committed
 
     try:
-        if connection.send(sender, delivery.email, data, before_commit=commit):
-            result.sent += 1
-        else:
-            result.skipped += 1  # unsubscribed while it was on its way
+        if not connection.send(sender, delivery.email, data, before_commit=commit):
+            # Withdrawn while it was on its way: unsubscribed, or the mailing paused or
+            # cancelled (the caller tells which).
+            return False
+        result.sent += 1
     except smtplib.SMTPResponseException as exc:
         # The server answered no (to the address, or to the whole message after the dot).
         code = exc.smtp_code
@@ -389,17 +444,27 @@ def _send_one(connection, marks, factory, mailing, layouts, delivery, result) ->
         if permanent or delivery.attempts >= current_app.config["MAILING_MAX_ATTEMPTS"]:
             _set_status([delivery.id], DeliveryStatus.FAILED, error=error)
             result.failed += 1
-        else:  # 4xx (greylisting, a full mailbox, 421): later, with the next batches
-            _set_status([delivery.id], DeliveryStatus.QUEUED, claimed_at=None, error=error)
+        else:
+            # 421: the server is closing the connection; the batch waits as a whole (below).
+            # Other 4xx (greylisting, a full mailbox): this recipient waits, longer each time.
+            retry_at = None if code == 421 else utcnow() + _recipient_backoff(delivery.attempts)
+            _set_status(
+                [delivery.id],
+                DeliveryStatus.QUEUED,
+                claimed_at=None,
+                retry_at=retry_at,
+                error=error,
+            )
             result.released += 1
         if code == 421:
-            raise  # the server is closing the connection: the batch stops here
+            raise  # the batch stops here
     except (smtplib.SMTPException, OSError):
         if committed:
             # The connection broke after the message was handed over: the server may have it.
             # At most once: it stays counted as sent.
             result.sent += 1
         raise
+    return True
 
 
 def _text(value: bytes | str) -> str:

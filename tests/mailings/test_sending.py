@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 import threading
+import time
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from campaigns.core.db import utcnow
 from campaigns.extensions import db
 from campaigns.mailings import sending
 from campaigns.mailings.compose import ComposeError, prepare, problems
@@ -186,6 +189,47 @@ def test_a_server_answering_421_means_backoff_then_delivery(fast, supporter, mai
     assert len(mailbox.messages) == 3
 
 
+def test_a_greylisted_recipient_waits_while_the_others_go_on(app, fast, supporter, mailbox):
+    app.config["MAILING_RETRY_DELAY"] = 60
+    for name in ("a", "grey", "b"):
+        supporter(NALOXONE, f"{name}@example.org")
+    mailbox.rcpt_replies["grey@example.org"] = "450 4.2.0 Greylisted, try again in 5 minutes"
+    mailing = make_mailing()
+    sending.schedule(mailing)
+    sending.start_due_mailings()
+
+    first = sending.send_batch(mailing.id)
+    assert (first.sent, first.released) == (2, 1)
+    grey = db.session.scalars(select(Delivery).where(Delivery.email == "grey@example.org")).one()
+    assert grey.status == DeliveryStatus.QUEUED and grey.error.startswith("450")
+    assert timedelta(seconds=55) < grey.retry_at - utcnow() <= timedelta(seconds=60)
+    # Not tried again at once: the chain of batches waits until it is due.
+    with pytest.raises(sending.RetryLater) as later:
+        sending.send_batch(mailing.id)
+    assert 55 < later.value.countdown <= 60
+
+    # Time passes; greylisted again, it waits twice as long.
+    db.session.execute(update(Delivery).values(retry_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert sending.send_batch(mailing.id).released == 1
+    db.session.refresh(grey)
+    assert timedelta(seconds=115) < grey.retry_at - utcnow() <= timedelta(seconds=120)
+
+    # The server takes it now.
+    del mailbox.rcpt_replies["grey@example.org"]
+    db.session.execute(update(Delivery).values(retry_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert sending.send_batch(mailing.id).sent == 1
+    sending.send_batch(mailing.id)
+    db.session.refresh(mailing)
+    assert mailing.status == MailingStatus.SENT
+    assert sorted(m["To"] for m in mailbox.messages) == [
+        "a@example.org",
+        "b@example.org",
+        "grey@example.org",
+    ]
+
+
 def test_5xx_is_recorded_as_failed_and_never_retried(fast, supporter, mailbox):
     supporter(NALOXONE, "nobody@example.org")
     mailing = make_mailing()
@@ -210,6 +254,29 @@ def test_the_rate_per_second_is_never_exceeded(app, supporter, mailbox, monkeypa
     busiest = max(sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals)
     assert busiest <= 21  # 20 per second (+1: a window can hold both of its ends)
     assert arrivals[-1] - arrivals[0] >= 44 / 20 - 0.1
+
+
+def test_the_rate_holds_after_a_slow_reply(app, supporter, mailbox, monkeypatch):
+    """A stall must not be caught up in a burst of the messages whose start times passed."""
+    from campaigns.mailings import smtp as bulk_smtp
+
+    monkeypatch.setitem(app.config, "MAILING_RATE_PER_SECOND", 20)
+    monkeypatch.setitem(app.config, "MAILING_BATCH_SIZE", 50)
+    for n in range(30):
+        supporter(NALOXONE, f"slow{n}@example.org")
+    real_send = bulk_smtp.BulkConnection.send
+
+    def stall_once(self, sender, recipient, data, before_commit):  # noqa: ANN001, ANN202
+        if recipient == "slow5@example.org":
+            time.sleep(1.2)
+        return real_send(self, sender, recipient, data, before_commit)
+
+    monkeypatch.setattr(bulk_smtp.BulkConnection, "send", stall_once)
+    send_all(make_mailing())
+    arrivals = sorted(mailbox.arrivals)
+    assert len(arrivals) == 30
+    busiest = max(sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals)
+    assert busiest <= 21
 
 
 def test_pause_and_resume_and_cancel(fast, supporter, mailbox):
@@ -343,3 +410,41 @@ def test_a_cancel_stops_the_batch_within_one_message(app, fast, supporter, mailb
     monkeypatch.setitem(app.config, "MAILING_BATCH_SIZE", 10)
     sending.send_batch(mailing.id)
     assert [m["To"] for m in mailbox.messages] == ["c0@example.org"]
+
+
+def test_a_pause_mid_batch_hands_the_rest_back_at_once(app, fast, supporter, mailbox, monkeypatch):
+    from campaigns.mailings import smtp as bulk_smtp
+
+    for n in range(5):
+        supporter(NALOXONE, f"pz{n}@example.org")
+    mailing = make_mailing()
+    sending.schedule(mailing)
+    sending.start_due_mailings()
+    real_send = bulk_smtp.BulkConnection.send
+    transmitted = []
+
+    def pause_during_the_second(self, sender, recipient, data, before_commit):  # noqa: ANN001, ANN202
+        transmitted.append(recipient)
+
+        def pause_then_commit() -> bool:
+            if recipient == "pz1@example.org" and transmitted.count(recipient) == 1:
+                with app.app_context():
+                    sending.pause(db.session.get(Mailing, mailing.id))
+            return before_commit()
+
+        return real_send(self, sender, recipient, data, pause_then_commit)
+
+    monkeypatch.setattr(bulk_smtp.BulkConnection, "send", pause_during_the_second)
+    monkeypatch.setitem(app.config, "MAILING_BATCH_SIZE", 10)
+    result = sending.send_batch(mailing.id)
+
+    assert [m["To"] for m in mailbox.messages] == ["pz0@example.org"]
+    # Nothing more went on the wire, and nothing waits for a lease: a resume goes on at once.
+    assert transmitted == ["pz0@example.org", "pz1@example.org"]  # pz1 without its final dot
+    assert (result.sent, result.skipped, result.released) == (1, 0, 4)
+    statuses = db.session.scalars(select(Delivery.status).order_by(Delivery.id)).all()
+    assert statuses == [DeliveryStatus.SENT] + [DeliveryStatus.QUEUED] * 4
+
+    assert sending.resume(mailing)
+    sending.send_batch(mailing.id)
+    assert len(mailbox.messages) == 5
