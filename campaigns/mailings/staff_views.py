@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -210,7 +211,12 @@ def _stats(mailing: Mailing) -> dict[str, object]:
         .order_by(Delivery.id)
         .limit(100)
     ).all()
-    return {"progress": progress, "unsubscribed": unsubscribed, "failures": failures}
+    return {
+        "progress": progress,
+        "eta_text": eta_text(progress),
+        "unsubscribed": unsubscribed,
+        "failures": failures,
+    }
 
 
 @bp.route("/<int:mailing_id>")
@@ -250,7 +256,16 @@ def progress_json(mailing_id: int):  # noqa: ANN201
         remaining=progress.by_status.get("queued", 0) + progress.by_status.get("sending", 0),
         per_minute=progress.rate_per_minute,
         finished_in_seconds=progress.finished_in_seconds,
+        eta=eta_text(progress),
     )
+
+
+def eta_text(progress: sending.Progress) -> str:
+    """ ", finished in about N min" while it sends at a measurable rate, else nothing."""
+    if not progress.finished_in_seconds:
+        return ""
+    minutes = math.ceil(progress.finished_in_seconds / 60)
+    return ", " + _("finished in about %(minutes)d min", minutes=minutes)
 
 
 @bp.route("/<int:mailing_id>/preview/<locale>")

@@ -14,7 +14,8 @@
     bar.textContent = data.percent + " %";
     box.querySelectorAll("[data-field]").forEach(function (el) {
       var value = data[el.dataset.field];
-      if (value !== undefined && value !== null) { el.textContent = Math.round(value); }
+      if (typeof value === "string") { el.textContent = value; }  // already worded, localised
+      else if (typeof value === "number") { el.textContent = Math.round(value); }
     });
     if (data.status !== box.dataset.status) {
       window.location.reload();  // the actions offered depend on the state

@@ -38,7 +38,8 @@ def test_compose_preview_schedule_and_watch_a_mailing_go_out(
             "naloxone-in-every-pocket", address, name=address.split("@")[0].title(), locale=locale
         )
     campaigner = make_staff("campaigner", name="Cam Paigner")
-    start_worker(PUBLIC_BASE_URL=live_server.url)
+    # One message every two seconds: the sending lasts long enough to be watched.
+    start_worker(PUBLIC_BASE_URL=live_server.url, MAILING_RATE_PER_SECOND="0.5")
 
     page.goto("/staff/login")
     page.get_by_label("Email address").fill(campaigner.email)
@@ -74,13 +75,20 @@ def test_compose_preview_schedule_and_watch_a_mailing_go_out(
     page.get_by_role("button", name="Schedule the mailing").click()
     page.locator(".badge", has_text="scheduled").wait_for()
 
-    # Beat, every second, until the mailing starts; from then on the page follows by itself.
+    # Beat, every second, until the mailing starts; from then on the page follows by itself:
+    # one reload to see it sending, then no more (the page polls, and reloads itself when the
+    # state changes).
     deadline = send_at.timestamp() + 90
     while datetime.now(zone).timestamp() < deadline and mailing_status() == "scheduled":
         with app.app_context():
             tick()
         page.wait_for_timeout(1000)
+    assert mailing_status() == "sending"
     page.reload()
+    page.locator(".badge", has_text="sending").wait_for()
+    page.wait_for_function(
+        "() => document.getElementById('progress-bar').value > 0", timeout=30_000
+    )
     page.locator(".badge", has_text="sent").wait_for(timeout=30_000)
     assert page.locator("#progress-bar").get_attribute("value") == "100"
     axe.check(page, "progress page")
