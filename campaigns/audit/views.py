@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, time, timedelta
 
 from flask import Blueprint, render_template, request
@@ -12,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from campaigns.audit.models import AuditEntry
 from campaigns.audit.services import ACTIONS
+from campaigns.core.db import parse_id
 from campaigns.extensions import db
 from campaigns.staff.auth import staff_required
 from campaigns.staff.models import Capability, StaffUser
@@ -19,8 +19,6 @@ from campaigns.staff.models import Capability, StaffUser
 bp = Blueprint("audit", __name__, url_prefix="/staff/audit")
 
 PAGE_SIZE = 50
-# An id typed into the address: ASCII digits that fit the column ("²".isdigit() is true too).
-_ID = re.compile(r"[0-9]{1,9}")
 
 
 def _parse_day(value: str | None) -> datetime | None:
@@ -45,8 +43,8 @@ def log():  # noqa: ANN201
             errors["action"] = _("Unknown action.")
     actor_id = args.get("actor", "")
     if actor_id:
-        if _ID.fullmatch(actor_id):
-            query = query.where(AuditEntry.actor_id == int(actor_id))
+        if parse_id(actor_id) is not None:
+            query = query.where(AuditEntry.actor_id == parse_id(actor_id))
         else:
             errors["actor"] = _("Unknown staff member.")
     for name, compare in (("from", "ge"), ("to", "lt")):
@@ -61,9 +59,9 @@ def log():  # noqa: ANN201
         else:
             query = query.where(AuditEntry.occurred_at < day + timedelta(days=1))
     # Keyset pagination: "older than entry N" stays right while new entries arrive.
-    before = args.get("before", "")
-    if _ID.fullmatch(before):
-        query = query.where(AuditEntry.id < int(before))
+    before = parse_id(args.get("before"))
+    if before is not None:
+        query = query.where(AuditEntry.id < before)
 
     entries = db.session.scalars(query.order_by(AuditEntry.id.desc()).limit(PAGE_SIZE + 1)).all()
     more = len(entries) > PAGE_SIZE

@@ -27,7 +27,7 @@ from wtforms.widgets import TextInput
 
 from campaigns.campaign.markup import disallowed_markup
 from campaigns.campaign.models import Campaign, CampaignTranslation, TranslationStatus
-from campaigns.core.db import utcnow
+from campaigns.core.db import parse_id, utcnow
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # "10000", "10 000", "10,000", "10.000", "10'000": thousands separators as people type them.
@@ -144,7 +144,7 @@ class SettingsForm(FlaskForm):
     )
     lead_network_id = SelectField(
         _l("Lead network"),
-        coerce=lambda v: int(v) if str(v).isdigit() else None,
+        coerce=parse_id,
         validators=[InputRequired(_l("Please choose the network leading this campaign."))],
         validate_choice=False,  # the view says "does not exist", more clearly
     )

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, TypeDecorator, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
+
+# An id typed or posted by a person: ASCII digits that fit an integer column ("²".isdigit() is
+# true too, and 99999999999999999999 overflows the database's integer instead of finding nothing).
+_ID = re.compile(r"[0-9]{1,9}")
+
+
+def parse_id(value: object) -> int | None:
+    """The id in `value`, or None when it is no id at all."""
+    text = str(value) if value is not None else ""
+    return int(text) if _ID.fullmatch(text) else None
 
 
 def utcnow() -> datetime:

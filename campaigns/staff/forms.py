@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import Email, EqualTo, InputRequired, Length, ValidationError
 
+from campaigns.core.db import parse_id
 from campaigns.staff.models import Role
 from campaigns.staff.passwords import MAX_LENGTH
 
@@ -115,7 +116,7 @@ class StaffForm(FlaskForm):
     )
     network_id = SelectField(
         _l("Member network (coordinators only)"),
-        coerce=lambda v: int(v) if v not in (None, "", "None") else None,
+        coerce=parse_id,
         validate_choice=False,  # the view checks it against the networks that exist
     )
     is_active = BooleanField(_l("Account active (can sign in)"), default=True)

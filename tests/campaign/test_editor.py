@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from campaigns.audit.models import AuditEntry
@@ -73,9 +74,12 @@ def test_a_slug_must_be_lowercase_letters_digits_and_hyphens(campaigner):
     assert_refused(response, "slug", "Use only lowercase letters")
 
 
-def test_an_unknown_network_is_refused(campaigner):
-    response = create(campaigner, lead_network_id="999999")
-    assert_refused(response, "lead_network_id", "This network does not exist.")
+@pytest.mark.parametrize("network_id", ["999999", "99999999999999999999", "²", "-1"])
+def test_an_unknown_network_is_refused(campaigner, network_id):
+    response = create(campaigner, lead_network_id=network_id)
+    assert_refused(response, "lead_network_id", "")
+    html = response.get_data(as_text=True)
+    assert "This network does not exist." in html or "Please choose the network" in html
 
 
 def test_a_body_with_a_script_is_refused_not_silently_stripped(campaigner):
