@@ -91,3 +91,36 @@ def test_preview_in_another_language_uses_its_words_and_falls_back_like_the_publ
     # The staff member's own language did not change.
     assert '<html lang="en">' in campaigner.get("/staff/campaigns/").get_data(as_text=True)
     assert campaigner.get(f"/staff/campaigns/{draft.id}/preview/xx").status_code == 404
+
+
+def test_the_public_page_shows_a_ready_translation_and_otherwise_says_it_falls_back(
+    app, demo, client
+):
+    from sqlalchemy import select, update
+
+    from campaigns.campaign.models import Campaign, CampaignTranslation
+    from campaigns.extensions import db
+
+    campaign = db.session.scalar(
+        select(Campaign).where(Campaign.slug == "naloxone-in-every-pocket")
+    )
+    french = next(t for t in campaign.translations if t.locale == "fr")
+    english = next(t for t in campaign.translations if t.locale == "en")
+    french.status = TranslationStatus.DRAFT
+    db.session.commit()
+
+    page = client.get("/fr/c/naloxone-in-every-pocket").get_data(as_text=True)
+    assert "Cette campagne n’est pas encore disponible dans votre langue" in page
+    assert english.title in page and french.title not in page
+    assert '<html lang="fr"' in page  # the page itself, its form and notes stay French
+
+    db.session.execute(
+        update(CampaignTranslation)
+        .where(CampaignTranslation.id == french.id)
+        .values(status=TranslationStatus.READY)
+    )
+    db.session.commit()
+    app.extensions.pop("page_cache", None)  # the page is cached for a few seconds
+    page = client.get("/fr/c/naloxone-in-every-pocket").get_data(as_text=True)
+    assert "pas encore disponible" not in page
+    assert french.title in page
