@@ -33,6 +33,7 @@ _UNSUBSCRIBE_SALT = "mailing-unsubscribe"
 # Stand-ins for per-recipient links in the layout rendered once per language.
 _UNSUBSCRIBE_URL = "zqunsubscribeurlzq"
 _PREFERENCES_URL = "zqpreferencesurlzq"
+_LINK_ID = "zqlinkidzq"  # where each recipient's signed token goes
 
 
 def _serializer() -> URLSafeSerializer:
@@ -52,16 +53,9 @@ def delivery_id_from_token(token: str) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _verp_signature(delivery_id: int) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
+def _verp_signature(delivery_id: int, key: bytes | None = None) -> str:
+    key = key or current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, str(delivery_id).encode(), hashlib.sha256).hexdigest()[:10]
-
-
-def verp_address(delivery_id: int) -> str:
-    """bounces+<delivery id>-<signature>@domain: a bounce sent there names its delivery, and the
-    signature stops anyone from suppressing addresses by forging bounces."""
-    local, _, domain = current_app.config["MAILING_BOUNCE_ADDRESS"].partition("@")
-    return f"{local}+{delivery_id}-{_verp_signature(delivery_id)}@{domain}"
 
 
 def delivery_id_from_verp(address: str) -> int | None:
@@ -137,6 +131,26 @@ class MessageFactory:
         self.mailto = config["MAILING_UNSUBSCRIBE_MAILTO"] or config["MAILING_BOUNCE_ADDRESS"]
         self.mailing_id = mailing_id
         self._date = ("", 0)
+        # Made once per batch, not per message: the signing keys and each language's links.
+        self._tokens = _serializer()
+        self._verp_key = config["SECRET_KEY"].encode()
+        self._verp_local, _, self._verp_domain = config["MAILING_BOUNCE_ADDRESS"].partition("@")
+        self._links: dict[str, tuple[str, str]] = {}
+
+    def _links_for(self, lang: str) -> tuple[str, str]:
+        """The unsubscribe and preferences URLs of `lang`, with a stand-in for the token."""
+        if lang not in self._links:
+            self._links[lang] = (
+                public_url("mailings_public.unsubscribe", lang=lang, token=_LINK_ID),
+                public_url("mailings_public.preferences", lang=lang, token=_LINK_ID),
+            )
+        return self._links[lang]
+
+    def _verp(self, delivery_id: int) -> str:
+        """bounces+<delivery id>-<signature>@domain: a bounce sent there names its delivery,
+        and the signature stops anyone from suppressing addresses by forging bounces."""
+        signature = _verp_signature(delivery_id, self._verp_key)
+        return f"{self._verp_local}+{delivery_id}-{signature}@{self._verp_domain}"
 
     def _now(self) -> str:
         second = int(time.time())
@@ -146,10 +160,11 @@ class MessageFactory:
 
     def build(self, layout: Layout, recipient: Recipient) -> tuple[str, bytes, str]:
         """(envelope sender, message bytes, Message-ID)."""
-        token = unsubscribe_token(recipient.delivery_id)
+        token = self._tokens.dumps(recipient.delivery_id)
         lang = layout.version.locale
-        unsubscribe_url = public_url("mailings_public.unsubscribe", lang=lang, token=token)
-        preferences_url = public_url("mailings_public.preferences", lang=lang, token=token)
+        unsubscribe_link, preferences_link = self._links_for(lang)
+        unsubscribe_url = unsubscribe_link.replace(_LINK_ID, token)
+        preferences_url = preferences_link.replace(_LINK_ID, token)
         subject, text, html = layout.version.render(recipient.values)
         text = text + "\n\n" + layout.text_footer
         html = layout.html_before + html + layout.html_after
@@ -188,7 +203,7 @@ class MessageFactory:
             f"{_base64_body(html)}"
             f"--{boundary}--\r\n"
         )
-        return verp_address(recipient.delivery_id), (head + body).encode("ascii"), message_id
+        return self._verp(recipient.delivery_id), (head + body).encode("ascii"), message_id
 
 
 def _encode_sender(sender: str) -> str:

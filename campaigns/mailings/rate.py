@@ -1,7 +1,8 @@
 """The sending rate of all mailings together, shared by every worker through Redis.
 
 Per second: each message gets a start time at least 1/rate after the previous one (a generic cell
-rate algorithm), so no second ever holds more than the rate. Per hour: messages are counted in
+rate algorithm), so no second holds more than the rate as long as each message starts at its
+time (mailings.sending gives up the times a slow reply made it miss). Per hour: messages are counted in
 one-minute buckets, and a message may start only while the last 61 buckets (more than any hour)
 hold fewer than the hourly limit, so no hour, however it is cut, exceeds it either.
 """

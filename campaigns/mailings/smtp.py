@@ -23,6 +23,18 @@ from flask import current_app
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
+_PLAIN_ADDRESS = re.compile(r"[^\s<>]+@[^\s<>]+")
+
+
+def _angle(address: str) -> str:
+    """<address> for MAIL FROM and RCPT TO. Our addresses are plain (validated at signing), so
+    this skips smtplib.quoteaddr's full RFC 5322 parse; anything else still goes through it, and
+    no line break can reach the command either way."""
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return f"<{address}>"
+    return smtplib.quoteaddr(address.replace("\r", " ").replace("\n", " "))
+
+
 class BulkConnection:
     def __init__(self) -> None:
         self._connect()
@@ -95,11 +107,7 @@ class BulkConnection:
                 smtp.rcpt(recipient),
                 smtp.docmd("DATA"),
             ]
-        commands = (
-            f"MAIL FROM:{smtplib.quoteaddr(sender)}\r\n"
-            f"RCPT TO:{smtplib.quoteaddr(recipient)}\r\n"
-            "DATA\r\n"
-        )
+        commands = f"MAIL FROM:{_angle(sender)}\r\nRCPT TO:{_angle(recipient)}\r\nDATA\r\n"
         smtp.send(commands.encode("ascii"))
         return [smtp.getreply() for _ in range(3)]
 
