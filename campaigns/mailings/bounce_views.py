@@ -75,9 +75,14 @@ def _notification_from_json(event: object) -> bounces.Notification:
         raise BadEvent("status must be an enhanced status code such as 5.1.1")
     diagnostic = _text(event, "diagnostic", 1000)
     event_id = _text(event, "id", 250, required=True)
+    # A provider reports soft bounces while it still retries (not final) and when it gives up
+    # ("final": true), which counts towards the soft-bounce limit.
+    final = event.get("final", kind == BounceKind.HARD)
+    if not isinstance(final, bool):
+        raise BadEvent("final must be true or false")
     return bounces.Notification(
         kind=kind,
-        final=kind == BounceKind.HARD,  # a provider reports soft bounces while it still retries
+        final=final,
         addresses=(recipient,),
         status=status,
         diagnostic=diagnostic,
