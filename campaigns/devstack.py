@@ -370,13 +370,25 @@ def run(
             "wsgi:app",
         ),
     )  # fmt: skip
+    # Two workers, as in production: confirmation mail never waits behind a mailing's batches.
     sup.spawn(
         "worker",
         python_m(
             "celery", "-A", "celery_worker", "worker",
             "--loglevel", "INFO",
-            "-Q", "default,transactional,bulk",
+            "-n", "transactional@%h",
+            "-Q", "default,transactional",
             "--concurrency", "2",
+        ),
+    )  # fmt: skip
+    sup.spawn(
+        "bulk",
+        python_m(
+            "celery", "-A", "celery_worker", "worker",
+            "--loglevel", "INFO",
+            "-n", "bulk@%h",
+            "-Q", "bulk",
+            "--concurrency", "1",
         ),
     )  # fmt: skip
     sup.spawn(
