@@ -61,13 +61,6 @@ CHANGE_BUTTONS = {
 }
 
 
-@bp.after_request
-def no_caching(response):  # noqa: ANN001, ANN201
-    # Staff pages: never kept in a shared or back/forward cache.
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
 @bp.context_processor
 def editor_helpers() -> dict[str, object]:
     return {

@@ -54,6 +54,10 @@ def init_security_headers(app: Flask) -> None:
         headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"
         )
+        if request.path.startswith("/staff/"):
+            # Staff pages hold personal data (exports, the mail catcher's messages with working
+            # links): never kept in a shared or back/forward cache.
+            headers["Cache-Control"] = "no-store"
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
         return response

@@ -35,13 +35,6 @@ from campaigns.staff.models import Capability, Role, StaffUser
 bp = Blueprint("exports", __name__, url_prefix="/staff/campaigns")
 
 
-@bp.after_request
-def no_caching(response: Response) -> Response:
-    # Exports and reports hold personal data: never keep them in a shared or back/forward cache.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def network_scope(user: StaffUser) -> int | None:
     """The one network whose supporters `user` may see, or None for all."""
     if user.role == Role.COORDINATOR and user.network_id is None:

@@ -27,13 +27,6 @@ bp = Blueprint("mail_catcher", __name__, url_prefix="/staff/mail")
 LIST_LIMIT = 200
 
 
-@bp.after_request
-def no_caching(response: Response) -> Response:
-    # Messages hold supporters' addresses and working confirmation links.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def _maildir() -> Path:
     return Path(current_app.config["MAIL_CATCHER_DIR"])
 

@@ -51,13 +51,6 @@ def forget_previous_staff_user() -> None:
     g.pop("staff_session_expired", None)
 
 
-@bp.after_request
-def no_caching(response):  # noqa: ANN001, ANN201
-    # Staff pages hold personal data: never keep them in a shared or back/forward cache.
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
 def _login_rate_limit() -> str:
     return current_app.config["RATELIMIT_STAFF_LOGIN_PER_IP"]
 
