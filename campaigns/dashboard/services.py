@@ -24,7 +24,12 @@ from campaigns.extensions import db
 from campaigns.networks.models import Network
 from campaigns.petitions.models import Petition, Signature, SignatureStatus
 from campaigns.tallies.models import HourlyConfirmations
-from campaigns.tallies.services import confirmations_by_hour, current_tally, floor_hour
+from campaigns.tallies.services import (
+    confirmations_by_hour,
+    current_tally,
+    floor_hour,
+    page_views,
+)
 
 HOURLY_SPAN = 48  # hours in the "last hours" chart
 
@@ -94,13 +99,20 @@ class Dashboard:
     hourly: list[tuple[datetime, int]]  # local start of each hour, confirmations
     daily: list[tuple[date, int]]  # local day, confirmations
     eci: EciProgress | None = None
+    page_views: int | None = None  # campaign-wide only: views are not counted per network
     as_of: datetime = field(default_factory=utcnow)
 
     @property
     def conversion(self) -> float | None:
-        """Confirmed among the signatures not withdrawn (pending ones may still confirm)."""
+        """Confirmed among the signatures still held: confirmed or pending (those not confirmed
+        in time are deleted, and withdrawn ones are gone, so neither counts)."""
         signed = self.confirmed + self.pending
         return self.confirmed / signed if signed else None
+
+    @property
+    def view_conversion(self) -> float | None:
+        """Confirmed signatures per view of the petition page."""
+        return self.confirmed / self.page_views if self.page_views else None
 
     @property
     def goal_share(self) -> float:
@@ -139,6 +151,7 @@ def build_dashboard(
         hourly=hourly_series(per_hour, zone, now),
         daily=daily_series(per_hour, zone, now, _first_day(campaign, zone), _runs_on(campaign)),
         eci=eci_progress(by_country) if petition.eci_progress else None,
+        page_views=page_views(petition.id) if network is None else None,
         as_of=now,
     )
 

@@ -104,7 +104,9 @@ def _blank_petition_page(slug: str) -> str:
         petition_id = _petition_or_404(slug).id
         cache.put(("petition-id", slug), petition_id, seconds)
     source = request.args.get("source", "")[:40]
-    tally = current_tally(petition_id)
+    # A browser's speculative prefetch is not a visit.
+    prefetch = "prefetch" in request.headers.get("Sec-Purpose", request.headers.get("Purpose", ""))
+    tally = current_tally(petition_id, count_view=not prefetch)
     key = ("petition-page", petition_id, str(get_locale()), source, tally.total)
     page = cache.get(key)
     if page is None:

@@ -80,6 +80,10 @@ def _hash_key(petition_id: int) -> str:
     return key("tally", "p", petition_id)
 
 
+def _views_key(petition_id: int) -> str:
+    return key("tally", "views", petition_id)
+
+
 def count_from_database(petition_id: int, up_to: datetime | None = None, connection=None) -> Tally:  # noqa: ANN001
     """Confirmed signatures by country and network (all, or those confirmed up to `up_to`)."""
     query = (
@@ -167,16 +171,32 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def current_tally(petition_id: int) -> Tally:
-    """The counts for public pages: from Redis when it has them, else from the database."""
+def current_tally(petition_id: int, *, count_view: bool = False) -> Tally:
+    """The counts for public pages: from Redis when it has them, else from the database.
+    `count_view` also counts one view of the petition page, in the same round trip."""
     try:
-        fields = get_redis().hgetall(_hash_key(petition_id))
+        if count_view:
+            pipe = get_redis().pipeline(transaction=False)
+            pipe.hgetall(_hash_key(petition_id))
+            pipe.incr(_views_key(petition_id))
+            fields, _views = pipe.execute()
+        else:
+            fields = get_redis().hgetall(_hash_key(petition_id))
         if fields:
             return Tally.from_hash(fields)
         return rebuild(petition_id)
     except redis.RedisError:
         log.warning("redis unavailable; counting petition %s in the database", petition_id)
         return count_from_database(petition_id)
+
+
+def page_views(petition_id: int) -> int | None:
+    """How often the petition page was shown: a bare count, nothing about who. Kept in Redis
+    only, so None when Redis is away (and it starts again from 0 if Redis loses its data)."""
+    try:
+        return int(get_redis().get(_views_key(petition_id)) or 0)
+    except redis.RedisError:
+        return None
 
 
 def count_confirmed(signature: Signature) -> int | None:

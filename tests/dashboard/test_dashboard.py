@@ -208,8 +208,13 @@ def test_a_confirmed_signature_shows_everywhere_and_pending_ones_apart(
     staff_login(make_staff("campaigner"))
     html = dashboard_html(client, petition)
 
-    figures = dict(re.findall(r"<dt>(Confirmed|Pending|Conversion)</dt><dd>(.*?)</dd>", html, re.S))
-    assert figures == {"Confirmed": "1", "Pending": "2", "Conversion": "33.3%"}
+    figures = dict(re.findall(r"<dt>([^<]+)</dt><dd>(.*?)</dd>", html, re.S))
+    assert figures == {
+        "Confirmed": "1",
+        "Pending": "2",
+        "Email confirmation": "33.3%",
+        "Page views": "0",
+    }
     hourly = table(html, "table-hourly")
     assert len(hourly) == 48
     assert list(hourly.values())[0] == "1"  # the current hour, first in the table
@@ -354,3 +359,29 @@ def test_the_page_renders_in_other_languages(app, demo, client, make_staff, staf
     client.get(f"/staff/language/{lang}")
     html = dashboard_html(client, petition)
     assert f'<html lang="{lang}">' in html
+
+
+def test_page_views_are_counted_without_prefetches_and_give_a_conversion(
+    app, demo, mailbox, client, make_staff, staff_login
+):
+    petition = naloxone()
+    visitor = app.test_client()
+    for _ in range(4):
+        assert visitor.get("/en/c/naloxone-in-every-pocket").status_code == 200
+    prefetched = visitor.get("/fr/c/naloxone-in-every-pocket", headers={"Sec-Purpose": "prefetch"})
+    assert prefetched.status_code == 200
+    confirmed(petition, "PT")
+    db.session.commit()
+    run_outbox(app)
+
+    staff_login(make_staff("campaigner"))
+    html = dashboard_html(client, petition)
+    figures = dict(re.findall(r"<dt>([^<]+)</dt><dd>(.*?)</dd>", html, re.S))
+    assert figures["Page views"] == "4"
+    assert "25% of the views became a confirmed signature" in html
+
+    # A coordinator's view has no page views: they are not counted per network.
+    coordinator = staff_login(
+        make_staff("coordinator", network=network("asud")), on=app.test_client()
+    )
+    assert "Page views" not in dashboard_html(coordinator, petition)
