@@ -1,10 +1,11 @@
-"""A mailing sent by real Celery workers survives a worker killed mid-batch: after a restart
-every recipient has the mailing exactly once."""
+"""A mailing sent by real Celery workers survives a worker killed mid-batch and two beats ticking
+at once: every recipient has the mailing exactly once."""
 
 from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -39,16 +40,22 @@ def mailing_status(mailing_id: int) -> MailingStatus:
     return db.session.scalar(select(Mailing.status).where(Mailing.id == mailing_id))
 
 
-def test_a_worker_killed_mid_batch_then_restarted_sends_everyone_exactly_once(
-    app, demo, mailbox, start_worker, monkeypatch
-):
+def scheduled_mailing(app, monkeypatch, name: str, count: int) -> tuple[list[str], Mailing]:  # noqa: ANN001
+    """`count` supporters and a mailing to them, due now; the test's app set as the workers."""
     for key, value in WORKER_SETTINGS.items():
         monkeypatch.setitem(app.config, key, type(app.config[key])(value))
-    addresses = [f"reader{n}@example.org" for n in range(24)]
+    addresses = [f"{name}{n}@example.org" for n in range(count)]
     for address in addresses:
         add_supporter("naloxone-in-every-pocket", address)
     mailing = make_mailing()
     sending.schedule(mailing)
+    return addresses, mailing
+
+
+def test_a_worker_killed_mid_batch_then_restarted_sends_everyone_exactly_once(
+    app, demo, mailbox, start_worker, monkeypatch
+):
+    addresses, mailing = scheduled_mailing(app, monkeypatch, "reader", 24)
 
     mailbox.rcpt_delay = 0.2  # a slow server, so the kill lands in the middle of a send
     doomed = start_worker(concurrency=1, **WORKER_SETTINGS)
@@ -71,4 +78,35 @@ def test_a_worker_killed_mid_batch_then_restarted_sends_everyone_exactly_once(
         every=lambda: beat(app),
     )
     time.sleep(1)  # a duplicate would arrive now
+    assert sorted(str(m["To"]) for m in mailbox.messages) == sorted(addresses)
+
+
+def test_two_beats_ticking_together_send_everyone_exactly_once(
+    app, demo, mailbox, start_worker, monkeypatch
+):
+    addresses, mailing = scheduled_mailing(app, monkeypatch, "twice", 20)
+    start_worker(**WORKER_SETTINGS)
+
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def keep_ticking() -> None:
+        while not stop.is_set():
+            try:
+                beat(app)
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+            time.sleep(0.1)
+
+    beats = [threading.Thread(target=keep_ticking) for _ in range(2)]
+    for thread in beats:
+        thread.start()
+    try:
+        wait_until(lambda: mailing_status(mailing.id) == MailingStatus.SENT, timeout=90)
+        time.sleep(1)  # a duplicate would arrive now
+    finally:
+        stop.set()
+        for thread in beats:
+            thread.join()
+    assert errors == []
     assert sorted(str(m["To"]) for m in mailbox.messages) == sorted(addresses)

@@ -615,7 +615,7 @@ def hook(app, monkeypatch):  # noqa: ANN001, ANN201
     return app
 
 
-def event(verp: str, **fields: str) -> dict:
+def event(verp: str, **fields: object) -> dict:
     return {
         "recipient": verp,
         "kind": "hard",
@@ -664,6 +664,10 @@ def test_the_webhook_wants_the_token(hook, client, ada, headers):
             '{"recipient": "x@e.org", "kind": "hard", "id": "1", "status": "550"}',
             "application/json",
         ),
+        (
+            '{"recipient": "x@e.org", "kind": "soft", "id": "1", "final": "yes"}',
+            "application/json",
+        ),
         ("recipient=x@example.org", "application/x-www-form-urlencoded"),
         ("hello", "text/plain"),
     ],
@@ -710,6 +714,18 @@ def test_delay_events_posted_to_the_webhook_never_suppress(hook, client, app, ad
         assert client.post("/hooks/bounces", json=soft, headers=AUTH).status_code == 200
     assert bounce_count() == len(verps)
     assert suppressed(ADA) is None
+
+
+def test_final_soft_events_posted_to_the_webhook_suppress_after_the_limit(
+    hook, client, app, ada, send_mailing
+):
+    limit = app.config["MAILING_SOFT_BOUNCE_LIMIT"]
+    verps = [ada] + [send_mailing()[ADA] for _ in range(limit - 1)]
+    for number, verp in enumerate(verps):
+        assert suppressed(ADA) is None
+        gave_up = event(verp, kind="soft", status="4.2.2", id=f"evt-gave-up-{number}", final=True)
+        assert client.post("/hooks/bounces", json=gave_up, headers=AUTH).status_code == 200
+    assert suppressed(ADA).reason == SuppressionReason.BOUNCED
 
 
 def test_an_event_is_stored_without_the_address_it_quotes(hook, client, ada):

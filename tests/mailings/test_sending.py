@@ -279,6 +279,25 @@ def test_the_rate_holds_after_a_slow_reply(app, supporter, mailbox, monkeypatch)
     assert busiest <= 21
 
 
+def test_the_hourly_limit_holds_the_rest_for_later(app, fast, supporter, mailbox, monkeypatch):
+    monkeypatch.setitem(app.config, "MAILING_RATE_PER_HOUR", 2)
+    for n in range(3):
+        supporter(NALOXONE, f"h{n}@example.org")
+    mailing = make_mailing()
+    sending.schedule(mailing)
+    sending.start_due_mailings()
+    with pytest.raises(sending.RetryLater) as later:
+        sending.send_batch(mailing.id)
+    assert len(mailbox.messages) == 2
+    assert 0 < later.value.countdown <= 60  # asks again at the next minute
+    statuses = sorted(db.session.scalars(select(Delivery.status)).all())
+    assert statuses == sorted([DeliveryStatus.SENT, DeliveryStatus.SENT, DeliveryStatus.QUEUED])
+    # The limit holds for all mailings together.
+    with pytest.raises(sending.RetryLater):
+        sending.send_batch(mailing.id)
+    assert len(mailbox.messages) == 2
+
+
 def test_pause_and_resume_and_cancel(fast, supporter, mailbox):
     for n in range(6):
         supporter(NALOXONE, f"p{n}@example.org")
@@ -448,3 +467,17 @@ def test_a_pause_mid_batch_hands_the_rest_back_at_once(app, fast, supporter, mai
     assert sending.resume(mailing)
     sending.send_batch(mailing.id)
     assert len(mailbox.messages) == 5
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["plain@example.org", "x@example.org\r\nRCPT TO:<evil@example.net>", "a b@example.org", "<>"],
+)
+def test_no_address_can_add_an_smtp_command(address):
+    from campaigns.mailings.smtp import _angle
+
+    framed = _angle(address)
+    assert "\r" not in framed and "\n" not in framed
+    assert framed.startswith("<") and framed.endswith(">")
+    if address == "plain@example.org":
+        assert framed == "<plain@example.org>"

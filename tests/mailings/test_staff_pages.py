@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -205,3 +207,87 @@ def test_failures_show_no_full_address(
     )
     assert "r…@example.org" in page
     assert "refused@example.org" not in page  # neither in the table nor in the server's reply
+
+
+def stats_of(html: str) -> dict[str, str]:
+    table = html.split("<h2>Statistics</h2>")[1].split("</table>")[0]
+    return dict(re.findall(r'<th scope="row">([^<]+)</th><td class="num">([^<]+)</td>', table))
+
+
+def test_statistics_count_each_outcome_and_list_the_failures_with_their_reasons(
+    app, supporter, make_staff, staff_login, mailbox, monkeypatch
+):
+    from campaigns.mailings import bounces
+    from tests.mailings.test_bounces import postfix_hard_bounce
+
+    monkeypatch.setitem(app.config, "MAILING_RATE_PER_SECOND", 1000)
+    for name in ("kept", "refused", "bounces", "leaves"):
+        supporter(NALOXONE, f"{name}@example.org")
+    mailbox.rcpt_replies["refused@example.org"] = "550 5.1.1 No such user here"
+    mailing = make_mailing()
+    sending.schedule(mailing)
+    sending.start_due_mailings()
+    while not sending.send_batch(mailing.id).finished:
+        pass
+    # Afterwards: one message bounces, one recipient unsubscribes with the one-click POST.
+    verp = {recipients[0]: sender for sender, recipients in mailbox.envelopes}
+    bounce = postfix_hard_bounce(verp["bounces@example.org"], "bounces@example.org")
+    assert bounces.process(bounce, "mailbox") == bounces.Outcome.RECORDED
+    (leaving,) = mailbox.to("leaves@example.org")
+    url = re.search(r"<(https?://[^>]+)>", leaving["List-Unsubscribe"]).group(1)
+    one_click = app.test_client().post(urlsplit(url).path, data={"List-Unsubscribe": "One-Click"})
+    assert one_click.status_code == 200
+
+    page = staff_login(make_staff("campaigner")).get(f"/staff/mailings/{mailing.id}")
+    html = page.get_data(as_text=True)
+    assert stats_of(html) == {
+        "Recipients": "4",
+        "Sent": "2",
+        "Failed": "1",
+        "Bounced": "1",
+        "Unsubscribed from this mailing": "1",
+    }
+    failures = html.split("<h3>Failures</h3>")[1].split("</table>")[0]
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>([^<]*)</td></tr>", failures)
+    by_address = {address: (status, reason) for address, status, reason in rows}
+    assert by_address["r…@example.org"][0] == "failed"
+    assert by_address["r…@example.org"][1].startswith("550 5.1.1")
+    assert by_address["b…@example.org"][0] == "bounced"
+    assert "5.1.1" in by_address["b…@example.org"][1]
+
+
+def test_a_recipient_unsubscribes_and_subscribes_again_from_the_preferences_page(
+    app, supporter, mailbox, monkeypatch
+):
+    from campaigns.mailings.models import SuppressionReason
+    from campaigns.mailings.suppression import suppression_of
+
+    monkeypatch.setitem(app.config, "MAILING_RATE_PER_SECOND", 1000)
+    supporter(NALOXONE, "reader@example.org")
+    mailing = make_mailing()
+    sending.schedule(mailing)
+    sending.start_due_mailings()
+    sending.send_batch(mailing.id)
+    (message,) = mailbox.to("reader@example.org")
+    link = re.search(r"https?://\S+/preferences/\S+", text_part(message)).group(0)
+    browser = app.test_client()
+
+    page = browser.get(urlsplit(link).path)
+    assert page.status_code == 200
+    assert "You receive campaign news" in page.get_data(as_text=True)
+    token = csrf_token(page.get_data(as_text=True))
+    off = browser.post(urlsplit(link).path, data={"csrf_token": token, "newsletter": "off"})
+    assert off.status_code == 200 and "You are unsubscribed" in off.get_data(as_text=True)
+    db.session.rollback()
+    assert suppression_of("reader@example.org").reason == SuppressionReason.UNSUBSCRIBED
+
+    token = csrf_token(off.get_data(as_text=True))
+    on = browser.post(urlsplit(link).path, data={"csrf_token": token, "newsletter": "on"})
+    assert "You receive campaign news" in on.get_data(as_text=True)
+    db.session.rollback()
+    assert suppression_of("reader@example.org") is None
+
+    # Without its token the form is refused, and a made-up link shows a page, not an error.
+    assert browser.post(urlsplit(link).path, data={"newsletter": "off"}).status_code == 400
+    assert suppression_of("reader@example.org") is None
+    assert browser.get("/en/preferences/not-a-token").status_code == 404
