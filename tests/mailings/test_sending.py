@@ -406,55 +406,58 @@ def test_an_address_that_needs_smtputf8_fails_alone(fast, supporter, mailbox):
     assert mailing.status == MailingStatus.SENT
 
 
-def test_a_cancel_stops_the_batch_within_one_message(app, fast, supporter, mailbox, monkeypatch):
+def act_before_the_final_dot(app, monkeypatch, recipient: str, action) -> list[str]:  # noqa: ANN001
+    """Run `action()` the first time the message to `recipient` is on the wire with all but its
+    final dot. Returns the recipients whose messages went on the wire, in order."""
     from campaigns.mailings import smtp as bulk_smtp
 
+    real_send = bulk_smtp.BulkConnection.send
+    transmitted: list[str] = []
+
+    def send(self, sender, to, data, before_commit):  # noqa: ANN001, ANN202
+        transmitted.append(to)
+
+        def act_then_commit() -> bool:
+            if to == recipient and transmitted.count(to) == 1:
+                with app.app_context():
+                    action()
+            return before_commit()
+
+        return real_send(self, sender, to, data, act_then_commit)
+
+    monkeypatch.setattr(bulk_smtp.BulkConnection, "send", send)
+    monkeypatch.setitem(app.config, "MAILING_BATCH_SIZE", 10)
+    return transmitted
+
+
+def test_a_cancel_stops_the_batch_within_one_message(app, fast, supporter, mailbox, monkeypatch):
     for n in range(3):
         supporter(NALOXONE, f"c{n}@example.org")
     mailing = make_mailing()
     sending.schedule(mailing)
     sending.start_due_mailings()
-    real_send = bulk_smtp.BulkConnection.send
-
-    def cancel_during_the_second(self, sender, recipient, data, before_commit):  # noqa: ANN001, ANN202
-        def cancel_then_commit() -> bool:
-            if recipient == "c1@example.org":
-                with app.app_context():
-                    sending.cancel(db.session.get(Mailing, mailing.id))
-            return before_commit()
-
-        return real_send(self, sender, recipient, data, cancel_then_commit)
-
-    monkeypatch.setattr(bulk_smtp.BulkConnection, "send", cancel_during_the_second)
-    monkeypatch.setitem(app.config, "MAILING_BATCH_SIZE", 10)
+    act_before_the_final_dot(
+        app,
+        monkeypatch,
+        "c1@example.org",
+        lambda: sending.cancel(db.session.get(Mailing, mailing.id)),
+    )
     sending.send_batch(mailing.id)
     assert [m["To"] for m in mailbox.messages] == ["c0@example.org"]
 
 
 def test_a_pause_mid_batch_hands_the_rest_back_at_once(app, fast, supporter, mailbox, monkeypatch):
-    from campaigns.mailings import smtp as bulk_smtp
-
     for n in range(5):
         supporter(NALOXONE, f"pz{n}@example.org")
     mailing = make_mailing()
     sending.schedule(mailing)
     sending.start_due_mailings()
-    real_send = bulk_smtp.BulkConnection.send
-    transmitted = []
-
-    def pause_during_the_second(self, sender, recipient, data, before_commit):  # noqa: ANN001, ANN202
-        transmitted.append(recipient)
-
-        def pause_then_commit() -> bool:
-            if recipient == "pz1@example.org" and transmitted.count(recipient) == 1:
-                with app.app_context():
-                    sending.pause(db.session.get(Mailing, mailing.id))
-            return before_commit()
-
-        return real_send(self, sender, recipient, data, pause_then_commit)
-
-    monkeypatch.setattr(bulk_smtp.BulkConnection, "send", pause_during_the_second)
-    monkeypatch.setitem(app.config, "MAILING_BATCH_SIZE", 10)
+    transmitted = act_before_the_final_dot(
+        app,
+        monkeypatch,
+        "pz1@example.org",
+        lambda: sending.pause(db.session.get(Mailing, mailing.id)),
+    )
     result = sending.send_batch(mailing.id)
 
     assert [m["To"] for m in mailbox.messages] == ["pz0@example.org"]
