@@ -4,7 +4,8 @@ A side effect that leaves the process (a mail, a webhook, a counter update) star
 written in the same transaction as the data that caused it. Nothing is published before that
 transaction commits:
 
-1. `record_event()` adds the row to the session (the caller commits with its own data);
+1. `record_event()` inserts the row in the session's transaction (the caller commits with its own
+   data);
 2. right after commit, `publish_after_commit` hands the new event ids to Celery (`events.dispatch`);
 3. if the broker was unreachable, the beat task `outbox.relay` publishes every event still unprocessed
    after `OUTBOX_RELAY_GRACE` seconds;
@@ -84,13 +85,24 @@ class Event(db.Model):
         return f"<Event {self.type} {self.id}>"
 
 
-def record_event(event_type: str, **payload: object) -> Event:
-    """Add an event to the current transaction. It is published only if that transaction commits."""
+_INSERT_EVENT = Event.__table__.insert()
+
+
+def record_event(event_type: str, **payload: object) -> str:
+    """Insert an event in the current transaction; it is published only if that transaction
+    commits. Returns the event's id.
+
+    A Core INSERT rather than an ORM object: signing writes one of these per request, and the
+    unit of work's bookkeeping would cost more than the statement."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"undocumented event type {event_type!r}")
-    evt = Event(id=uuid.uuid4().hex, type=event_type, payload=payload)
-    db.session.add(evt)
-    return evt
+    event_id = uuid.uuid4().hex
+    db.session.execute(
+        _INSERT_EVENT,
+        {"id": event_id, "type": event_type, "payload": payload, "created_at": utcnow()},
+    )
+    db.session.info.setdefault("outbox_pending", []).append((event_id, event_type))
+    return event_id
 
 
 def handles(event_type: str) -> Callable[[Handler], Handler]:
@@ -208,13 +220,6 @@ def relay(limit: int = 500) -> int:
             e.relayed_at = now
     db.session.commit()
     return len(events)
-
-
-@event.listens_for(Session, "after_flush")
-def _collect_new_events(session: Session, _flush_context: object) -> None:
-    new = [(obj.id, obj.type) for obj in session.new if isinstance(obj, Event)]
-    if new:
-        session.info.setdefault("outbox_pending", []).extend(new)
 
 
 @event.listens_for(Session, "after_commit")

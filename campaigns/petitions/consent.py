@@ -8,6 +8,7 @@ supporter really saw, even after the wording or its translation changes.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from flask import current_app
 from flask_babel import force_locale
@@ -15,9 +16,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from campaigns.core.db import utcnow
 from campaigns.extensions import db
-from campaigns.petitions.models import ConsentRecord, ConsentText, Signature
+from campaigns.petitions.models import ConsentRecord, ConsentText
 
 # purpose -> wording. "signature" is the processing notice every signer agrees to by signing.
 CONSENT_WORDING = {
@@ -89,14 +89,22 @@ def consent_text_id(purpose: str, locale: str) -> int:
     return text_id
 
 
-def record_consents(signature: Signature, choices: dict[str, bool]) -> None:
-    """Store what the signer was shown and what they chose, for each purpose."""
-    now = utcnow()
-    for purpose, granted in choices.items():
-        signature.consents.append(
-            ConsentRecord(
-                consent_text_id=consent_text_id(purpose, signature.locale),
-                granted=granted,
-                recorded_at=now,
-            )
-        )
+def record_consents(
+    signature_id: int, locale: str, choices: dict[str, bool], recorded_at: datetime
+) -> None:
+    """Store what the signer was shown (in `locale`) and what they chose, for each purpose."""
+    db.session.execute(
+        _INSERT_CONSENT,
+        [
+            {
+                "signature_id": signature_id,
+                "consent_text_id": consent_text_id(purpose, locale),
+                "granted": granted,
+                "recorded_at": recorded_at,
+            }
+            for purpose, granted in choices.items()
+        ],
+    )
+
+
+_INSERT_CONSENT = ConsentRecord.__table__.insert()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager
 
 from campaigns.campaign.models import PUBLIC_STATUSES, Campaign, CampaignStatus
@@ -66,6 +66,29 @@ def live_petition(slug: str) -> Petition | None:
     )
 
 
+@dataclass(frozen=True)
+class SigningTarget:
+    """What a sign POST needs to know about a petition, read without loading the ORM objects."""
+
+    petition_id: int
+    status: CampaignStatus
+    deadline: date | None
+
+    @property
+    def accepts_signatures(self) -> bool:
+        return _open_for_signing(self.status, self.deadline)
+
+
+def signing_target(slug: str) -> SigningTarget | None:
+    """The petition a sign POST is for, if its campaign is publicly visible."""
+    row = db.session.execute(
+        select(Petition.id, Campaign.status, Petition.deadline)
+        .join(Campaign)
+        .where(Campaign.slug == slug, Campaign.status.in_(PUBLIC_STATUSES))
+    ).one_or_none()
+    return SigningTarget(*row) if row else None
+
+
 def recent_public_signers(petition_id: int, limit: int = 10) -> list[tuple[str, str]]:
     """(name, country) of the latest confirmed signers who chose to show their name."""
     return [
@@ -84,50 +107,68 @@ def recent_public_signers(petition_id: int, limit: int = 10) -> list[tuple[str, 
 
 
 def accepts_signatures(petition: Petition) -> bool:
-    if petition.campaign.status != CampaignStatus.LIVE:
-        return False
-    return petition.deadline is None or utcnow().date() <= petition.deadline
+    return _open_for_signing(petition.campaign.status, petition.deadline)
 
 
-def sign(petition: Petition, data: SignatureInput) -> tuple[SignOutcome, Signature]:
-    """Record a signature (or find the one this email already made) with its consents and event."""
+def _open_for_signing(status: CampaignStatus, deadline: date | None) -> bool:
+    return status == CampaignStatus.LIVE and (deadline is None or utcnow().date() <= deadline)
+
+
+def _insert_unless_signed(dialect: str) -> Insert:
+    """INSERT a signature unless its (petition, email) exists, returning the new id or nothing."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(Signature.__table__)
+        .on_conflict_do_nothing(index_elements=["petition_id", "email"])
+        .returning(Signature.__table__.c.id)
+    )
+
+
+_INSERT_UNLESS_SIGNED = {name: _insert_unless_signed(name) for name in ("postgresql", "sqlite")}
+
+
+def sign(petition_id: int, data: SignatureInput) -> tuple[SignOutcome, int]:
+    """Record a signature (or find the one this email already made) with its consents and event.
+    Returns what happened and the signature's id.
+
+    Core statements, not ORM objects: this runs on every sign POST, and the unit of work would
+    cost more than the three INSERTs themselves."""
     email = normalize_email(data.email)
+    now = utcnow()
     # Most signers are new: try the insert first and let the unique constraint on (petition,
-    # email) find those who signed before (also when two requests race).
-    signature = Signature(
-        petition_id=petition.id,
-        email=email,
-        name=data.name.strip(),
-        country=data.country,
-        comment=data.comment.strip() or None,
-        show_name=data.show_name,
-        locale=data.locale,
-        source_network_id=data.source_network_id,
-        source_url=data.source_url,
-        confirmation_requested_at=utcnow(),
-    )
-    choices = {"signature": True, "public_name": data.show_name, "newsletter": data.newsletter}
-    try:
-        with db.session.begin_nested():
-            db.session.add(signature)
-            record_consents(signature, choices)
-            db.session.flush()
-            record_event("signature.created", signature_id=signature.id)
-        return SignOutcome.CREATED, signature
-    except IntegrityError:
-        existing = _signature_by_email(petition.id, email)
-        if existing is None:
-            raise
-    return _signed_before(existing), existing
+    # email) find those who signed before (also when two requests race: PostgreSQL makes the
+    # second wait for the first to commit, then skips it).
+    signature_id = db.session.execute(
+        _INSERT_UNLESS_SIGNED[db.session.get_bind().dialect.name],
+        {
+            "petition_id": petition_id,
+            "email": email,
+            "name": data.name.strip(),
+            "country": data.country,
+            "comment": data.comment.strip() or None,
+            "show_name": data.show_name,
+            "locale": data.locale,
+            "source_network_id": data.source_network_id,
+            "source_url": data.source_url,
+            "confirmation_requested_at": now,
+        },
+    ).scalar()
+    if signature_id is not None:
+        choices = {"signature": True, "public_name": data.show_name, "newsletter": data.newsletter}
+        record_consents(signature_id, data.locale, choices, now)
+        record_event("signature.created", signature_id=signature_id)
+        return SignOutcome.CREATED, signature_id
+    existing = db.session.execute(
+        select(Signature.id, Signature.status).where(
+            Signature.petition_id == petition_id, Signature.email == email
+        )
+    ).one_or_none()
+    if existing is None:  # withdrawn ("it wasn't me") since the insert looked: nothing to send
+        return SignOutcome.THROTTLED, 0
+    return _signed_before(*existing), existing.id
 
 
-def _signature_by_email(petition_id: int, email: str) -> Signature | None:
-    return db.session.scalar(
-        select(Signature).where(Signature.petition_id == petition_id, Signature.email == email)
-    )
-
-
-def _signed_before(signature: Signature) -> SignOutcome:
+def _signed_before(signature_id: int, status: SignatureStatus) -> SignOutcome:
     """Mail the owner of the address again (the confirmation link, or a note that their signature
     already counts), at most once per CONFIRMATION_RESEND_INTERVAL."""
     interval = timedelta(seconds=current_app.config["CONFIRMATION_RESEND_INTERVAL"])
@@ -136,7 +177,7 @@ def _signed_before(signature: Signature) -> SignOutcome:
     claimed = db.session.execute(
         update(Signature)
         .where(
-            Signature.id == signature.id,
+            Signature.id == signature_id,
             Signature.status.in_((SignatureStatus.PENDING, SignatureStatus.CONFIRMED)),
             Signature.confirmation_requested_at < now - interval,
         )
@@ -145,10 +186,10 @@ def _signed_before(signature: Signature) -> SignOutcome:
     )
     if claimed.rowcount != 1:
         return SignOutcome.THROTTLED
-    if signature.status == SignatureStatus.CONFIRMED:
-        record_event("signature.signed_again", signature_id=signature.id)
+    if status == SignatureStatus.CONFIRMED:
+        record_event("signature.signed_again", signature_id=signature_id)
         return SignOutcome.REMINDED
-    record_event("signature.confirmation_requested", signature_id=signature.id)
+    record_event("signature.confirmation_requested", signature_id=signature_id)
     return SignOutcome.RESENT
 
 

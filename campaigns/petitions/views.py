@@ -17,7 +17,7 @@ from campaigns.core.errors import expired_form_page
 from campaigns.core.page_cache import CSRF_PLACEHOLDER, page_cache
 from campaigns.core.urls import public_url
 from campaigns.extensions import db, limiter
-from campaigns.networks.services import network_by_source_code
+from campaigns.networks.services import network_id_by_source_code
 from campaigns.petitions import services
 from campaigns.petitions.consent import wording
 from campaigns.petitions.forms import SignatureForm
@@ -131,19 +131,20 @@ def _blank_petition_page(slug: str) -> str:
 def petition(slug: str):  # noqa: ANN201
     if request.method == "GET":
         return _blank_petition_page(slug)
-    petition = _petition_or_404(slug)
+    target = services.signing_target(slug)
+    if target is None:
+        abort(404)
     form = SignatureForm()
-    if not services.accepts_signatures(petition):
-        return _render_petition(petition, form, status=409)
+    if not target.accepts_signatures:
+        return _render_petition(_petition_or_404(slug), form, status=409)
     if not form.validate():
-        return _render_petition(petition, form, status=422)
+        return _render_petition(_petition_or_404(slug), form, status=422)
     if form.is_bot:
         # Look exactly like success, so the bot learns nothing.
         return redirect(url_for(".check_email", slug=slug), 303)
 
-    network = network_by_source_code(form.source.data)
     services.sign(
-        petition,
+        target.petition_id,
         services.SignatureInput(
             name=form.name.data,
             email=form.email.data,
@@ -152,7 +153,7 @@ def petition(slug: str):  # noqa: ANN201
             show_name=form.show_name.data,
             newsletter=form.newsletter.data,
             locale=str(get_locale()),
-            source_network_id=network.id if network else None,
+            source_network_id=network_id_by_source_code(form.source.data),
             source_url=request.base_url,
         ),
     )

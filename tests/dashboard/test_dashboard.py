@@ -31,8 +31,8 @@ def network(slug: str) -> Network:
 
 def signed(petition: Petition, country: str = "DE", via: Network | None = None) -> Signature:
     n = next(_emails)
-    _outcome, signature = petitions.sign(
-        petition,
+    _outcome, signature_id = petitions.sign(
+        petition.id,
         petitions.SignatureInput(
             name=f"Signer {n}",
             email=f"signer{n}@example.org",
@@ -44,8 +44,7 @@ def signed(petition: Petition, country: str = "DE", via: Network | None = None) 
             source_network_id=via.id if via else None,
         ),
     )
-    db.session.flush()
-    return signature
+    return db.session.get(Signature, signature_id)
 
 
 def confirmed(petition: Petition, country: str = "DE", via: Network | None = None) -> Signature:

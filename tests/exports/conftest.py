@@ -55,7 +55,8 @@ def add_signature(campaign):  # noqa: ANN001, ANN201
             **fields,
         )
         db.session.add(signature)
-        record_consents(signature, {"newsletter": newsletter})
+        db.session.flush()
+        record_consents(signature.id, "en", {"newsletter": newsletter}, signed)
         db.session.commit()
         return signature
 

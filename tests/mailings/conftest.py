@@ -7,7 +7,7 @@ from campaigns.campaign.models import Campaign
 from campaigns.extensions import db
 from campaigns.mailings.models import Mailing, MailingVersion
 from campaigns.petitions import services as petitions
-from campaigns.petitions.models import Petition
+from campaigns.petitions.models import Petition, Signature
 
 
 def add_supporter(
@@ -23,8 +23,8 @@ def add_supporter(
 ):
     """A signature made through the signing service, confirmed unless told otherwise."""
     petition = db.session.scalar(select(Petition).join(Campaign).where(Campaign.slug == slug))
-    _outcome, signature = petitions.sign(
-        petition,
+    _outcome, signature_id = petitions.sign(
+        petition.id,
         petitions.SignatureInput(
             name=name,
             email=email,
@@ -37,6 +37,7 @@ def add_supporter(
         ),
     )
     db.session.commit()
+    signature = db.session.get(Signature, signature_id)
     if confirmed:
         petitions.confirm(signature)
         db.session.commit()

@@ -21,8 +21,8 @@ def add_confirmed(
 ) -> list[Signature]:
     made = []
     for i in range(start, start + n):
-        _outcome, signature = petitions.sign(
-            petition,
+        _outcome, signature_id = petitions.sign(
+            petition.id,
             petitions.SignatureInput(
                 name=f"S{i}",
                 email=f"s{i}@example.org",
@@ -33,7 +33,7 @@ def add_confirmed(
                 locale="en",
             ),
         )
-        db.session.flush()
+        signature = db.session.get(Signature, signature_id)
         petitions.confirm(signature)
         made.append(signature)
     db.session.commit()
@@ -139,8 +139,8 @@ def test_concurrent_confirmations_and_rebuilds_count_each_signature_once(app, de
     petition_id = naloxone().id
     add_pending = []
     for i in range(40):
-        _outcome, signature = petitions.sign(
-            naloxone(),
+        _outcome, signature_id = petitions.sign(
+            naloxone().id,
             petitions.SignatureInput(
                 name=f"C{i}",
                 email=f"c{i}@example.org",
@@ -151,8 +151,7 @@ def test_concurrent_confirmations_and_rebuilds_count_each_signature_once(app, de
                 locale="en",
             ),
         )
-        db.session.flush()
-        add_pending.append(signature.id)
+        add_pending.append(signature_id)
     db.session.commit()
     tallies.current_tally(petition_id)
     errors = []
