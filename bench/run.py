@@ -5,7 +5,9 @@ the system Redis under a private key prefix (its keys deleted at the end), an SM
 and one Celery worker -- and measures, in the same run:
 
 1. closed-loop throughput with wrk, in rounds so that noise spreads evenly over the phases:
-   `ceiling` (a static file of the same app), `page` (the petition page) and `sign` (the sign
+   `ceiling` (a static file of the same app), `floor` (the same POST to bench/floor_app.py, a
+   bare Flask view that only INSERTs the email and commits: the least any signing that stores
+   the signature before answering can cost), `page` (the petition page) and `sign` (the sign
    POST with a valid CSRF token and a unique email each; every status is counted, a run is only
    valid if all of them are 303);
 2. an open-loop phase that signs at a fixed rate (default 100/s) and measures the latency of each
@@ -41,14 +43,15 @@ from urllib.parse import urlparse
 from bench import pyspy, report
 from bench.cpu import CpuMeter
 from bench.loadgen import Sent, Wrk, WrkResult, fetch_pairs, open_loop, write_pairs
-from bench.procs import REPO_ROOT, BenchError
+from bench.procs import HOST, REPO_ROOT, BenchError
 from bench.stack import Stack, StackConfig
 
 PETITION_PATH = "/en/c/naloxone-in-every-pocket"
 CEILING_PATH = "/static/site.css"
-PHASES = ("ceiling", "page", "sign")
+PHASES = ("ceiling", "floor", "page", "sign")
 PHASE_LABELS = {
     "ceiling": f"ceiling: GET {CEILING_PATH}",
+    "floor": "floor: POST, bare Flask, 1 INSERT + COMMIT",
     "page": f"petition page: GET {PETITION_PATH}",
     "sign": f"sign: POST {PETITION_PATH} (303 only)",
 }
@@ -129,13 +132,17 @@ class Phase:
     mails_per_s: list[float] = field(default_factory=list)  # sign: mails sent during each run
     discarded: list[WrkResult] = field(default_factory=list)  # runs disturbed by other load
 
+    @property
+    def posts(self) -> bool:
+        return self.name in ("floor", "sign")
+
     def good_rps(self, run: WrkResult) -> float:
-        if self.name == "sign":
+        if self.posts:
             return run.count(303, 303) / run.duration_s
         return (run.requests - run.status_errors) / run.duration_s
 
     def unexpected(self, run: WrkResult) -> int:
-        if self.name == "sign":
+        if self.posts:
             return run.requests - run.count(303, 303) + run.socket_errors
         return run.status_errors + run.socket_errors
 
@@ -331,15 +338,16 @@ def _measure(
 ) -> tuple[WrkResult, dict[str, float], float, str]:
     """One warm-up and one measured wrk run of a phase: (result, cores used, mails/s, note)."""
     url = stack.base_url + (CEILING_PATH if name == "ceiling" else PETITION_PATH)
-    script, extra = "report.lua", ()
-    if name == "sign":
-        script = "sign.lua"
+    if name == "floor":
+        url = f"http://{HOST}:{stack.floor_port}/"
+    posts = name in ("floor", "sign")
+    script, extra = ("sign.lua" if posts else "report.lua"), ()
     if args.warmup > 0:
-        if name == "sign":
-            extra = (str(pairs_file), f"w{rnd}x{attempt}{stack.run_id}")
+        if posts:
+            extra = (str(pairs_file), f"w{name}{rnd}x{attempt}{stack.run_id}")
         wrk.run(url, args.warmup, script, extra)
-    if name == "sign":
-        extra = (str(pairs_file), f"s{rnd}x{attempt}{stack.run_id}")
+    if posts:
+        extra = (str(pairs_file), f"s{name}{rnd}x{attempt}{stack.run_id}")
     mails_before = mail.poll()
     before = meter.snapshot()
     result = wrk.run(url, args.duration, script, extra)
@@ -568,7 +576,7 @@ def render(
         [f"fixed rate: sign at {fixed.rate:g}/s for {fixed.seconds:g} s", "value"], fixed_rows
     )
 
-    roles = ["gunicorn", "celery", "postgres", "redis", "sink", "wrk", "bench", "other"]
+    roles = ["gunicorn", "floor", "celery", "postgres", "redis", "sink", "wrk", "bench", "other"]
     for cores in [c for ph in phases.values() for c in ph.cpu] + [fixed.cpu]:
         cores["other"] = CpuMeter.other(cores)
     cpu_rows = []
@@ -591,11 +599,14 @@ def render(
     cost_rows = [
         [
             f"{PHASE_LABELS[name].split(':')[0]}: one request (gunicorn)",
-            f"{per_request(phases[name], 'gunicorn'):.2f}",
+            f"{per_request(phases[name], 'floor' if name == 'floor' else 'gunicorn'):.2f}",
         ]
         for name in PHASES
     ]
-    cost_rows.append(["sign: PostgreSQL per request", f"{per_request(sign, 'postgres'):.2f}"])
+    for name in ("floor", "sign"):
+        cost_rows.append(
+            [f"{name}: PostgreSQL per request", f"{per_request(phases[name], 'postgres'):.2f}"]
+        )
     mail_costs = [
         c.get("celery", 0.0) / m * 1000
         for c, m in zip(sign.cpu, sign.mails_per_s, strict=True)
@@ -646,6 +657,13 @@ def render(
     )
     all_pass = all(ok for _t, _m, ok in targets)
 
+    floor = phases["floor"].rps
+    floor_note = (
+        f"The floor, a bare Flask view under the same gunicorn that only INSERTs the posted email "
+        f"and commits, reached {floor / ceiling if ceiling else math.nan:.0%} of the ceiling: "
+        f"no signing that stores the signature before answering can do better on this machine. "
+        f"Signing reached {sign.rps / floor if floor else math.nan:.0%} of the floor."
+    )
     mails = ", ".join(f"{m:.0f}" for m in sign.mails_per_s)
     redone = (
         ", ".join(f"{len(ph.discarded)} {ph.name}" for ph in phases.values() if ph.discarded)
@@ -681,6 +699,8 @@ def render(
 {fixed_table}
 
 {target_table}
+
+{floor_note}
 
 Confirmation mails the worker sent while the sign phase ran: {mails} per second (the rest of each
 sign run's backlog was dropped from the queue before the next phase, so it could not slow it).

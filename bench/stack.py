@@ -1,5 +1,6 @@
 """The system under test: a fresh PostgreSQL database, the system Redis under a private key prefix,
-an SMTP sink, gunicorn and one Celery worker. `Stack.close()` undoes all of it."""
+an SMTP sink, gunicorn and one Celery worker, and beside them the bare one-INSERT app of
+bench/floor_app.py under its own gunicorn. `Stack.close()` undoes all of it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import psycopg
 import redis as redis_lib
 from psycopg import sql
 
+from bench import floor_app
 from bench.procs import HOST, BenchError, Child, Processes, free_port, port_answers, wait_until
 
 SETUP_TIMEOUT = 180.0
@@ -38,11 +40,13 @@ class Stack:
         self.db_name = f"bench_{self.run_id}"
         self.redis_prefix = f"bench-{self.run_id}:"
         self.web_port = free_port()
+        self.floor_port = free_port()
         self.smtp_port = free_port()
         self.mail_log = workdir / "mail.tsv"
         self.env = dict(os.environ)
         self.procs = Processes(self.env, workdir)
         self.web: Child | None = None
+        self.floor: Child | None = None
         self.worker: Child | None = None
         self.sink: Child | None = None
         self._db_created = False
@@ -101,6 +105,7 @@ class Stack:
         self.start_web()
         self.start_worker()
         wait_until(port_answers(self.web_port), START_TIMEOUT, "gunicorn", self.procs)
+        self.start_floor()
 
     def start_sink(self) -> None:
         self.sink = self.procs.spawn(
@@ -114,19 +119,29 @@ class Stack:
         wait_until(port_answers(self.smtp_port), START_TIMEOUT, "the SMTP sink", self.procs)
 
     def start_web(self) -> None:
+        self.web = self._gunicorn("gunicorn", self.web_port, "wsgi:app")
+
+    def start_floor(self) -> None:
+        """The bare one-INSERT app of bench/floor_app.py, with the same gunicorn settings."""
+        with psycopg.connect(self.database_url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(floor_app.SCHEMA)
+        self.floor = self._gunicorn("floor", self.floor_port, "bench.floor_app:app")
+        wait_until(port_answers(self.floor_port), START_TIMEOUT, "the floor app", self.procs)
+
+    def _gunicorn(self, name: str, port: int, app: str) -> Child:
         cfg = self.config
         worker_class = ["--worker-class", "sync"]
         if cfg.gunicorn_threads > 1:
             worker_class = ["--worker-class", "gthread", "--threads", str(cfg.gunicorn_threads)]
-        self.web = self.procs.spawn(
-            "gunicorn",
+        return self.procs.spawn(
+            name,
             [
                 sys.executable, "-m", "gunicorn",
-                "--bind", f"{HOST}:{self.web_port}",
+                "--bind", f"{HOST}:{port}",
                 "--workers", str(cfg.gunicorn_workers),
                 *worker_class,
                 "--no-control-socket",
-                "wsgi:app",
+                app,
             ],
         )  # fmt: skip
 
@@ -150,6 +165,7 @@ class Stack:
             name: child.pid
             for name, child in (
                 ("gunicorn", self.web),
+                ("floor", self.floor),
                 ("celery", self.worker),
                 ("sink", self.sink),
             )
