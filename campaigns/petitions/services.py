@@ -127,9 +127,9 @@ def _insert_unless_signed(dialect: str) -> Insert:
 _INSERT_UNLESS_SIGNED = {name: _insert_unless_signed(name) for name in ("postgresql", "sqlite")}
 
 
-def sign(petition_id: int, data: SignatureInput) -> tuple[SignOutcome, int]:
+def sign(petition_id: int, data: SignatureInput) -> tuple[SignOutcome, int | None]:
     """Record a signature (or find the one this email already made) with its consents and event.
-    Returns what happened and the signature's id.
+    Returns what happened and the signature's id (None in the rare race described below).
 
     Core statements, not ORM objects: this runs on every sign POST, and the unit of work would
     cost more than the three INSERTs themselves."""
@@ -164,7 +164,7 @@ def sign(petition_id: int, data: SignatureInput) -> tuple[SignOutcome, int]:
         )
     ).one_or_none()
     if existing is None:  # withdrawn ("it wasn't me") since the insert looked: nothing to send
-        return SignOutcome.THROTTLED, 0
+        return SignOutcome.THROTTLED, None
     return _signed_before(*existing), existing.id
 
 

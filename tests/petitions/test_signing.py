@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
 
 from sqlalchemy import func, select
 
 from campaigns.core.events import Event
 from campaigns.extensions import db
-from campaigns.petitions.models import ConsentRecord, Signature, SignatureStatus
+from campaigns.petitions import services as petitions
+from campaigns.petitions.models import ConsentRecord, Petition, Signature, SignatureStatus
 from tests.support import confirm_by_link, csrf_token, links_in, run_outbox, sign, text_part
 
 SLUG = "naloxone-in-every-pocket"
@@ -212,6 +214,54 @@ def test_the_same_email_never_counts_twice(app, client, demo, mailbox):
     assert note["Auto-Submitted"] == "auto-generated"
     assert len(mailbox.messages) == 3
     assert count_on_page(client) == 1
+
+
+def test_one_address_signing_from_several_requests_at_once_counts_once(app, demo, mailbox):
+    """Double clicks and impatient reloads race each other: one signature, one set of consents,
+    one event and one mail, and no request fails."""
+    petition_id = db.session.scalar(select(Petition.id).order_by(Petition.id))
+    spellings = ["hal@example.org", " Hal@example.org", "HAL@EXAMPLE.ORG ", "hal@Example.org"]
+    start = threading.Barrier(len(spellings))
+    outcomes, errors = [], []
+
+    def sign_now(email: str) -> None:
+        with app.app_context():
+            try:
+                start.wait()
+                outcome, _id = petitions.sign(
+                    petition_id,
+                    petitions.SignatureInput(
+                        name="Hal",
+                        email=email,
+                        country="AT",
+                        comment="",
+                        show_name=False,
+                        newsletter=False,
+                        locale="en",
+                    ),
+                )
+                db.session.commit()
+                outcomes.append(outcome)
+            except Exception as exc:  # noqa: BLE001 - the assertion below shows it
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=sign_now, args=(email,)) for email in spellings]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sorted(outcomes) == sorted(
+        [petitions.SignOutcome.CREATED] + [petitions.SignOutcome.THROTTLED] * 3
+    )
+    assert db.session.scalar(select(func.count()).select_from(Signature)) == 1
+    assert db.session.scalar(select(func.count()).select_from(ConsentRecord)) == 3
+    assert db.session.scalar(select(func.count()).select_from(Event)) == 1
+    run_outbox(app)
+    assert len(mailbox.to("hal@example.org")) == 1
 
 
 def test_an_expired_confirmation_link_says_so(app, client, demo, mailbox):
