@@ -10,14 +10,12 @@ bounce names the delivery it belongs to.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
 import time
 import uuid
 from dataclasses import dataclass
-from email.header import Header
 from email.utils import formatdate, parseaddr
 from urllib.parse import quote
 
@@ -25,7 +23,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from campaigns.core.mail import header_safe
+from campaigns.core.mime import alternative, encode_header, encode_sender, header_safe
 from campaigns.core.urls import public_url
 from campaigns.mailings.compose import PreparedVersion
 
@@ -72,17 +70,6 @@ def delivery_id_from_verp(address: str) -> int | None:
     return int(delivery)
 
 
-def _encode_header(value: str) -> str:
-    value = header_safe(value)
-    if value.isascii() and len(value) < 900:
-        return value
-    return Header(value, "utf-8", maxlinelen=76).encode(linesep="\r\n")
-
-
-def _base64_body(text: str) -> str:
-    return base64.encodebytes(text.encode("utf-8")).decode("ascii").replace("\n", "\r\n")
-
-
 @dataclass(frozen=True)
 class Layout:
     """One language of a mailing: its text and the footer, ready to fill in per recipient."""
@@ -123,7 +110,7 @@ class MessageFactory:
 
     def __init__(self, mailing_id: int) -> None:
         config = current_app.config
-        self.sender = _encode_sender(config["MAIL_DEFAULT_SENDER"])
+        self.sender = encode_sender(config["MAIL_DEFAULT_SENDER"])
         self.domain = config["MAIL_MESSAGE_ID_DOMAIN"] or (
             parseaddr(config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2] or "localhost"
         )
@@ -175,12 +162,12 @@ class MessageFactory:
             _PREFERENCES_URL, preferences_url
         )
         message_id = f"<{uuid.uuid4().hex}.m{self.mailing_id}@{self.domain}>"
-        boundary = "=_" + uuid.uuid4().hex
+        content_type, body = alternative(text, html)
         mailto = f"mailto:{self.mailto}?subject=" + quote(f"unsubscribe {token}")
         head = (
             f"From: {self.sender}\r\n"
             f"To: {header_safe(recipient.email)}\r\n"
-            f"Subject: {_encode_header(subject)}\r\n"
+            f"Subject: {encode_header(subject)}\r\n"
             f"Date: {self._now()}\r\n"
             f"Message-ID: {message_id}\r\n"
             f"List-Id: <{self.list_id}>\r\n"
@@ -189,31 +176,7 @@ class MessageFactory:
             "Precedence: bulk\r\n"
             f"Content-Language: {layout.version.locale}\r\n"
             "MIME-Version: 1.0\r\n"
-            f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
+            f"{content_type}"
             "\r\n"
         )
-        body = (
-            f"--{boundary}\r\n"
-            'Content-Type: text/plain; charset="utf-8"\r\n'
-            "Content-Transfer-Encoding: base64\r\n\r\n"
-            f"{_base64_body(text)}"
-            f"--{boundary}\r\n"
-            'Content-Type: text/html; charset="utf-8"\r\n'
-            "Content-Transfer-Encoding: base64\r\n\r\n"
-            f"{_base64_body(html)}"
-            f"--{boundary}--\r\n"
-        )
         return self._verp(recipient.delivery_id), (head + body).encode("ascii"), message_id
-
-
-def _encode_sender(sender: str) -> str:
-    name, address = parseaddr(sender)
-    if not name:
-        return address
-    if name.isascii():
-        return (
-            f'"{name}" <{address}>'
-            if any(c in name for c in ',;:"()<>@[]')
-            else f"{name} <{address}>"
-        )
-    return f"{Header(name, 'utf-8').encode()} <{address}>"

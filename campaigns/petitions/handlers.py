@@ -10,7 +10,14 @@ from sqlalchemy.orm import joinedload
 
 from campaigns.campaign.models import Campaign
 from campaigns.core.events import Event, handles, handles_in_batches, mark_processed
-from campaigns.core.mail import OutgoingMail, render_email, send_batch, send_once, unclaimed
+from campaigns.core.mail import (
+    Email,
+    OutgoingMail,
+    render_email,
+    send_batch,
+    send_once,
+    unclaimed,
+)
 from campaigns.core.urls import public_url
 from campaigns.extensions import db
 from campaigns.petitions.models import Petition, Signature, SignatureStatus
@@ -112,7 +119,7 @@ def send_already_signed_mail(event: Event) -> None:
     )
 
 
-def build_confirmation_mail(signature: Signature):  # noqa: ANN201 - a flask_mail.Message
+def build_confirmation_mail(signature: Signature) -> Email:
     campaign = signature.petition.campaign
     translation = campaign.translation_for(signature.locale)
     lang = signature.locale

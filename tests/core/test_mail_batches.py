@@ -140,7 +140,7 @@ def test_a_refused_mail_does_not_stop_the_batch(app, client, demo, mailbox, monk
     real_send = mail._smtp.send
 
     def refuse_one(message):  # noqa: ANN001, ANN202
-        if message.recipients == ["batch1@example.org"]:
+        if message.to == "batch1@example.org":
             raise smtplib.SMTPDataError(550, b"5.1.1 No such user")
         return real_send(message)
 

@@ -11,7 +11,6 @@ from datetime import timedelta
 from urllib.parse import parse_qs
 
 import pytest
-from flask_mail import Message
 from sqlalchemy import select, update
 
 from campaigns.core import mail
@@ -420,7 +419,15 @@ def test_a_refusal_is_logged_without_the_address(app_ctx, monkeypatch, caplog):
     outgoing = mail.OutgoingMail(
         key="test:refused",
         template="test",
-        build=lambda: Message("Hello", recipients=[ADA], body="Hello", sender="a@example.org"),
+        build=lambda: mail.Email(
+            sender="a@example.org",
+            to=ADA,
+            subject="Hello",
+            text="Hello",
+            html="<p>Hello</p>",
+            locale="en",
+            message_id="<refused@example.org>",
+        ),
         settle=lambda: None,
     )
     assert mail.send_batch([outgoing]) == 0
