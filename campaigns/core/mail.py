@@ -22,11 +22,10 @@ import flask_mail
 from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import ColumnElement, String, Text, exists, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from campaigns.core.db import UTCDateTime, utcnow
+from campaigns.core.db import UTCDateTime, insert_unless_present, utcnow
 from campaigns.core.mime import alternative, encode_header, encode_sender, header_safe
 from campaigns.core.redact import redact_addresses
 from campaigns.extensions import db, mail
@@ -321,7 +320,7 @@ def _claim(mails: list[OutgoingMail]) -> list[OutgoingMail]:
     if mails:
         claimed.update(
             db.session.scalars(
-                _insert_unless_present(SentMail)
+                insert_unless_present(SentMail)
                 .values(
                     [
                         {
@@ -353,12 +352,6 @@ def _claim(mails: list[OutgoingMail]) -> list[OutgoingMail]:
             others[key].settle()
     db.session.commit()
     return [m for m in mails if m.key in claimed]
-
-
-def _insert_unless_present(model: type[db.Model]):  # noqa: ANN202 - a dialect's Insert
-    """INSERT ... ON CONFLICT DO NOTHING, which both databases we run on understand."""
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(model).on_conflict_do_nothing()
 
 
 def _settle(outgoing: OutgoingMail, status: str, **values: object) -> None:

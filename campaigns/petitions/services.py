@@ -8,12 +8,11 @@ from datetime import date, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Insert, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import contains_eager
 
 from campaigns.campaign.models import PUBLIC_STATUSES, Campaign, CampaignStatus
-from campaigns.core.db import utcnow
+from campaigns.core.db import insert_unless_present, utcnow
 from campaigns.core.events import record_event
 from campaigns.extensions import db
 from campaigns.petitions.consent import record_consents
@@ -114,19 +113,6 @@ def _open_for_signing(status: CampaignStatus, deadline: date | None) -> bool:
     return status == CampaignStatus.LIVE and (deadline is None or utcnow().date() <= deadline)
 
 
-def _insert_unless_signed(dialect: str) -> Insert:
-    """INSERT a signature unless its (petition, email) exists, returning the new id or nothing."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(Signature.__table__)
-        .on_conflict_do_nothing(index_elements=["petition_id", "email"])
-        .returning(Signature.__table__.c.id)
-    )
-
-
-_INSERT_UNLESS_SIGNED = {name: _insert_unless_signed(name) for name in ("postgresql", "sqlite")}
-
-
 def sign(petition_id: int, data: SignatureInput) -> tuple[SignOutcome, int | None]:
     """Record a signature (or find the one this email already made) with its consents and event.
     Returns what happened and the signature's id (None in the rare race described below).
@@ -139,7 +125,7 @@ def sign(petition_id: int, data: SignatureInput) -> tuple[SignOutcome, int | Non
     # email) find those who signed before (also when two requests race: PostgreSQL makes the
     # second wait for the first to commit, then skips it).
     signature_id = db.session.execute(
-        _INSERT_UNLESS_SIGNED[db.session.get_bind().dialect.name],
+        insert_unless_present(Signature.__table__).returning(Signature.__table__.c.id),
         {
             "petition_id": petition_id,
             "email": email,
