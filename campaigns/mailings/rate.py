@@ -4,18 +4,21 @@ Per second: each message gets a start time at least 1/rate after the previous on
 rate algorithm), so no second holds more than the rate as long as each message starts at its
 time (mailings.sending gives up the times a slow reply made it miss). Per hour: messages are counted in
 one-minute buckets, and a message may start only while the last 61 buckets (more than any hour)
-hold fewer than the hourly limit, so no hour, however it is cut, exceeds it either.
+hold fewer than the hourly limit, so no hour, however it is cut, exceeds it either. Start times a
+batch gives up without sending go back to the hourly count: they never became messages.
 """
 
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 from flask import current_app
 
 from campaigns.core.redis import get_redis, key
 
-# Reserves up to ARGV[4] start times; returns {count reserved, wait before the first, spacing}.
+# Reserves up to ARGV[4] start times; returns {count reserved, wait before the first, spacing,
+# the hourly bucket they were counted in}.
 _RESERVE = """
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
@@ -30,20 +33,36 @@ if per_hour > 0 then
   end
   allowed = math.min(wanted, per_hour - total)
   if allowed <= 0 then
-    return {0, tostring(60 - (now % 60)), tostring(interval)}
+    return {0, tostring(60 - (now % 60)), tostring(interval), ''}
   end
 end
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 redis.call('SET', KEYS[1], tostring(tat + allowed * interval), 'EX', 3600)
+local bucket = ''
 if per_hour > 0 then
   -- Counted in the minute the last one starts, the later of the two: conservative.
-  local bucket = KEYS[2] .. math.floor((tat + (allowed - 1) * interval) / 60)
+  bucket = KEYS[2] .. math.floor((tat + (allowed - 1) * interval) / 60)
   redis.call('INCRBY', bucket, allowed)
   redis.call('EXPIRE', bucket, 3720)
 end
-return {allowed, tostring(tat - now), tostring(interval)}
+return {allowed, tostring(tat - now), tostring(interval), bucket}
 """
+
+# Takes ARGV[1] unsent messages off the bucket KEYS[1], if it still holds them.
+_GIVE_BACK = """
+local left = tonumber(redis.call('GET', KEYS[1]) or '0')
+local back = math.min(left, tonumber(ARGV[1]))
+if back > 0 then redis.call('DECRBY', KEYS[1], back) end
+return back
+"""
+
+
+class Reservation(NamedTuple):
+    count: int  # 0: the hourly limit is reached; wait and ask again
+    wait: float  # seconds before the first start time
+    spacing: float  # seconds between start times
+    bucket: str  # where the hourly count holds them ('' without an hourly limit)
 
 
 class SendingRate:
@@ -51,15 +70,20 @@ class SendingRate:
         config = current_app.config
         self.per_second = float(config["MAILING_RATE_PER_SECOND"])
         self.per_hour = int(config["MAILING_RATE_PER_HOUR"])
-        self._script = get_redis().register_script(_RESERVE)
+        self._reserve = get_redis().register_script(_RESERVE)
+        self._give_back = get_redis().register_script(_GIVE_BACK)
         self._keys = [key("mailing-rate", "next"), key("mailing-rate", "minute") + ":"]
 
-    def reserve(self, wanted: int) -> tuple[int, float, float]:
-        """Reserve start times for up to `wanted` messages: (how many, seconds to wait before the
-        first, seconds between them). 0 reserved means the hourly limit is reached: wait and ask
-        again."""
+    def reserve(self, wanted: int) -> Reservation:
+        """Reserve start times for up to `wanted` messages."""
         interval = 1.0 / self.per_second if self.per_second > 0 else 0.0
-        allowed, wait, spacing = self._script(
+        count, wait, spacing, bucket = self._reserve(
             keys=self._keys, args=[repr(time.time()), repr(interval), self.per_hour, wanted]
         )
-        return int(allowed), float(wait), float(spacing)
+        return Reservation(int(count), float(wait), float(spacing), bucket)
+
+    def give_back(self, reservation: Reservation, unsent: int) -> None:
+        """Return `unsent` of the reservation's start times to the hourly count. (Not to the
+        per-second schedule: other workers may already hold the times after them.)"""
+        if unsent > 0 and reservation.bucket:
+            self._give_back(keys=[reservation.bucket], args=[unsent])

@@ -353,32 +353,39 @@ def send_batch(mailing_id: int, alive: Callable[[], None] = lambda: None) -> Bat
                     result.released += _release(todo)
                     return result
                 next_check = time.monotonic() + 1.0
-            allowed, wait, spacing = rate.reserve(min(chunk, len(todo)))
-            if allowed == 0:
+            reserved = rate.reserve(min(chunk, len(todo)))
+            if reserved.count == 0:
                 result.released += _release(todo)
-                raise RetryLater(wait, "hourly sending limit reached")
-            start = time.monotonic() + wait
-            done = 0
-            for n, delivery in enumerate(todo[:allowed]):
-                delay = start + n * spacing - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                elif n and spacing and -delay > max(spacing, RATE_SLACK):
-                    # A slow reply made us miss this start time: sending the messages whose
-                    # times have passed back to back would beat the rate. Their times are given
-                    # up (other workers may hold the ones after them) and new ones reserved.
-                    break
-                handed_over = _send_one(
-                    connection, marks, factory, mailing, layouts, delivery, result
-                )
-                done = n + 1
-                if not handed_over:
-                    if not _still_sending(mailing_id):
-                        # Paused or cancelled mid-batch: stop now and hand the rest back.
-                        result.released += _release(todo[n:])
-                        return result
-                    result.skipped += 1  # unsubscribed while it was on its way
-            chunk = min(chunk * 2, most) if done == allowed else max(1, done)
+                raise RetryLater(reserved.wait, "hourly sending limit reached")
+            start = time.monotonic() + reserved.wait
+            spacing = reserved.spacing
+            done = started = 0
+            try:
+                for n, delivery in enumerate(todo[: reserved.count]):
+                    delay = start + n * spacing - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                    elif n and spacing and -delay > max(spacing, RATE_SLACK):
+                        # A slow reply made us miss this start time: sending the messages whose
+                        # times have passed back to back would beat the rate. Their times are
+                        # given up (other workers may hold the ones after them) and new ones
+                        # reserved.
+                        break
+                    started = n + 1  # counted even if the connection fails during it
+                    handed_over = _send_one(
+                        connection, marks, factory, mailing, layouts, delivery, result
+                    )
+                    done = n + 1
+                    if not handed_over:
+                        if not _still_sending(mailing_id):
+                            # Paused or cancelled mid-batch: stop now and hand the rest back.
+                            result.released += _release(todo[n:])
+                            return result
+                        result.skipped += 1  # unsubscribed while it was on its way
+            finally:
+                # Times not used for a message do not count towards the hour.
+                rate.give_back(reserved, reserved.count - started)
+            chunk = min(chunk * 2, most) if done == reserved.count else max(1, done)
             todo = todo[done:]
     except RetryLater:
         raise

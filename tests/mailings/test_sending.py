@@ -298,6 +298,35 @@ def test_the_hourly_limit_holds_the_rest_for_later(app, fast, supporter, mailbox
     assert len(mailbox.messages) == 2
 
 
+def test_start_times_given_up_after_a_slow_reply_do_not_count_towards_the_hour(
+    app, fast, supporter, mailbox, monkeypatch
+):
+    """The first reply is slower than the spacing, so the second start time is missed and
+    reserved again: the hour still allows two messages, not one."""
+    from campaigns.mailings import smtp as bulk_smtp
+
+    monkeypatch.setitem(app.config, "MAILING_RATE_PER_HOUR", 2)
+    for n in range(3):
+        supporter(NALOXONE, f"late{n}@example.org")
+    real_send = bulk_smtp.BulkConnection.send
+    slow_replies = []
+
+    def slow_first_reply(self, sender, recipient, data, before_commit):  # noqa: ANN001, ANN202
+        if not slow_replies:
+            slow_replies.append(recipient)
+            time.sleep(0.1)  # 100 times the spacing of 1,000 per second
+        return real_send(self, sender, recipient, data, before_commit)
+
+    monkeypatch.setattr(bulk_smtp.BulkConnection, "send", slow_first_reply)
+    mailing = make_mailing()
+    sending.schedule(mailing)
+    sending.start_due_mailings()
+    with pytest.raises(sending.RetryLater):
+        sending.send_batch(mailing.id)
+    assert slow_replies
+    assert len(mailbox.messages) == 2
+
+
 def test_pause_and_resume_and_cancel(fast, supporter, mailbox):
     for n in range(6):
         supporter(NALOXONE, f"p{n}@example.org")
