@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"audience of {size:,}: loading, ceiling, then the mailing...", flush=True)
             results.append(run_size(app, procs, sink, env, size, args.workers))
     finally:
-        procs.stop()
+        procs.close()
         with psycopg.connect(PG_URL, autocommit=True) as admin:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db_name))

@@ -1,7 +1,7 @@
 """Child processes of the benchmark: each in its own process group, logged to a file, always stopped.
 
-Every child is started through a tiny shim that asks the kernel to SIGTERM it if the benchmark
-process dies outright (``PR_SET_PDEATHSIG``), so even a SIGKILLed run leaves nothing behind.
+If the benchmark process dies outright, a watchdog process (``campaigns.watchdog``) stops them the
+same way, so even a SIGKILLed run leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -18,16 +18,11 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from campaigns.watchdog import Watchdog
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
-
-_PDEATHSIG_SHIM = (
-    "import ctypes, os, signal, sys\n"
-    "ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG\n"
-    "if os.getppid() != int(sys.argv[1]):\n"
-    "    sys.exit(1)\n"
-    "os.execvp(sys.argv[2], sys.argv[2:])\n"
-)
+STOP_TIMEOUT = 10.0
 
 
 class BenchError(Exception):
@@ -88,11 +83,10 @@ class Processes:
         self.env = env
         self.logdir = logdir
         self.children: list[Child] = []
+        self._watchdog = Watchdog(grace=STOP_TIMEOUT)
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Child:
         log_path = self.logdir / f"{name}.log"
-        if sys.platform.startswith("linux"):
-            argv = [sys.executable, "-c", _PDEATHSIG_SHIM, str(os.getpid()), *argv]
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(
                 argv,
@@ -103,6 +97,7 @@ class Processes:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        self._watchdog.add(proc.pid)
         child = Child(name, proc, log_path)
         self.children.append(child)
         return child
@@ -116,6 +111,7 @@ class Processes:
             self.stop([child])
             raise BenchError(f"`{' '.join(argv)}` took longer than {timeout:.0f} s") from None
         self.children.remove(child)
+        self._watchdog.gone(child.pid)
         if child.proc.returncode != 0:
             raise BenchError(
                 f"`{' '.join(argv)}` failed (exit status {child.proc.returncode}):\n{child.tail()}"
@@ -129,7 +125,7 @@ class Processes:
                     f"{child.tail()}"
                 )
 
-    def stop(self, children: list[Child] | None = None, timeout: float = 10.0) -> None:
+    def stop(self, children: list[Child] | None = None, timeout: float = STOP_TIMEOUT) -> None:
         """SIGTERM each child's process group, wait up to `timeout`, then SIGKILL what is left."""
         targets = list(self.children if children is None else children)
         for child in reversed(targets):
@@ -145,6 +141,12 @@ class Processes:
                 child.proc.wait(timeout=5)
             if child in self.children:
                 self.children.remove(child)
+            self._watchdog.gone(child.pid)
+
+    def close(self) -> None:
+        """Stop every child, then the watchdog."""
+        self.stop()
+        self._watchdog.close()
 
 
 def wait_until(

