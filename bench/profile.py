@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stack.prepare()
         stack.start_sink()
-        # The app reads its settings from the environment when it is first imported.
+        # The app reads its settings from the environment when the first one is built.
         os.environ.update(stack.env)
         from campaigns import create_app
         from campaigns.core import events

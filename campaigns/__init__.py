@@ -9,7 +9,6 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from campaigns import config as config_module
 from campaigns.extensions import babel, celery_init_app, csrf, db, limiter, mail, migrate
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -17,6 +16,10 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application. `config` overrides settings (tests pass a dict with `PROFILE`)."""
+    # Imported here, not with the package: the settings are read from the environment when the
+    # first app is built, so a launcher may import parts of the package before it sets them.
+    from campaigns import config as config_module
+
     config = dict(config or {})
     profile = config.pop("PROFILE", None) or os.environ.get("CAMPAIGNS_PROFILE", "production")
 
