@@ -45,6 +45,32 @@ def dispatch_event(self, event_id: str, **_kwargs: object) -> None:
         raise self.retry(exc=exc, countdown=countdown) from exc
 
 
+# Seconds a drain task keeps handling events before it hands over to a new task (and a new look at
+# the queue): well within its soft time limit, whatever the size of the backlog.
+DRAIN_BUDGET = 20.0
+
+
+@shared_task(
+    name="events.drain",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=12,
+    soft_time_limit=60,  # as events.dispatch: shorter than MAIL_CLAIM_LEASE
+    time_limit=90,
+)
+def drain_events(self, event_type: str, **_kwargs: object) -> None:
+    """Handle the waiting events of a type with a batch handler (see campaigns.core.events)."""
+    try:
+        more = events.drain(event_type, DRAIN_BUDGET)
+    except TRANSIENT_MAIL_ERRORS as exc:
+        # The batch gave its claims back; the events wait for this retry (or another drain).
+        countdown = min(5 * 2**self.request.retries, 600)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    if more:
+        events.ring(event_type)
+
+
 @shared_task(name="outbox.relay", acks_late=True, reject_on_worker_lost=True)
 def relay_outbox(**_kwargs: object) -> int:
     """Publish events the after-commit hook could not (beat runs this every few seconds)."""

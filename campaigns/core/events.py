@@ -6,7 +6,7 @@ transaction commits:
 
 1. `record_event()` inserts the row in the session's transaction (the caller commits with its own
    data);
-2. right after commit, `publish_after_commit` hands the new event ids to Celery (`events.dispatch`);
+2. right after commit, `publish_after_commit` hands the new events to Celery (`publish()`);
 3. if the broker was unreachable, the beat task `outbox.relay` publishes every event still unprocessed
    after `OUTBOX_RELAY_GRACE` seconds;
 4. `dispatch()` runs the handlers registered for the event's type and marks it processed. A handler may
@@ -16,7 +16,14 @@ transaction commits:
 A type may instead have one batch handler (`handles_in_batches`): it handles the event together with
 others of its type still waiting, which is how the worker keeps up with confirmation mail when many
 people sign at once, and marks each event processed itself (`mark_processed`), in the transaction
-that records the event's outcome. The other events' own tasks then find them processed.
+that records the event's outcome.
+
+Events of such a type are not published one task each. The first event of a burst rings a doorbell
+(a Redis key set only if it is absent) and publishes one `events.drain` task for its type; events
+committed while that task waits find the bell rung and publish nothing. The task unrings the bell
+before it looks for work, so an event committed after that rings again, and another worker may
+join in. The task then runs the batch handler until nothing is waiting (`drain()`). A bell whose
+task was lost lapses after `DOORBELL_TTL`; the relay publishes what it left behind meanwhile.
 
 Event types, what they carry and when they fire are documented in `EVENT_TYPES`.
 """
@@ -35,6 +42,7 @@ from sqlalchemy import JSON, String, event, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from campaigns.core.db import UTCDateTime, utcnow
+from campaigns.core.redis import get_redis, key
 from campaigns.extensions import db
 
 log = logging.getLogger(__name__)
@@ -67,8 +75,12 @@ EVENT_QUEUES: dict[str, str] = {
 }
 
 Handler = Callable[["Event"], None]
+# (event type, an event of that type or None) -> how many events it took; 0: none was waiting.
+BatchHandler = Callable[[str, "Event | None"], int]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
-_batch_handlers: dict[str, Handler] = {}
+_batch_handlers: dict[str, BatchHandler] = {}
+
+DOORBELL_TTL = 30  # seconds
 
 
 class Event(db.Model):
@@ -120,12 +132,13 @@ def handles(event_type: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def handles_in_batches(event_type: str) -> Callable[[Handler], Handler]:
-    """Register the batch handler of an event type: given one event, it handles that event and
-    others of its type still waiting, and calls `mark_processed` for each event it is done with,
-    in the transaction that records what it did. Like any handler it may run more than once."""
+def handles_in_batches(event_type: str) -> Callable[[BatchHandler], BatchHandler]:
+    """Register the batch handler of an event type: given the type and one event (or None), it
+    handles that event and others of its type still waiting, calls `mark_processed` for each event
+    it is done with, in the transaction that records what it did, and returns how many it took.
+    Like any handler it may run more than once."""
 
-    def register(func: Handler) -> Handler:
+    def register(func: BatchHandler) -> BatchHandler:
         if event_type not in EVENT_TYPES:
             raise ValueError(f"undocumented event type {event_type!r}")
         if _handlers.get(event_type) or _batch_handlers.get(event_type, func) is not func:
@@ -148,12 +161,24 @@ def dispatch(event_id: str) -> None:
         return
     batch_handler = _batch_handlers.get(evt.type)
     if batch_handler is not None:
-        batch_handler(evt)  # marks each event processed itself
+        batch_handler(evt.type, evt)  # marks each event processed itself
         return
     for handler in _handlers.get(evt.type, []):
         handler(evt)
     evt.processed_at = utcnow()
     db.session.commit()
+
+
+def drain(event_type: str, budget: float) -> bool:
+    """Unring the doorbell of `event_type`, then run its batch handler until no event is waiting or
+    `budget` seconds have passed. True if it stopped for the time: the caller rings again."""
+    get_redis().delete(_doorbell(event_type))  # first: from now on a new event rings again
+    handle_batch = _batch_handlers[event_type]
+    deadline = time.monotonic() + budget
+    while handle_batch(event_type, None):
+        if time.monotonic() > deadline:
+            return True
+    return False
 
 
 def give_up(event_id: str) -> None:
@@ -173,22 +198,31 @@ _BROKER_BACKOFF_SECONDS = 5.0
 _broker_down_until = 0.0
 
 
-def publish(event_ids: list[tuple[str, str]]) -> bool:
-    """Send `(event_id, event_type)` pairs to Celery. Returns False if the broker is unreachable."""
+def publish(event_ids: list[tuple[str, str]], doorbells: bool = True) -> bool:
+    """Send `(event_id, event_type)` pairs to Celery: one `events.dispatch` task per event, or for
+    a type with a batch handler, one `events.drain` if its doorbell was not rung already (unless
+    `doorbells` is false). Returns False if the broker is unreachable."""
     global _broker_down_until
     if not event_ids or time.monotonic() < _broker_down_until:
         return not event_ids
-    celery_app = current_app.extensions["celery"]
     try:
-        with celery_app.producer_or_acquire() as producer:
-            for event_id, event_type in event_ids:
-                celery_app.send_task(
-                    "events.dispatch",
-                    args=[event_id],
-                    queue=EVENT_QUEUES.get(event_type, "default"),
-                    producer=producer,
-                    retry=False,
-                )
+        tasks = [
+            ("events.dispatch", event_id, event_type)
+            for event_id, event_type in event_ids
+            if not (doorbells and event_type in _batch_handlers)
+        ]
+        rung = [
+            event_type
+            for event_type in dict.fromkeys(t for _, t in event_ids)
+            if doorbells and event_type in _batch_handlers and _ring(event_type)
+        ]
+        tasks += [("events.drain", event_type, event_type) for event_type in rung]
+        try:
+            _send(tasks)
+        except Exception:
+            for event_type in rung:
+                get_redis().delete(_doorbell(event_type))
+            raise
     except Exception:  # noqa: BLE001 - any broker failure: the relay will publish these later
         _broker_down_until = time.monotonic() + _BROKER_BACKOFF_SECONDS
         log.warning("broker unreachable; %d event(s) left for the outbox relay", len(event_ids))
@@ -196,12 +230,45 @@ def publish(event_ids: list[tuple[str, str]]) -> bool:
     return True
 
 
+def ring(event_type: str) -> None:
+    """Publish an `events.drain` for `event_type` unless its doorbell is rung already."""
+    if _ring(event_type):
+        _send([("events.drain", event_type, event_type)])
+
+
+def _ring(event_type: str) -> bool:
+    """Set the doorbell; True if it was not set (the caller publishes the drain task)."""
+    return bool(get_redis().set(_doorbell(event_type), 1, nx=True, ex=DOORBELL_TTL))
+
+
+def _doorbell(event_type: str) -> str:
+    return key("outbox-doorbell", event_type)
+
+
+def _send(tasks: list[tuple[str, str, str]]) -> None:
+    """Publish `(task name, its argument, event type)` triples on the event types' queues."""
+    if not tasks:
+        return
+    celery_app = current_app.extensions["celery"]
+    with celery_app.producer_or_acquire() as producer:
+        for name, argument, event_type in tasks:
+            celery_app.send_task(
+                name,
+                args=[argument],
+                queue=EVENT_QUEUES.get(event_type, "default"),
+                producer=producer,
+                retry=False,
+            )
+
+
 def relay(limit: int = 500) -> int:
     """Publish events still unprocessed after the grace period (the beat safety net).
 
     The after-commit publish records nothing (that would cost every request a write), so an
     event that is merely waiting in a long queue is published once more after the grace period,
-    and then at most every five grace periods; handlers are idempotent, so that only costs time."""
+    and then at most every five grace periods; handlers are idempotent, so that only costs time.
+    One task per event, whatever the doorbells say: a bell may be rung for a drain task that
+    was lost."""
     now = utcnow()
     grace = timedelta(seconds=current_app.config["OUTBOX_RELAY_GRACE"])
     stale = (
@@ -215,7 +282,7 @@ def relay(limit: int = 500) -> int:
         .limit(limit)
     )
     events = db.session.scalars(stale).all()
-    if events and publish([(e.id, e.type) for e in events]):
+    if events and publish([(e.id, e.type) for e in events], doorbells=False):
         for e in events:
             e.relayed_at = now
     db.session.commit()

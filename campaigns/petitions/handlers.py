@@ -51,12 +51,16 @@ def _signatures_with_campaign(signature_ids: list[int]) -> dict[int, Signature]:
 
 @handles_in_batches("signature.created")
 @handles_in_batches("signature.confirmation_requested")
-def send_confirmation_mails(event: Event) -> None:
+def send_confirmation_mails(event_type: str, event: Event | None) -> int:
     """One mail per event: the first signing, and each (rate-limited) request to send it again.
+    Sends up to a batch of the mails waiting (with `event`'s, if given); returns how many events
+    it took.
 
     The event's own mail goes last, so that if a transient error stops the batch, the task's retry
     still finds its event waiting and takes up the rest of the batch again."""
-    batch = [*_waiting_confirmations(event), event]
+    batch = _waiting_confirmations(event_type, but=event)
+    if event is not None:
+        batch.append(event)
     signatures = _signatures_with_campaign([e.payload["signature_id"] for e in batch])
     mails = []
     for evt in batch:
@@ -66,21 +70,21 @@ def send_confirmation_mails(event: Event) -> None:
         else:
             mark_processed(evt)  # nothing to send; committed with the claims
     send_batch(mails)
+    return len(batch)
 
 
-def _waiting_confirmations(event: Event) -> list[Event]:
-    """Other events of this kind, oldest first, whose mail nobody is sending."""
-    return db.session.scalars(
-        select(Event)
-        .where(
-            Event.type == event.type,
-            Event.processed_at.is_(None),
-            Event.id != event.id,
-            unclaimed(literal(CONFIRMATION_KEY_PREFIX) + Event.id),
-        )
-        .order_by(Event.created_at)
-        .limit(CONFIRMATION_BATCH_SIZE - 1)
-    ).all()
+def _waiting_confirmations(event_type: str, but: Event | None) -> list[Event]:
+    """Events of this kind, oldest first, whose mail nobody is sending (a batch's worth, with
+    room for `but`, which is left out)."""
+    query = select(Event).where(
+        Event.type == event_type,
+        Event.processed_at.is_(None),
+        unclaimed(literal(CONFIRMATION_KEY_PREFIX) + Event.id),
+    )
+    if but is not None:
+        query = query.where(Event.id != but.id)
+    size = CONFIRMATION_BATCH_SIZE - (but is not None)
+    return list(db.session.scalars(query.order_by(Event.created_at).limit(size)))
 
 
 def _awaits_confirmation(signature: Signature | None) -> bool:
