@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, make_msgid
 
 import flask_mail
 from flask import current_app, render_template
@@ -26,7 +26,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from campaigns.core.db import UTCDateTime, insert_unless_present, utcnow
-from campaigns.core.mime import alternative, encode_header, encode_sender, header_safe
+from campaigns.core.mime import (
+    alternative,
+    encode_header,
+    encode_sender,
+    header_safe,
+    sender_address,
+)
 from campaigns.core.redact import redact_addresses
 from campaigns.extensions import db, mail
 
@@ -100,7 +106,7 @@ def _transmit(connection: flask_mail.Connection, message: Email) -> None:
         return
     data, smtputf8 = message.encoded()
     connection.host.sendmail(
-        parseaddr(message.sender)[1],
+        sender_address(message.sender),
         [message.envelope_to()],
         data,
         mail_options=["SMTPUTF8"] if smtputf8 else [],
@@ -157,7 +163,7 @@ class Email:
 def _message_id_domain() -> str:
     domain = current_app.config["MAIL_MESSAGE_ID_DOMAIN"]
     if not domain:
-        domain = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2]
+        domain = sender_address(current_app.config["MAIL_DEFAULT_SENDER"]).rpartition("@")[2]
     return domain or "localhost"
 
 

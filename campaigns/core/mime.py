@@ -12,6 +12,7 @@ import base64
 import uuid
 from email.header import Header
 from email.utils import parseaddr
+from functools import lru_cache
 
 
 def header_safe(value: str) -> str:
@@ -27,6 +28,13 @@ def encode_header(value: str) -> str:
     return Header(value, "utf-8", maxlinelen=76).encode(linesep="\r\n")
 
 
+@lru_cache(maxsize=64)  # the same few senders, in every message
+def sender_address(sender: str) -> str:
+    """The address of a `Name <address>` sender."""
+    return parseaddr(sender)[1]
+
+
+@lru_cache(maxsize=64)
 def encode_sender(sender: str) -> str:
     """`Name <address>` with the name quoted or encoded as it needs."""
     name, address = parseaddr(sender)
