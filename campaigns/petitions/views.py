@@ -15,8 +15,9 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from campaigns.campaign.models import CampaignTranslation
 from campaigns.core.errors import expired_form_page
 from campaigns.core.page_cache import CSRF_PLACEHOLDER, page_cache
+from campaigns.core.ratelimit import over_limit
 from campaigns.core.urls import public_url
-from campaigns.extensions import db, limiter
+from campaigns.extensions import db
 from campaigns.networks.services import network_id_by_source_code
 from campaigns.petitions import services
 from campaigns.petitions.consent import wording
@@ -33,7 +34,16 @@ def _email_rate_key() -> str:
     # A keyed hash, so the rate-limit keys in Redis reveal no address, even to a dictionary.
     email = services.normalize_email(request.form.get("email", ""))
     secret = current_app.config["SECRET_KEY"].encode()
-    return "sign-email:" + hmac.new(secret, email.encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(secret, email.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _signing_too_often() -> bool:
+    """Count this sign POST per IP and per address (shared by all web workers, in Redis)."""
+    config = current_app.config
+    return over_limit(
+        ("sign-ip", request.remote_addr or "", config["RATELIMIT_SIGN_PER_IP"]),
+        ("sign-email", _email_rate_key(), config["RATELIMIT_SIGN_PER_EMAIL"]),
+    )
 
 
 def _petition_or_404(slug: str) -> Petition:
@@ -122,15 +132,11 @@ def _blank_petition_page(slug: str) -> str:
 
 
 @bp.route("/c/<slug>", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_SIGN_PER_IP"], methods=["POST"])
-@limiter.limit(
-    lambda: current_app.config["RATELIMIT_SIGN_PER_EMAIL"],
-    key_func=_email_rate_key,
-    methods=["POST"],
-)
 def petition(slug: str):  # noqa: ANN201
     if request.method == "GET":
         return _blank_petition_page(slug)
+    if _signing_too_often():
+        abort(429)
     target = services.signing_target(slug)
     if target is None:
         abort(404)
