@@ -356,11 +356,11 @@ def _measure(
     cores = CpuMeter.delta(before, after)
     note = ""
     if name == "sign":
-        dropped = stack.purge_queues()
+        dropped = stack.drop_backlog()
         note = (
             f"; statuses {dict(sorted(result.statuses.items()))}; "
             f"{mails / result.duration_s:.0f} mails/s sent meanwhile, "
-            f"{dropped} queued mails dropped"
+            f"{dropped} confirmations still waiting dropped"
         )
         mail.wait_quiet(quiet_for=1.5, timeout=30.0)
     return result, cores, mails / result.duration_s, note
@@ -388,7 +388,7 @@ def profile_runs(
         finally:
             errors = [(role, rec.wait(timeout=args.duration + 30)) for role, rec in recorders]
         if name == "sign":
-            stack.purge_queues()
+            stack.drop_backlog()
             mail.wait_quiet(quiet_for=1.5, timeout=30.0)
         for (role, rec), (_role, error) in zip(recorders, errors, strict=True):
             print(f"\n### py-spy: {role} during the {name} phase ({rec.out})\n")
@@ -703,7 +703,8 @@ def render(
 {floor_note}
 
 Confirmation mails the worker sent while the sign phase ran: {mails} per second (the rest of each
-sign run's backlog was dropped from the queue before the next phase, so it could not slow it).
+sign run's backlog, queued tasks and outbox events alike, was dropped before the next phase, so
+it could not slow it).
 
 {cpu_table}
 

@@ -217,18 +217,23 @@ class Stack:
 
     # -- Redis
 
-    def purge_queues(self) -> int:
-        """Drop the messages waiting in our Celery queues (what `celery purge` does)."""
+    def drop_backlog(self) -> int:
+        """Drop the work a sign phase left waiting, so that it cannot slow the next phase: the
+        messages in our Celery queues (what `celery purge` does), the doorbells, and the outbox
+        events not processed yet (marked processed, as if their mail had gone). Returns how many
+        confirmation mails were dropped."""
         client = redis_lib.Redis.from_url(self.config.redis_url)
-        dropped = 0
         try:
-            for queue in ("transactional", "default"):
-                for name in client.scan_iter(match=f"{self.redis_prefix}{queue}*", count=1000):
-                    if client.type(name) == b"list":
-                        dropped += client.llen(name)
-                        client.delete(name)
+            for pattern in ("transactional*", "default*", "outbox-doorbell*"):
+                for name in client.scan_iter(match=f"{self.redis_prefix}{pattern}", count=1000):
+                    client.delete(name)
         finally:
             client.close()
+        with psycopg.connect(self.database_url, autocommit=True, connect_timeout=5) as conn:
+            dropped = conn.execute(
+                "UPDATE outbox_events SET processed_at = now() WHERE processed_at IS NULL"
+                " AND type = 'signature.created'"
+            ).rowcount
         return dropped
 
 
