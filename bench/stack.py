@@ -238,8 +238,8 @@ class Stack:
 
 
 def delete_redis_keys(url: str, prefix: str) -> int:
-    """Delete every key that carries `prefix` anywhere in its name (Flask-Limiter puts its own
-    namespace in front of ours). SCAN, never FLUSH: the server is shared."""
+    """Delete every key that carries `prefix` anywhere in its name. SCAN, never FLUSH: the server
+    is shared."""
     client = redis_lib.Redis.from_url(url)
     deleted = 0
     try:

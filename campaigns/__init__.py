@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from campaigns.extensions import babel, celery_init_app, csrf, db, limiter, mail, migrate
+from campaigns.extensions import babel, celery_init_app, csrf, db, mail, migrate
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -31,19 +31,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.from_object(config_module.PROFILES[profile])
     app.config.update(config)
-    app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
-    # Every rate-limit key starts with our prefix too (limits' own "LIMITS" would come first).
-    app.config["RATELIMIT_KEY_PREFIX"] = "limiter"
-    app.config["RATELIMIT_SWALLOW_ERRORS"] = True  # Redis down: let people sign, never a 500
-    app.config["RATELIMIT_HEADERS_ENABLED"] = False
-    app.config.setdefault(
-        "RATELIMIT_STORAGE_OPTIONS",
-        {
-            "key_prefix": app.config["REDIS_KEY_PREFIX"] + "LIMITS",
-            "socket_connect_timeout": 1,
-            "socket_timeout": 1,
-        },
-    )
     if app.config["SESSION_COOKIE_SECURE"]:
         # ASVS 3.3.1: a __Host- cookie is HTTPS-only, host-only and path=/, so no subdomain can
         # plant or read it.
@@ -89,7 +76,6 @@ def _init_extensions(app: Flask) -> None:
     mail.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    limiter.init_app(app)
     celery_init_app(app)
     init_security_headers(app)
     init_error_handlers(app)

@@ -116,8 +116,8 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture
 def other_app(app, database_url, redis_service, smtp_sink):  # noqa: ANN001, ANN201
-    """Build another app (other settings, same services by default). The rate limiter and Celery's
-    default app are process-wide, so the main test app gets them back afterwards."""
+    """Build another app (other settings, same services by default). Celery's default app is
+    process-wide, so the main test app gets it back afterwards."""
 
     def build(**overrides: object):  # noqa: ANN202
         from campaigns import create_app
@@ -125,9 +125,6 @@ def other_app(app, database_url, redis_service, smtp_sink):  # noqa: ANN001, ANN
         return create_app({**app_settings(database_url, redis_service, smtp_sink), **overrides})
 
     yield build
-    from campaigns.extensions import limiter
-
-    limiter.init_app(app)
     app.extensions["celery"].set_default()
     app.extensions["celery"].set_current()  # shared tasks run in the current app
 

@@ -1,10 +1,11 @@
 """Rate limits that cost one Redis round trip per request, whatever the number of limits.
 
 A request names the limits it falls under, each with whom it counts (an IP, a hashed address) and
-its windows in Flask-Limiter's notation (`"20 per minute; 200 per hour"`). One script counts the
-request in a fixed-window counter per window and says whether any went over. Flask-Limiter (used
-for the staff sign-in) would make one round trip per window; signing is the hottest POST and
-checks three windows.
+its windows in the `limits` package's notation (`"20 per minute; 200 per hour"`). One script
+counts the request in a fixed-window counter per window and says whether any went over; all web
+workers share the counters. Over a limit, the view answers 429 (the friendly page of
+`core.errors`). Signing checks three windows with every POST; a general-purpose limiter such as
+Flask-Limiter makes one round trip per window and runs a hook on every request, limited or not.
 
 If Redis cannot be reached the request is let through: the limits protect the platform, and a
 person signing must never see an error because a counter is down.
@@ -12,12 +13,15 @@ person signing must never see an error because a counter is down.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import redis
-from flask import current_app
+from flask import abort, current_app, request
 from limits import parse_many
 
 from campaigns.core.redis import get_redis, key
@@ -52,7 +56,7 @@ def over_limit(*limits: tuple[str, str, str]) -> bool:
     keys, seconds, amounts = [], [], []
     for name, who, notation in limits:
         for length, amount in windows(notation):
-            # The limit is part of the key, as with Flask-Limiter: a new limit counts afresh.
+            # The limit is part of the key: a changed limit counts afresh.
             keys.append(key("ratelimit", name, who, f"{amount}/{length}", now // length))
             seconds.append(length)
             amounts.append(amount)
@@ -65,3 +69,21 @@ def over_limit(*limits: tuple[str, str, str]) -> bool:
     except redis.RedisError as exc:
         log.warning("rate limits not checked, Redis unreachable: %s", exc)
         return False
+
+
+def limit_posts(name: str, setting: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a view: its POSTs count per IP against the limits in `config[setting]`, shared by
+    every view decorated with the same `name`; over them, 429."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def limited(*args: Any, **kwargs: Any) -> Any:
+            if request.method == "POST" and over_limit(
+                (name, request.remote_addr or "", current_app.config[setting])
+            ):
+                abort(429)
+            return view(*args, **kwargs)
+
+        return limited
+
+    return decorate

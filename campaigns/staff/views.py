@@ -19,7 +19,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from campaigns.core.i18n import LANGUAGE_COOKIE
-from campaigns.extensions import db, limiter
+from campaigns.core.ratelimit import limit_posts
+from campaigns.extensions import db
 from campaigns.networks.models import Network
 from campaigns.staff import auth, passwords, services, totp
 from campaigns.staff.auth import current_staff, staff_required
@@ -51,8 +52,8 @@ def forget_previous_staff_user() -> None:
     g.pop("staff_session_expired", None)
 
 
-def _login_rate_limit() -> str:
-    return current_app.config["RATELIMIT_STAFF_LOGIN_PER_IP"]
+# Signing in, the second factor and password reset requests share one budget per IP.
+limit_sign_in_posts = limit_posts("staff-sign-in", "RATELIMIT_STAFF_LOGIN_PER_IP")
 
 
 def _home() -> str:
@@ -69,7 +70,7 @@ def home():  # noqa: ANN201
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_rate_limit, methods=["POST"])
+@limit_sign_in_posts
 def login():  # noqa: ANN201
     next_url = auth.safe_next_url(request.values.get("next"), _home())
     if current_staff() is not None:
@@ -104,7 +105,7 @@ def login():  # noqa: ANN201
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(_login_rate_limit, methods=["POST"])
+@limit_sign_in_posts
 def login_code():  # noqa: ANN201
     next_url = auth.safe_next_url(request.values.get("next"), _home())
     user = auth.pending_user()
@@ -158,7 +159,7 @@ def set_language(code: str):  # noqa: ANN201
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
-@limiter.limit(_login_rate_limit, methods=["POST"])
+@limit_sign_in_posts
 def forgot_password():  # noqa: ANN201
     form = ResetRequestForm()
     if form.validate_on_submit():
