@@ -110,6 +110,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
                 for _name, sql in triggers:
                     conn.exec_driver_sql(sql)
         app.extensions.pop("consent_text_ids", None)
+        app.extensions.pop("consent_wording", None)
         app.extensions.pop("page_cache", None)
         delete_prefixed(app.config["REDIS_URL"], app.config["REDIS_KEY_PREFIX"])
 

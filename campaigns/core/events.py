@@ -82,6 +82,9 @@ _handlers: dict[str, list[Handler]] = defaultdict(list)
 _batch_handlers: dict[str, BatchHandler] = {}
 
 DOORBELL_TTL = 30  # seconds
+# A drain that took fewer events than this in a batch waits DRAIN_GATHER_SECONDS before the next.
+DRAIN_FULL_BATCH = 10
+DRAIN_GATHER_SECONDS = 0.2
 
 
 class Event(db.Model):
@@ -196,9 +199,13 @@ def drain(event_type: str, budget: float) -> bool:
     get_redis().delete(_doorbell(event_type))  # first: from now on a new event rings again
     handle_batch = _batch_handlers[event_type]
     deadline = time.monotonic() + budget
-    while handle_batch(event_type, None):
+    while taken := handle_batch(event_type, None):
         if time.monotonic() > deadline:
             return True
+        if taken < DRAIN_FULL_BATCH:
+            # Events are trickling in: let a few more arrive, so that the next batch shares its
+            # queries and its claim among more mails.
+            time.sleep(DRAIN_GATHER_SECONDS)
     return False
 
 

@@ -41,11 +41,18 @@ CONSENT_WORDING = {
 
 
 def wording(purpose: str, locale: str) -> str:
-    """The exact text shown for `purpose` in `locale`, with today's settings filled in."""
-    with force_locale(locale):
-        text = str(CONSENT_WORDING[purpose])
-    if purpose == "signature":
-        text = text % {"days": current_app.config["UNCONFIRMED_RETENTION_DAYS"]}
+    """The exact text shown for `purpose` in `locale`, with today's settings filled in.
+
+    Remembered per app: the catalogues and the settings only change with a new process, and
+    switching the locale to translate costs more than the rest of recording a consent."""
+    cache = current_app.extensions.setdefault("consent_wording", {})
+    text = cache.get((purpose, locale))
+    if text is None:
+        with force_locale(locale):
+            text = str(CONSENT_WORDING[purpose])
+        if purpose == "signature":
+            text = text % {"days": current_app.config["UNCONFIRMED_RETENTION_DAYS"]}
+        cache[(purpose, locale)] = text
     return text
 
 

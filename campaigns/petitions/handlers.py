@@ -8,7 +8,7 @@ from flask import current_app
 from sqlalchemy import literal, select
 from sqlalchemy.orm import joinedload
 
-from campaigns.campaign.models import Campaign
+from campaigns.campaign.models import Campaign, CampaignTranslation
 from campaigns.core.events import Event, handles, handles_in_batches, mark_processed
 from campaigns.core.mail import (
     Email,
@@ -44,6 +44,10 @@ def _signatures_with_campaign(signature_ids: list[int]) -> dict[int, Signature]:
             joinedload(Signature.petition)
             .joinedload(Petition.campaign)
             .selectinload(Campaign.translations)
+            # A mail needs the title, not the campaign's text in every language.
+            .load_only(
+                CampaignTranslation.locale, CampaignTranslation.status, CampaignTranslation.title
+            )
         )
     )
     return {signature.id: signature for signature in signatures}

@@ -10,7 +10,7 @@ from campaigns.core.mailcatcher import free_port
 from campaigns.core.ratelimit import over_limit, windows
 
 
-def test_the_notation_is_flask_limiters():
+def test_the_notation_is_the_limits_packages():
     assert windows("20 per minute; 200 per hour") == ((60, 20), (3600, 200))
     assert windows("5/hour") == ((3600, 5),)
 
