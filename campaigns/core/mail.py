@@ -279,7 +279,8 @@ class OutgoingMail:
 
 
 def send_batch(mails: list[OutgoingMail]) -> int:
-    """Send the mails not sent yet over the one reused SMTP connection; returns how many were sent.
+    """Send the mails not sent yet over the one reused SMTP connection. Returns how many of them
+    this call settled (sent, refused, or found sent before): the others another worker is sending.
 
     One transaction claims the whole batch. Each mail is then recorded as sent in a transaction of
     its own, right after the server accepted it: a worker killed mid-batch repeats at most the mail
@@ -288,8 +289,7 @@ def send_batch(mails: list[OutgoingMail]) -> int:
     (5xx) is recorded and the batch goes on; any other error gives this mail's claim and the
     following ones back and is raised, for the task to retry.
     """
-    claimed = _claim(mails)
-    sent = 0
+    claimed, settled = _claim(mails)
     for position, outgoing in enumerate(claimed):
         try:
             message = outgoing.build()
@@ -303,8 +303,7 @@ def send_batch(mails: list[OutgoingMail]) -> int:
             _settle(outgoing, "failed", error=refusal)
             continue
         _settle(outgoing, "sent", message_id=message.message_id)
-        sent += 1
-    return sent
+    return settled + len(claimed)
 
 
 def unclaimed(key: ColumnElement[str]) -> ColumnElement[bool]:
@@ -318,11 +317,13 @@ def _lapsed(now: datetime) -> ColumnElement[bool]:
     return (SentMail.status == "sending") & (SentMail.claimed_at < now - lease)
 
 
-def _claim(mails: list[OutgoingMail]) -> list[OutgoingMail]:
+def _claim(mails: list[OutgoingMail]) -> tuple[list[OutgoingMail], int]:
     """Claim, in one transaction, every mail nobody claimed, and take over claims that outlived
-    their lease; settle the mails found already sent or refused. Returns the claimed ones."""
+    their lease; settle the mails found already sent or refused. Returns the claimed ones and
+    how many were settled."""
     now = utcnow()
     claimed = set()
+    settled = 0
     if mails:
         claimed.update(
             db.session.scalars(
@@ -356,8 +357,9 @@ def _claim(mails: list[OutgoingMail]) -> list[OutgoingMail]:
         )
         for key in done_before:
             others[key].settle()
+            settled += 1
     db.session.commit()
-    return [m for m in mails if m.key in claimed]
+    return [m for m in mails if m.key in claimed], settled
 
 
 def _settle(outgoing: OutgoingMail, status: str, **values: object) -> None:

@@ -58,7 +58,7 @@ def _signatures_with_campaign(signature_ids: list[int]) -> dict[int, Signature]:
 def send_confirmation_mails(event_type: str, event: Event | None) -> int:
     """One mail per event: the first signing, and each (rate-limited) request to send it again.
     Sends up to a batch of the mails waiting (with `event`'s, if given); returns how many events
-    it took.
+    it settled (not those another worker took meanwhile).
 
     The event's own mail goes last, so that if a transient error stops the batch, the task's retry
     still finds its event waiting and takes up the rest of the batch again."""
@@ -73,8 +73,7 @@ def send_confirmation_mails(event_type: str, event: Event | None) -> int:
             mails.append(_confirmation_mail(evt, signature))
         else:
             mark_processed(evt)  # nothing to send; committed with the claims
-    send_batch(mails)
-    return len(batch)
+    return send_batch(mails) + len(batch) - len(mails)
 
 
 def _waiting_confirmations(event_type: str, but: Event | None) -> list[Event]:

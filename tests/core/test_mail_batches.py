@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import smtplib
+import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from campaigns.core import events, mail
 from campaigns.core.db import utcnow
@@ -150,3 +151,34 @@ def test_a_refused_mail_does_not_stop_the_batch(app, client, demo, mailbox, monk
         assert db.session.get(SentMail, f"confirm:{event_ids()[1]}").status == "failed"
     assert recipients(mailbox) == [emails[0], emails[2]]
     assert run_outbox(app) == 0  # the refused one is done with too
+
+
+def test_a_drain_that_finds_its_batch_taken_by_another_worker_stops(
+    app, client, demo, mailbox, monkeypatch
+):
+    """Between a drain's look for waiting mails and its claim, another worker may claim them:
+    the batch then settled nothing, and the drain leaves them to that worker."""
+    from campaigns.petitions import handlers
+
+    sign_many(client, 2)
+    with app.app_context():
+        now = utcnow()
+        db.session.add_all(
+            SentMail(key=f"confirm:{event_id}", template="x", status="sending", claimed_at=now)
+            for event_id in event_ids()
+        )
+        db.session.commit()
+        # The look happened just before the other worker's claim: it still sees both mails.
+        monkeypatch.setattr(handlers, "unclaimed", lambda _key: true())
+        looks = []
+        real_handler = handlers.send_confirmation_mails
+        monkeypatch.setitem(
+            events._batch_handlers,
+            "signature.created",
+            lambda *args: looks.append(1) or real_handler(*args),
+        )
+        started = time.monotonic()
+        assert events.drain("signature.created", budget=5) is False
+    assert looks == [1]
+    assert time.monotonic() - started < 1
+    assert mailbox.messages == []
