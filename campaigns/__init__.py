@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from campaigns.core.ratelimit import check_settings as check_rate_limits
 from campaigns.extensions import babel, celery_init_app, csrf, db, mail, migrate
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,6 +38,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SESSION_COOKIE_NAME"] = "__Host-session"
     if not app.config["SECRET_KEY"]:
         raise RuntimeError("SECRET_KEY is not set: see README.md, Configuration")
+    check_rate_limits(
+        app.config,
+        ("RATELIMIT_SIGN_PER_IP", "RATELIMIT_SIGN_PER_EMAIL", "RATELIMIT_STAFF_LOGIN_PER_IP"),
+    )
 
     proxies = app.config["PROXY_FIX_X_FOR"]
     if proxies:

@@ -48,6 +48,18 @@ def windows(limits: str) -> tuple[tuple[int, int], ...]:
     return tuple((item.get_expiry(), item.amount) for item in parse_many(limits))
 
 
+def check_settings(config: dict, names: tuple[str, ...]) -> None:
+    """Refuse to start with a limit that cannot be read (rather than fail every request)."""
+    for name in names:
+        try:
+            windows(config[name])
+        except ValueError:
+            raise RuntimeError(
+                f"{name}={config[name]!r} is not a rate limit such as "
+                "'20 per minute; 200 per hour': see README.md, Configuration"
+            ) from None
+
+
 def over_limit(*limits: tuple[str, str, str]) -> bool:
     """Count this request under each `(name, who, windows)`; True if any window is exceeded."""
     if not current_app.config["RATELIMIT_ENABLED"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import redis
 
 from campaigns.core.mailcatcher import free_port
@@ -56,3 +57,8 @@ def test_limits_can_be_switched_off(other_app):
     off = other_app(RATELIMIT_ENABLED=False)
     with off.app_context():
         assert not any(over_limit(("test", "z", "1 per hour")) for _ in range(3))
+
+
+def test_a_limit_that_cannot_be_read_stops_the_app_from_starting(other_app):
+    with pytest.raises(RuntimeError, match="RATELIMIT_SIGN_PER_IP='twenty a minute'"):
+        other_app(RATELIMIT_SIGN_PER_IP="twenty a minute")
