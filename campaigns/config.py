@@ -83,7 +83,7 @@ class Config:
     # Unconfirmed signatures are deleted after this many days (the privacy notice says 30).
     UNCONFIRMED_RETENTION_DAYS = _int("UNCONFIRMED_RETENTION_DAYS", 30)
 
-    # Rate limits (Flask-Limiter syntax), shared by all web workers through Redis.
+    # Rate limits (the `limits` package's notation), shared by all web workers through Redis.
     RATELIMIT_SIGN_PER_IP = os.environ.get("RATELIMIT_SIGN_PER_IP", "20 per minute; 200 per hour")
     RATELIMIT_SIGN_PER_EMAIL = os.environ.get("RATELIMIT_SIGN_PER_EMAIL", "5 per hour")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import smtplib
 
+import redis
 from celery import shared_task
 from celery.utils.log import get_task_logger
 from flask import current_app
+from sqlalchemy.exc import OperationalError
 
 from campaigns.core import events
 from campaigns.core.mail import MailClaimedElsewhere, PermanentMailError
@@ -13,6 +15,8 @@ log = get_task_logger(__name__)
 
 # SMTP trouble that may pass: a 4xx answer, a dropped or refused connection.
 TRANSIENT_MAIL_ERRORS = (smtplib.SMTPException, OSError)
+# A drain also waits out Redis or the database being away a moment.
+DRAIN_RETRY_ERRORS = (*TRANSIENT_MAIL_ERRORS, redis.RedisError, OperationalError)
 
 
 @shared_task(
@@ -64,12 +68,16 @@ def drain_events(self, event_type: str, **_kwargs: object) -> None:
     """Handle the waiting events of a type with a batch handler (see campaigns.core.events)."""
     try:
         more = events.drain(event_type, DRAIN_BUDGET)
-    except TRANSIENT_MAIL_ERRORS as exc:
-        # The batch gave its claims back; the events wait for this retry (or another drain).
+    except DRAIN_RETRY_ERRORS as exc:
+        # The batch gave its claims back and the bell is unrung: the events wait for this retry
+        # (or a drain rung by a new event).
         countdown = min(5 * 2**self.request.retries, 600)
         raise self.retry(exc=exc, countdown=countdown) from exc
     if more:
-        events.ring(event_type)
+        try:
+            events.ring(event_type)
+        except Exception as exc:  # noqa: BLE001 - the relay publishes what waits
+            log.warning("drain of %s: could not hand over the rest: %s", event_type, exc)
 
 
 @shared_task(name="outbox.relay", acks_late=True, reject_on_worker_lost=True)

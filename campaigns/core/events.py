@@ -22,14 +22,16 @@ Events of such a type are not published one task each. The first event of a burs
 (a Redis key set only if it is absent) and publishes one `events.drain` task for its type; events
 committed while that task waits find the bell rung and publish nothing. The task unrings the bell
 before it looks for work, so an event committed after that rings again, and another worker may
-join in. The task then runs the batch handler until nothing is waiting (`drain()`). A bell whose
-task was lost lapses after `DOORBELL_TTL`; the relay publishes what it left behind meanwhile.
+join in. The task then runs the batch handler until a batch settles nothing (none waiting, or
+another worker took them) or its time budget is spent, when it rings again (`drain()`). A bell
+whose task was lost lapses after `DOORBELL_TTL`; the relay publishes what it left behind.
 
 Event types, what they carry and when they fire are documented in `EVENT_TYPES`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -76,13 +78,15 @@ EVENT_QUEUES: dict[str, str] = {
 }
 
 Handler = Callable[["Event"], None]
-# (event type, an event of that type or None) -> how many events it took; 0: none was waiting.
+# (event type, an event of that type or None) -> how many events it settled; 0 when none was
+# waiting or another worker took them all.
 BatchHandler = Callable[[str, "Event | None"], int]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 _batch_handlers: dict[str, BatchHandler] = {}
 
 DOORBELL_TTL = 30  # seconds
-# A drain that took fewer events than this in a batch waits DRAIN_GATHER_SECONDS before the next.
+# A drain that settled fewer events than this in a batch (of up to 25 confirmation mails, see
+# petitions.handlers) waits DRAIN_GATHER_SECONDS before the next.
 DRAIN_FULL_BATCH = 10
 DRAIN_GATHER_SECONDS = 0.2
 
@@ -233,24 +237,10 @@ def publish(event_ids: list[tuple[str, str]], doorbells: bool = True) -> bool:
     global _broker_down_until
     if not event_ids or time.monotonic() < _broker_down_until:
         return not event_ids
+    batched = {t for _, t in event_ids if doorbells and t in _batch_handlers}
     try:
-        tasks = [
-            ("events.dispatch", event_id, event_type)
-            for event_id, event_type in event_ids
-            if not (doorbells and event_type in _batch_handlers)
-        ]
-        rung = [
-            event_type
-            for event_type in dict.fromkeys(t for _, t in event_ids)
-            if doorbells and event_type in _batch_handlers and _ring(event_type)
-        ]
-        tasks += [("events.drain", event_type, event_type) for event_type in rung]
-        try:
-            _send(tasks)
-        except Exception:
-            for event_type in rung:
-                get_redis().delete(_doorbell(event_type))
-            raise
+        _send([("events.dispatch", i, t) for i, t in event_ids if t not in batched])
+        ring(*batched)
     except Exception:  # noqa: BLE001 - any broker failure: the relay will publish these later
         _broker_down_until = time.monotonic() + _BROKER_BACKOFF_SECONDS
         log.warning("broker unreachable; %d event(s) left for the outbox relay", len(event_ids))
@@ -258,15 +248,20 @@ def publish(event_ids: list[tuple[str, str]], doorbells: bool = True) -> bool:
     return True
 
 
-def ring(event_type: str) -> None:
-    """Publish an `events.drain` for `event_type` unless its doorbell is rung already."""
-    if _ring(event_type):
-        _send([("events.drain", event_type, event_type)])
-
-
-def _ring(event_type: str) -> bool:
-    """Set the doorbell; True if it was not set (the caller publishes the drain task)."""
-    return bool(get_redis().set(_doorbell(event_type), 1, nx=True, ex=DOORBELL_TTL))
+def ring(*event_types: str) -> None:
+    """Publish an `events.drain` for each type whose doorbell is not rung already. If publishing
+    fails, the bells it rang are unrung, so the next event tries again."""
+    rung = []
+    try:
+        for event_type in event_types:
+            if get_redis().set(_doorbell(event_type), 1, nx=True, ex=DOORBELL_TTL):
+                rung.append(event_type)
+        _send([("events.drain", t, t) for t in rung])
+    except Exception:
+        if rung:
+            with contextlib.suppress(Exception):  # Redis itself may be what failed
+                get_redis().delete(*map(_doorbell, rung))
+        raise
 
 
 def _doorbell(event_type: str) -> str:

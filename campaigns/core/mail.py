@@ -249,6 +249,13 @@ def _release(keys: list[str]) -> None:
     db.session.commit()
 
 
+def _recipient_deferred(exc: BaseException) -> bool:
+    """The server took the connection but asked to try this recipient later (4xx at RCPT)."""
+    return isinstance(exc, smtplib.SMTPRecipientsRefused) and all(
+        400 <= code < 500 for code, _text in exc.recipients.values()
+    )
+
+
 def _permanent_refusal(exc: BaseException) -> str | None:
     """What to record if the server refused the message for good (5xx); None if a later try
     may succeed (4xx such as greylisting, a dropped connection, a time limit)."""
@@ -280,21 +287,32 @@ class OutgoingMail:
 
 def send_batch(mails: list[OutgoingMail]) -> int:
     """Send the mails not sent yet over the one reused SMTP connection. Returns how many of them
-    this call settled (sent, refused, or found sent before): the others another worker is sending.
+    this call settled (sent, refused, or found sent before); not those another worker is sending
+    or a recipient's server deferred.
 
     One transaction claims the whole batch. Each mail is then recorded as sent in a transaction of
     its own, right after the server accepted it: a worker killed mid-batch repeats at most the mail
     it was sending, exactly as with `send_once()` (recording the batch at the end would repeat all
     the mails sent before the kill). Mails another worker is sending are left to it. A refusal
-    (5xx) is recorded and the batch goes on; any other error gives this mail's claim and the
-    following ones back and is raised, for the task to retry.
+    (5xx) is recorded and the batch goes on; a deferral of the recipient (4xx at RCPT) keeps the
+    mail's claim, so it is tried again when the claim lapses, and the batch goes on; any other
+    error gives this mail's claim and the following ones back and is raised, for the task to
+    retry.
     """
     claimed, settled = _claim(mails)
+    deferred = 0
     for position, outgoing in enumerate(claimed):
         try:
             message = outgoing.build()
             _smtp.send(message)
         except BaseException as exc:  # even a time limit: give the claims back for the retry
+            if _recipient_deferred(exc):
+                # Greylisting and the like concern this recipient only: the claim stays, so the
+                # mail is tried again once it lapses, and the batch goes on. (Giving it back
+                # would put the oldest mail first in every batch, and stop each one there.)
+                log.info("mail %s deferred by the recipient's server", outgoing.key)
+                deferred += 1
+                continue
             refusal = _permanent_refusal(exc)
             if refusal is None:
                 _release([m.key for m in claimed[position:]])
@@ -303,7 +321,7 @@ def send_batch(mails: list[OutgoingMail]) -> int:
             _settle(outgoing, "failed", error=refusal)
             continue
         _settle(outgoing, "sent", message_id=message.message_id)
-    return settled + len(claimed)
+    return settled + len(claimed) - deferred
 
 
 def unclaimed(key: ColumnElement[str]) -> ColumnElement[bool]:

@@ -5,17 +5,22 @@ rate algorithm), so no second holds more than the rate as long as each message s
 time (mailings.sending gives up the times a slow reply made it miss). Per hour: messages are counted in
 one-minute buckets, and a message may start only while the last 61 buckets (more than any hour)
 hold fewer than the hourly limit, so no hour, however it is cut, exceeds it either. Start times a
-batch gives up without sending go back to the hourly count: they never became messages.
+batch gives up before starting a message in them (after a slow reply, or when the SMTP connection
+fails) go back to the hourly count.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import NamedTuple
 
+import redis
 from flask import current_app
 
 from campaigns.core.redis import get_redis, key
+
+log = logging.getLogger(__name__)
 
 # Reserves up to ARGV[4] start times; returns {count reserved, wait before the first, spacing,
 # the hourly bucket they were counted in}.
@@ -84,6 +89,10 @@ class SendingRate:
 
     def give_back(self, reservation: Reservation, unsent: int) -> None:
         """Return `unsent` of the reservation's start times to the hourly count. (Not to the
-        per-second schedule: other workers may already hold the times after them.)"""
+        per-second schedule: other workers may already hold the times after them.) Best effort:
+        if Redis fails now, the hour only counts a few messages too many."""
         if unsent > 0 and reservation.bucket:
-            self._give_back(keys=[reservation.bucket], args=[unsent])
+            try:
+                self._give_back(keys=[reservation.bucket], args=[unsent])
+            except redis.RedisError as exc:
+                log.warning("unused sending times not given back: %s", exc)

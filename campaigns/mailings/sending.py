@@ -383,7 +383,7 @@ def send_batch(mailing_id: int, alive: Callable[[], None] = lambda: None) -> Bat
                             return result
                         result.skipped += 1  # unsubscribed while it was on its way
             finally:
-                # Times not used for a message do not count towards the hour.
+                # Times no message started in do not count towards the hour.
                 rate.give_back(reserved, reserved.count - started)
             chunk = min(chunk * 2, most) if done == reserved.count else max(1, done)
             todo = todo[done:]

@@ -65,6 +65,8 @@ def send_confirmation_mails(event_type: str, event: Event | None) -> int:
     batch = _waiting_confirmations(event_type, but=event)
     if event is not None:
         batch.append(event)
+    if not batch:
+        return 0
     signatures = _signatures_with_campaign([e.payload["signature_id"] for e in batch])
     mails = []
     for evt in batch:

@@ -25,23 +25,27 @@ branch_labels = None
 depends_on = None
 
 WAITING = sa.text('processed_at IS NULL')
-AUTOVACUUM = ('autovacuum_vacuum_scale_factor', 'autovacuum_vacuum_threshold')
+AUTOVACUUM = {'autovacuum_vacuum_scale_factor': 0, 'autovacuum_vacuum_threshold': 2000}
 
 
 def upgrade():
-    op.create_index(
-        'ix_outbox_events_waiting',
-        'outbox_events',
-        ['type', 'created_at'],
+    index = dict(
+        index_name='ix_outbox_events_waiting',
+        table_name='outbox_events',
+        columns=['type', 'created_at'],
         unique=False,
         postgresql_where=WAITING,
         sqlite_where=WAITING,
     )
-    if op.get_bind().dialect.name == 'postgresql':
-        op.execute(
-            'ALTER TABLE outbox_events SET '
-            '(autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000)'
-        )
+    if op.get_bind().dialect.name != 'postgresql':
+        op.create_index(**index)
+        return
+    # Concurrently, outside the migration's transaction: a plain CREATE INDEX would hold up
+    # every signature's INSERT for as long as it reads the whole outbox.
+    with op.get_context().autocommit_block():
+        op.create_index(**index, postgresql_concurrently=True)
+    settings = ', '.join(f'{name} = {value}' for name, value in AUTOVACUUM.items())
+    op.execute(f'ALTER TABLE outbox_events SET ({settings})')
 
 
 def downgrade():

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, true
+from sqlalchemy import select, true, update
 
 from campaigns.core import events, mail
 from campaigns.core.db import utcnow
@@ -182,3 +182,28 @@ def test_a_drain_that_finds_its_batch_taken_by_another_worker_stops(
     assert looks == [1]
     assert time.monotonic() - started < 1
     assert mailbox.messages == []
+
+
+def test_a_greylisted_recipient_waits_without_holding_up_the_others(app, client, demo, mailbox):
+    emails = sign_many(client, 3)
+    mailbox.rcpt_replies[emails[0]] = "450 4.2.0 Greylisted, try again in 5 minutes"
+    with app.app_context():
+        events.drain("signature.created", budget=5)
+        # Another signature a moment later: its drain is not stopped by the oldest mail either.
+        sign(client, email="later@example.org")
+        events.drain("signature.created", budget=5)
+    assert recipients(mailbox) == sorted([*emails[1:], "later@example.org"])
+    with app.app_context():
+        grey = db.session.get(SentMail, f"confirm:{event_ids()[0]}")
+        assert grey.status == "sending"  # claimed until the lease lapses
+
+        # The lease lapses; the server accepts the mail now.
+        del mailbox.rcpt_replies[emails[0]]
+        lease = timedelta(seconds=app.config["MAIL_CLAIM_LEASE"] + 1)
+        db.session.execute(
+            update(SentMail).where(SentMail.key == grey.key).values(claimed_at=utcnow() - lease)
+        )
+        db.session.commit()
+        events.drain("signature.created", budget=5)
+    assert recipients(mailbox) == sorted([*emails, "later@example.org"])
+    assert run_outbox(app) == 0

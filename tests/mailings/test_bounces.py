@@ -430,7 +430,8 @@ def test_a_refusal_is_logged_without_the_address(app_ctx, monkeypatch, caplog):
         ),
         settle=lambda: None,
     )
-    assert mail.send_batch([outgoing]) == 0
+    assert mail.send_batch([outgoing]) == 1  # settled: refused for good, not to be tried again
+    assert db.session.scalar(select(mail.SentMail.status)) == "failed"
     assert "refused for good" in caplog.text
     assert "550" in caplog.text
     assert ADA not in caplog.text
