@@ -67,7 +67,6 @@ def test_the_watchdog_stops_what_a_dead_launcher_left_even_if_it_ignores_sigterm
     stubborn = _group_leader("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN)")
     polite = _group_leader(_note_sigterm(log, "first"))
     last = _group_leader(_note_sigterm(log, "last"))
-    time.sleep(0.5)  # let them install their handlers
     watchdog = subprocess.Popen(
         [sys.executable, "-I", str(WATCHDOG), "1.5"],
         stdin=subprocess.PIPE,
@@ -114,10 +113,15 @@ def _note_sigterm(log: Path, word: str) -> str:
 
 
 def _group_leader(setup: str) -> subprocess.Popen[bytes]:
-    """A Python process in its own process group that runs `setup` and then sleeps."""
-    return subprocess.Popen(
-        [sys.executable, "-c", f"{setup}\nimport time\ntime.sleep(60)"], start_new_session=True
+    """A Python process in its own process group that runs `setup` and then sleeps; returned once
+    `setup` has run (its signal handlers are in place)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", f"{setup}\nimport time\nprint('ready', flush=True)\ntime.sleep(60)"],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
     )
+    assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+    return proc
 
 
 # -- the real thing --------------------------------------------------------------------------
