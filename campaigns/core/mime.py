@@ -34,6 +34,11 @@ def sender_address(sender: str) -> str:
     return parseaddr(sender)[1]
 
 
+def message_id_domain(configured: str, sender: str) -> str:
+    """The domain of our Message-IDs: the configured one, else the sender's."""
+    return configured or sender_address(sender).rpartition("@")[2] or "localhost"
+
+
 @lru_cache(maxsize=64)
 def encode_sender(sender: str) -> str:
     """`Name <address>` with the name quoted or encoded as it needs."""

@@ -23,7 +23,13 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from campaigns.core.mime import alternative, encode_header, encode_sender, header_safe
+from campaigns.core.mime import (
+    alternative,
+    encode_header,
+    encode_sender,
+    header_safe,
+    message_id_domain,
+)
 from campaigns.core.urls import public_url
 from campaigns.mailings.compose import PreparedVersion
 
@@ -111,8 +117,8 @@ class MessageFactory:
     def __init__(self, mailing_id: int) -> None:
         config = current_app.config
         self.sender = encode_sender(config["MAIL_DEFAULT_SENDER"])
-        self.domain = config["MAIL_MESSAGE_ID_DOMAIN"] or (
-            parseaddr(config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2] or "localhost"
+        self.domain = message_id_domain(
+            config["MAIL_MESSAGE_ID_DOMAIN"], config["MAIL_DEFAULT_SENDER"]
         )
         self.list_id = config["MAILING_LIST_ID"] or f"news.{self.domain}"
         self.mailto = config["MAILING_UNSUBSCRIBE_MAILTO"] or config["MAILING_BOUNCE_ADDRESS"]

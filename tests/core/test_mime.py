@@ -39,7 +39,7 @@ def test_an_internationalised_domain_goes_out_in_idna():
     mail = mail_to("ada@bücher.example")
     data, smtputf8 = mail.encoded()
     assert not smtputf8
-    assert mail.envelope_to() == "ada@xn--bcher-kva.example"
+    assert mail.envelope_to == "ada@xn--bcher-kva.example"
     assert b"To: ada@xn--bcher-kva.example\r\n" in data
 
 
