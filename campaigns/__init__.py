@@ -71,6 +71,8 @@ def _init_extensions(app: Flask) -> None:
 
     db.init_app(app)
     core_db.init_sqlite_pragmas(app)
+    with app.app_context():
+        core_db.ping_after_idle(db.engine)
 
     @app.teardown_request
     def _end_session(_exc: BaseException | None) -> None:

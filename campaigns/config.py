@@ -49,7 +49,6 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _sqlalchemy_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'campaigns.sqlite3'}")
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     # A prefix on every key we write (counters, rate limits, broker), so several deployments or
     # test runs can share one Redis without touching each other's keys.

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, TypeDecorator, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Mapped, mapped_column
 
 # An id typed or posted by a person: ASCII digits that fit an integer column ("²".isdigit() is
@@ -66,6 +68,35 @@ def _set_sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+# A pooled connection unused for longer than this is checked with a ping before it is handed out.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def ping_after_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """Check a pooled connection before use, but only if it sat unused for `idle_seconds`.
+
+    SQLAlchemy's `pool_pre_ping` costs every request one more round trip to the database. What
+    it guards against is a connection that died while nobody used it: the server restarted, or
+    a firewall dropped a quiet connection. That happens to idle connections, so those are the
+    ones checked. A connection that breaks while busy fails its statement either way, and
+    SQLAlchemy then replaces every connection of the pool."""
+
+    @event.listens_for(engine, "checkin")
+    def _remember_when(_dbapi_connection, record) -> None:  # noqa: ANN001
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:  # noqa: ANN001
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return  # a new connection, or one in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool throws this connection away and hands out a new one.
+            raise DisconnectionError("the connection died while idle") from exc
 
 
 def insert_unless_present(model):  # noqa: ANN001, ANN201 - a dialect's Insert
