@@ -129,15 +129,26 @@ def record_event(event_type: str, **payload: object) -> str:
 
     A Core INSERT rather than an ORM object: signing writes one of these per request, and the
     unit of work's bookkeeping would cost more than the statement."""
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"undocumented event type {event_type!r}")
-    event_id = uuid.uuid4().hex
+    event_id = new_event_id(event_type)
     db.session.execute(
         _INSERT_EVENT,
         {"id": event_id, "type": event_type, "payload": payload, "created_at": utcnow()},
     )
-    db.session.info.setdefault("outbox_pending", []).append((event_id, event_type))
+    publish_on_commit(event_id, event_type)
     return event_id
+
+
+def new_event_id(event_type: str) -> str:
+    """A new event's id. For a statement that writes the event row itself (see
+    `petitions.services.sign`); it then calls `publish_on_commit`."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"undocumented event type {event_type!r}")
+    return uuid.uuid4().hex
+
+
+def publish_on_commit(event_id: str, event_type: str) -> None:
+    """Publish an event written in the session's transaction once that transaction commits."""
+    db.session.info.setdefault("outbox_pending", []).append((event_id, event_type))
 
 
 def handles(event_type: str) -> Callable[[Handler], Handler]:

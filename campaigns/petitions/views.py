@@ -18,7 +18,6 @@ from campaigns.core.page_cache import CSRF_PLACEHOLDER, page_cache
 from campaigns.core.ratelimit import over_limit
 from campaigns.core.urls import public_url
 from campaigns.extensions import db
-from campaigns.networks.services import network_id_by_source_code
 from campaigns.petitions import services
 from campaigns.petitions.consent import wording
 from campaigns.petitions.forms import SignatureForm
@@ -137,20 +136,17 @@ def petition(slug: str):  # noqa: ANN201
         return _blank_petition_page(slug)
     if _signing_too_often():
         abort(429)
-    target = services.signing_target(slug)
-    if target is None:
-        abort(404)
     form = SignatureForm()
-    if not target.accepts_signatures:
-        return _render_petition(_petition_or_404(slug), form, status=409)
     if not form.validate():
-        return _render_petition(_petition_or_404(slug), form, status=422)
+        petition = _petition_or_404(slug)
+        status = 422 if services.accepts_signatures(petition) else 409
+        return _render_petition(petition, form, status=status)
     if form.is_bot:
         # Look exactly like success, so the bot learns nothing.
         return redirect(url_for(".check_email", slug=slug), 303)
 
-    services.sign(
-        target.petition_id,
+    outcome, _signature_id = services.sign(
+        slug,
         services.SignatureInput(
             name=form.name.data,
             email=form.email.data,
@@ -159,12 +155,14 @@ def petition(slug: str):  # noqa: ANN201
             show_name=form.show_name.data,
             newsletter=form.newsletter.data,
             locale=str(get_locale()),
-            source_network_id=network_id_by_source_code(form.source.data),
+            source=form.source.data or "",
             source_url=request.base_url,
         ),
     )
-    db.session.commit()
-    # The same page whatever happened: whether an address has signed is nobody else's business.
+    if outcome is services.SignOutcome.CLOSED:
+        return _render_petition(_petition_or_404(slug), form, status=409)
+    # The same page whatever else happened: whether an address has signed is nobody else's
+    # business.
     return redirect(url_for(".check_email", slug=slug), 303)
 
 

@@ -32,7 +32,7 @@ def network(slug: str) -> Network:
 def signed(petition: Petition, country: str = "DE", via: Network | None = None) -> Signature:
     n = next(_emails)
     _outcome, signature_id = petitions.sign(
-        petition.id,
+        petition.campaign.slug,
         petitions.SignatureInput(
             name=f"Signer {n}",
             email=f"signer{n}@example.org",
@@ -41,7 +41,7 @@ def signed(petition: Petition, country: str = "DE", via: Network | None = None) 
             show_name=False,
             newsletter=False,
             locale="en",
-            source_network_id=via.id if via else None,
+            source=via.slug if via else "",
         ),
     )
     return db.session.get(Signature, signature_id)

@@ -6,8 +6,9 @@ from sqlalchemy import select
 from campaigns.campaign.models import Campaign
 from campaigns.extensions import db
 from campaigns.mailings.models import Mailing, MailingVersion
+from campaigns.networks.models import Network
 from campaigns.petitions import services as petitions
-from campaigns.petitions.models import Petition, Signature
+from campaigns.petitions.models import Signature
 
 
 def add_supporter(
@@ -19,12 +20,11 @@ def add_supporter(
     locale: str = "en",
     newsletter: bool = True,
     confirmed: bool = True,
-    network_id: int | None = None,
+    network: Network | None = None,
 ):
     """A signature made through the signing service, confirmed unless told otherwise."""
-    petition = db.session.scalar(select(Petition).join(Campaign).where(Campaign.slug == slug))
     _outcome, signature_id = petitions.sign(
-        petition.id,
+        slug,
         petitions.SignatureInput(
             name=name,
             email=email,
@@ -33,10 +33,9 @@ def add_supporter(
             show_name=False,
             newsletter=newsletter,
             locale=locale,
-            source_network_id=network_id,
+            source=network.slug if network else "",
         ),
     )
-    db.session.commit()
     signature = db.session.get(Signature, signature_id)
     if confirmed:
         petitions.confirm(signature)

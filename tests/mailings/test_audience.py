@@ -39,7 +39,7 @@ def test_only_confirmed_supporters_who_asked_for_news_once_per_address(supporter
 def test_filters_by_campaign_country_language_and_network(supporter):
     asud = db.session.scalar(select(Network).where(Network.slug == "asud"))
     other = db.session.scalars(select(Campaign.slug).where(Campaign.slug != NALOXONE)).first()
-    supporter(NALOXONE, "fr@example.org", country="FR", locale="fr", network_id=asud.id)
+    supporter(NALOXONE, "fr@example.org", country="FR", locale="fr", network=asud)
     supporter(NALOXONE, "de@example.org", country="DE", locale="de")
     supporter(other, "other@example.org", country="FR", locale="fr")
 

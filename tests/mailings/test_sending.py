@@ -79,7 +79,7 @@ def test_every_recipient_gets_one_message_with_the_bulk_headers(
 
 def test_merge_fields_in_each_language_with_fallbacks(fast, supporter, mailbox):
     asud = db.session.scalar(select(Network).where(Network.slug == "asud"))
-    supporter(NALOXONE, "en@example.org", name="Ada Lovelace", locale="en", network_id=asud.id)
+    supporter(NALOXONE, "en@example.org", name="Ada Lovelace", locale="en", network=asud)
     supporter(NALOXONE, "fr@example.org", name="   ", locale="fr")
     supporter(NALOXONE, "de@example.org", name="Hans Example", locale="de")  # no German version
     send_all(make_mailing())

@@ -22,7 +22,7 @@ def add_confirmed(
     made = []
     for i in range(start, start + n):
         _outcome, signature_id = petitions.sign(
-            petition.id,
+            petition.campaign.slug,
             petitions.SignatureInput(
                 name=f"S{i}",
                 email=f"s{i}@example.org",
@@ -140,7 +140,7 @@ def test_concurrent_confirmations_and_rebuilds_count_each_signature_once(app, de
     add_pending = []
     for i in range(40):
         _outcome, signature_id = petitions.sign(
-            naloxone().id,
+            naloxone().campaign.slug,
             petitions.SignatureInput(
                 name=f"C{i}",
                 email=f"c{i}@example.org",
