@@ -220,6 +220,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--celery-concurrency", type=int, default=cores)
     p.add_argument("--celery-pool", default="prefork")
+    p.add_argument(
+        "--worker-nice",
+        type=int,
+        default=10,
+        help="the Celery worker's nice value (the README's advice for a shared machine)",
+    )
     p.add_argument("--rate", type=float, default=100.0, help="signatures/s of the fixed-rate phase")
     p.add_argument("--rate-duration", type=float, default=20.0)
     p.add_argument("--rate-warmup", type=float, default=3.0)
@@ -688,7 +694,7 @@ def render(
 - machine: {machine_summary()}
 - code: {tree_summary()}
 - software: Python {platform.python_version()}; {pg_version}; Redis {_redis_version(stack)}; {_version(["wrk", "-v"]).split(" Copyright")[0]}
-- gunicorn: {gunicorn} workers; Celery: 1 worker, {args.celery_pool} pool, concurrency {args.celery_concurrency}
+- gunicorn: {gunicorn} workers; Celery: 1 worker, {args.celery_pool} pool, concurrency {args.celery_concurrency}, nice {args.worker_nice}
 - wrk: {args.wrk_threads} threads, {args.connections} connections, {args.repeats} rounds of {args.warmup:g} s warm-up + {args.duration:g} s per phase (medians shown)
 - runs measured again because other processes kept > {DISTURBED_CORES:g} cores busy: {redone}
 - load generator, database, Redis, web and worker all share the same machine; other load
@@ -764,6 +770,7 @@ def main(argv: list[str] | None = None) -> int:
             gunicorn_threads=args.threads,
             celery_concurrency=args.celery_concurrency,
             celery_pool=args.celery_pool,
+            worker_nice=args.worker_nice,
         ),
         workdir,
     )

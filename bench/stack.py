@@ -30,6 +30,9 @@ class StackConfig:
     gunicorn_threads: int  # 1: the sync worker class; more: gthread
     celery_concurrency: int
     celery_pool: str
+    # The worker's CPU priority (`nice`), as the README advises when the web app and the
+    # workers share a machine: a burst of sign POSTs is answered first, the mail follows.
+    worker_nice: int = 10
 
 
 class Stack:
@@ -150,6 +153,7 @@ class Stack:
         self.worker = self.procs.spawn(
             "celery",
             [
+                "nice", "-n", str(cfg.worker_nice),
                 sys.executable, "-m", "celery", "-A", "celery_worker", "worker",
                 "-Q", "default,transactional",
                 "--pool", cfg.celery_pool,
