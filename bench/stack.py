@@ -162,6 +162,7 @@ class Stack:
                 "--hostname", f"bench-{self.run_id}@%h",
             ],
         )  # fmt: skip
+        _lower_session_priority(self.worker.pid, cfg.worker_nice)
 
     def groups(self) -> dict[str, int]:
         """Role -> process group id, for the CPU meter."""
@@ -259,3 +260,17 @@ def delete_redis_keys(url: str, prefix: str) -> int:
         with contextlib.suppress(Exception):
             client.close()
     return deleted
+
+
+def _lower_session_priority(pid: int, nice: int) -> None:
+    """Give the session of `pid` the nice value `nice` too, where Linux groups by session.
+
+    With autogroups (`/proc/sys/kernel/sched_autogroup_enabled`), the scheduler shares the CPU
+    between sessions first and applies a process's nice value only within its session; every
+    child here has a session of its own (so that it can be stopped as a group), so `nice` alone
+    would not rank the worker below gunicorn. A systemd unit's `CPUWeight=` does the same job
+    in production (see the README)."""
+    autogroup = Path(f"/proc/{pid}/autogroup")
+    if autogroup.exists():
+        with contextlib.suppress(OSError):
+            autogroup.write_text(str(nice))
