@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
+from campaigns.campaign.models import Campaign, CampaignStatus
+from campaigns.core.db import utcnow
 from campaigns.core.events import Event
 from campaigns.extensions import db
+from campaigns.networks.models import Network
 from campaigns.petitions import services as petitions
 from campaigns.petitions.models import ConsentRecord, Petition, Signature, SignatureStatus
 from tests.support import confirm_by_link, csrf_token, links_in, run_outbox, sign, text_part
@@ -65,6 +70,86 @@ def test_signing_records_a_pending_signature_with_consents_and_an_event(client, 
     ]
     # The web request sends no mail: a worker does.
     assert mailbox.messages == []
+
+
+def stored_rows() -> dict[str, int]:
+    return {
+        model.__name__: db.session.scalar(select(func.count()).select_from(model))
+        for model in (Signature, ConsentRecord, Event)
+    }
+
+
+def naloxone_petition() -> Petition:
+    return db.session.scalar(select(Petition).join(Campaign).where(Campaign.slug == SLUG))
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ("paused", "Signing is paused for the moment"),
+        ("closed", "This petition is closed"),
+        ("deadline passed", "This petition is closed"),
+    ],
+)
+def test_a_petition_not_open_for_signing_says_so_and_stores_nothing(
+    client, demo, mailbox, change, says
+):
+    # The form was loaded while the petition was still open.
+    token = csrf_token(client.get(f"/en/c/{SLUG}").get_data(as_text=True))
+    petition = naloxone_petition()
+    if change == "deadline passed":
+        petition.deadline = utcnow().date() - timedelta(days=1)
+    else:
+        petition.campaign.status = CampaignStatus(change)
+    db.session.commit()
+
+    for email in ("late@example.org", "not-an-address"):
+        response = client.post(
+            f"/en/c/{SLUG}",
+            data={"csrf_token": token, "name": "Ada", "email": email, "country": "DE"},
+        )
+        assert response.status_code == 409
+        assert says in response.get_data(as_text=True)
+    assert stored_rows() == {"Signature": 0, "ConsentRecord": 0, "Event": 0}
+
+
+def test_a_petition_takes_signatures_on_its_deadline_day(client, demo, mailbox):
+    naloxone_petition().deadline = utcnow().date()
+    db.session.commit()
+
+    assert sign(client, email="just-in-time@example.org").status_code == 303
+    assert stored_rows() == {"Signature": 1, "ConsentRecord": 3, "Event": 1}
+
+
+def test_signing_a_petition_that_does_not_exist_is_a_404(client, demo, mailbox):
+    page = client.get(f"/en/c/{SLUG}")
+    response = client.post(
+        "/en/c/no-such-campaign",
+        data={
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+            "name": "Ada Example",
+            "email": "ada@example.org",
+            "country": "DE",
+        },
+    )
+    assert response.status_code == 404
+    assert stored_rows() == {"Signature": 0, "ConsentRecord": 0, "Event": 0}
+
+
+def test_the_member_network_whose_link_brought_the_signer_is_recorded(client, demo, mailbox):
+    network = db.session.scalar(
+        select(Network).where(Network.is_umbrella.is_(False)).order_by(Network.id)
+    )
+    sign(client, email="via-network@example.org", source=f" {network.slug.upper()} ")
+    sign(client, email="via-unknown@example.org", source="no-such-network")
+    sign(client, email="direct@example.org")
+
+    rows = db.session.execute(select(Signature.email, Signature.source_network_id)).all()
+    assert dict(rows) == {
+        "via-network@example.org": network.id,
+        "via-unknown@example.org": None,
+        "direct@example.org": None,
+    }
 
 
 def test_the_confirmation_mail_is_complete_and_in_the_signers_language(app, client, demo, mailbox):
