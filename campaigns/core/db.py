@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, TypeDecorator, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Mapped, mapped_column
 
 # An id typed or posted by a person: ASCII digits that fit an integer column ("²".isdigit() is
@@ -80,8 +80,9 @@ def ping_after_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECOND
     SQLAlchemy's `pool_pre_ping` costs every request one more round trip to the database. What
     it guards against is a connection that died while nobody used it: the server restarted, or
     a firewall dropped a quiet connection. That happens to idle connections, so those are the
-    ones checked. A connection that breaks while busy fails its statement either way, and
-    SQLAlchemy then replaces every connection of the pool."""
+    ones checked. The trade: when the database restarts under load, a connection used a moment
+    before fails its next statement, so each web process may answer one request with the error
+    page; SQLAlchemy then replaces every connection of that pool."""
 
     @event.listens_for(engine, "checkin")
     def _remember_when(_dbapi_connection, record) -> None:  # noqa: ANN001
@@ -95,8 +96,11 @@ def ping_after_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECOND
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as exc:
-            # The pool throws this connection away and hands out a new one.
-            raise DisconnectionError("the connection died while idle") from exc
+            if not engine.dialect.is_disconnect(exc, dbapi_connection, None):
+                raise
+            # The server is likely to have dropped the pool's other connections too: the pool
+            # replaces them all, and hands out a new one now.
+            raise InvalidatePoolError("the connection died while idle") from exc
 
 
 def insert_unless_present(model):  # noqa: ANN001, ANN201 - a dialect's Insert

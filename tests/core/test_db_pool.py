@@ -5,23 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import QueuePool
 
-from campaigns.core.db import ping_after_idle
+from campaigns.extensions import db
 
 
 @pytest.fixture
-def engine(app) -> Iterator[Engine]:  # noqa: ANN001
-    """An engine on the test database whose pool holds a single connection, so each checkout
-    gets the same one back."""
-    engine = create_engine(
-        app.config["SQLALCHEMY_DATABASE_URI"], poolclass=QueuePool, pool_size=1, max_overflow=0
-    )
-    ping_after_idle(engine, idle_seconds=10)
-    yield engine
-    engine.dispose()
+def engine(app_ctx) -> Iterator[Engine]:  # noqa: ANN001
+    """The app's own engine with its pool emptied, so that each checkout gets the one
+    connection back."""
+    db.engine.dispose()
+    yield db.engine
+    db.engine.dispose()
 
 
 def _check_in_then_break(engine: Engine, idle_for: float) -> object:
