@@ -5,7 +5,8 @@ written in the same transaction as the data that caused it. Nothing is published
 transaction commits:
 
 1. `record_event()` inserts the row in the session's transaction (the caller commits with its own
-   data);
+   data); a statement that writes the row itself takes `new_event_id()` and calls
+   `publish_on_commit()` (signing does, to store a signature in one statement);
 2. right after commit, `publish_after_commit` hands the new events to Celery (`publish()`);
 3. if the broker was unreachable, the beat task `outbox.relay` publishes every event still unprocessed
    after `OUTBOX_RELAY_GRACE` seconds;
@@ -139,8 +140,8 @@ def record_event(event_type: str, **payload: object) -> str:
 
 
 def new_event_id(event_type: str) -> str:
-    """A new event's id. For a statement that writes the event row itself (see
-    `petitions.services.sign`); it then calls `publish_on_commit`."""
+    """A new event's id, after checking its type is documented. For a statement that writes the
+    event row itself (see `petitions.services.sign`); it then calls `publish_on_commit`."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"undocumented event type {event_type!r}")
     return uuid.uuid4().hex

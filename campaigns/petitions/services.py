@@ -139,12 +139,12 @@ def _open_for_signing(status: CampaignStatus, deadline: date | None) -> bool:
 
 def sign(slug: str, data: SignatureInput) -> tuple[SignOutcome, int | None]:
     """Sign the petition of campaign `slug` if it is open for signing, and commit. Returns what
-    happened and the signature's id (None if nothing was stored).
+    happened and the id of the signature concerned (None when there is none).
 
     A new signature is stored with its consent records and its `signature.created` event in one
     transaction. An address that signed before gets mail instead (see `_signed_before`)."""
     params = _new_signature_params(slug, data)
-    signature_id = _store_new_signature(params, data)
+    signature_id = _store_new_signature(params)
     if signature_id is not None:
         db.session.commit()
         return SignOutcome.CREATED, signature_id
@@ -191,7 +191,7 @@ def _new_signature_params(slug: str, data: SignatureInput) -> dict[str, object]:
     return params
 
 
-def _store_new_signature(params: dict[str, object], data: SignatureInput) -> int | None:
+def _store_new_signature(params: dict[str, object]) -> int | None:
     """Insert a pending signature, its consent records and its event in the session's
     transaction. None if the petition is not open, or if this address signed it before: the
     unique constraint on (petition, email) finds those, also when two requests race (PostgreSQL
@@ -208,7 +208,7 @@ def _store_new_signature(params: dict[str, object], data: SignatureInput) -> int
     signature_id = db.session.execute(statements.signature, params).scalar()
     if signature_id is not None:
         choices = {purpose: bool(params[f"{purpose}_granted"]) for purpose in SIGNING_PURPOSES}
-        record_consents(signature_id, data.locale, choices, params["now"])
+        record_consents(signature_id, str(params["locale"]), choices, params["now"])
         record_event("signature.created", signature_id=signature_id)
     return signature_id
 
@@ -291,7 +291,7 @@ def _signing_statements(dialect_name: str) -> _SigningStatements:
         select(
             param("event_id", events_table.c.id),
             literal("signature.created", events_table.c.type.type),
-            # The same JSON record_event() writes: {"signature_id": <id>}.
+            # JSON equivalent to what record_event() writes: {"signature_id": <id>}.
             func.json_build_object(literal_column("'signature_id'"), new.c.id),
             now,
         ),

@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from campaigns.campaign.models import Campaign, CampaignStatus
 from campaigns.core.db import utcnow
@@ -111,6 +111,60 @@ def test_a_petition_not_open_for_signing_says_so_and_stores_nothing(
         assert response.status_code == 409
         assert says in response.get_data(as_text=True)
     assert stored_rows() == {"Signature": 0, "ConsentRecord": 0, "Event": 0}
+
+
+def test_signing_again_after_the_petition_closed_sends_nothing(app, client, demo, mailbox):
+    app.config["CONFIRMATION_RESEND_INTERVAL"] = 0  # a resend would be due at once
+    try:
+        sign(client, email="early@example.org")
+        run_outbox(app)
+        token = csrf_token(client.get(f"/en/c/{SLUG}").get_data(as_text=True))
+        naloxone_petition().campaign.status = CampaignStatus.CLOSED
+        db.session.commit()
+
+        response = client.post(
+            f"/en/c/{SLUG}",
+            data={
+                "csrf_token": token,
+                "name": "Ada",
+                "email": "early@example.org",
+                "country": "DE",
+            },
+        )
+        run_outbox(app)
+    finally:
+        app.config["CONFIRMATION_RESEND_INTERVAL"] = 600
+
+    assert response.status_code == 409
+    assert stored_rows() == {"Signature": 1, "ConsentRecord": 3, "Event": 1}
+    assert len(mailbox.to("early@example.org")) == 1  # the first confirmation only
+
+
+def test_a_new_signature_costs_one_statement_on_postgresql(app, client, demo, mailbox):
+    """Signing is the busiest write: on PostgreSQL the signature, its consents and its event go
+    in one round trip to the server (on SQLite, in the process, three statements)."""
+    token = csrf_token(client.get(f"/en/c/{SLUG}").get_data(as_text=True))
+    # The consent wording is stored on first use, and its ids are remembered once read back.
+    for warm_up in ("first@example.org", "second@example.org"):
+        sign(client, email=warm_up)
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        response = client.post(
+            f"/en/c/{SLUG}",
+            data={"csrf_token": token, "name": "Ada", "email": "one@example.org", "country": "DE"},
+        )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+    assert response.status_code == 303
+    expected = 1 if db.engine.dialect.name == "postgresql" else 3
+    assert len(statements) == expected, statements
+    assert stored_rows() == {"Signature": 3, "ConsentRecord": 9, "Event": 3}
 
 
 def test_a_petition_takes_signatures_on_its_deadline_day(client, demo, mailbox):
