@@ -49,6 +49,10 @@ def celery_settings(config) -> dict:
         "worker_prefetch_multiplier": 1,
         # Events choose their queue when published (campaigns.core.events.EVENT_QUEUES).
         "task_default_queue": "default",
+        "task_routes": {
+            "mailings.send_batch": {"queue": "bulk"},
+            "mailings.send_test": {"queue": "transactional"},
+        },
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
             "visibility_timeout": 3600,

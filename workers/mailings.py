@@ -34,8 +34,7 @@ def start_batches(mailing_id: int) -> None:
 
 
 @shared_task(
-    name="mailings.send_batch",
-    queue=BULK_QUEUE,
+    name="mailings.send_batch",  # on the bulk queue (task_routes in campaigns/extensions.py)
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=240,
@@ -61,8 +60,7 @@ def send_mailing_batch(mailing_id: int, **_kwargs: object) -> None:
 
 
 @shared_task(
-    name="mailings.send_test",
-    queue="transactional",  # a few messages someone is waiting for
+    name="mailings.send_test",  # on the transactional queue: someone is waiting for these
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,

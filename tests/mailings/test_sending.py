@@ -513,3 +513,13 @@ def test_no_address_can_add_an_smtp_command(address):
     assert framed.startswith("<") and framed.endswith(">")
     if address == "plain@example.org":
         assert framed == "<plain@example.org>"
+
+
+def test_bulk_batches_and_test_mails_are_routed_to_their_queues(app):  # noqa: ANN001
+    """A mailing's batches go to the bulk workers; test mails, which someone waits for, go to
+    the transactional ones, with the confirmation mails."""
+    import workers.mailings  # noqa: F401 - registers the tasks
+
+    router = app.extensions["celery"].amqp.router
+    assert router.route({}, "mailings.send_batch")["queue"].name == "bulk"
+    assert router.route({}, "mailings.send_test")["queue"].name == "transactional"
