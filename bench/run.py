@@ -694,7 +694,7 @@ def render(
 - machine: {machine_summary()}
 - code: {tree_summary()}
 - software: Python {platform.python_version()}; {pg_version}; Redis {_redis_version(stack)}; {_version(["wrk", "-v"]).split(" Copyright")[0]}
-- gunicorn: {gunicorn} workers; Celery: 1 worker, {args.celery_pool} pool, concurrency {args.celery_concurrency}, nice {args.worker_nice}
+- gunicorn: {gunicorn} workers; Celery: 1 worker, {args.celery_pool} pool, concurrency {args.celery_concurrency}, nice {args.worker_nice} ({stack.worker_session_nice})
 - wrk: {args.wrk_threads} threads, {args.connections} connections, {args.repeats} rounds of {args.warmup:g} s warm-up + {args.duration:g} s per phase (medians shown)
 - runs measured again because other processes kept > {DISTURBED_CORES:g} cores busy: {redone}
 - load generator, database, Redis, web and worker all share the same machine; other load

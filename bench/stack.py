@@ -51,6 +51,7 @@ class Stack:
         self.web: Child | None = None
         self.floor: Child | None = None
         self.worker: Child | None = None
+        self.worker_session_nice = "not started"
         self.sink: Child | None = None
         self._db_created = False
         self.cleanup_summary = ""
@@ -162,7 +163,7 @@ class Stack:
                 "--hostname", f"bench-{self.run_id}@%h",
             ],
         )  # fmt: skip
-        _lower_session_priority(self.worker.pid, cfg.worker_nice)
+        self.worker_session_nice = _lower_session_priority(self.worker.pid, cfg.worker_nice)
 
     def groups(self) -> dict[str, int]:
         """Role -> process group id, for the CPU meter."""
@@ -239,6 +240,9 @@ class Stack:
                 "UPDATE outbox_events SET processed_at = now() WHERE processed_at IS NULL"
                 " AND type = 'signature.created'"
             ).rowcount
+            # That mass update is the benchmark's own doing, not the app's: vacuum its dead rows
+            # now, rather than let autovacuum do it in the middle of the next phase.
+            conn.execute("VACUUM outbox_events")
         return dropped
 
 
@@ -262,8 +266,9 @@ def delete_redis_keys(url: str, prefix: str) -> int:
     return deleted
 
 
-def _lower_session_priority(pid: int, nice: int) -> None:
-    """Give the session of `pid` the nice value `nice` too, where Linux groups by session.
+def _lower_session_priority(pid: int, nice: int) -> str:
+    """Give the session of `pid` the nice value `nice` too, where Linux groups by session, and
+    say what it is now (for the report).
 
     With autogroups (`/proc/sys/kernel/sched_autogroup_enabled`), the scheduler shares the CPU
     between sessions first and applies a process's nice value only within its session; every
@@ -271,6 +276,12 @@ def _lower_session_priority(pid: int, nice: int) -> None:
     would not rank the worker below gunicorn. A systemd unit's `CPUWeight=` does the same job
     in production (see the README)."""
     autogroup = Path(f"/proc/{pid}/autogroup")
-    if autogroup.exists():
-        with contextlib.suppress(OSError):
-            autogroup.write_text(str(nice))
+    if not autogroup.exists():
+        return "no autogroups"
+    with contextlib.suppress(OSError):
+        autogroup.write_text(str(nice))
+    try:
+        # "/autogroup-85 nice 10"
+        return "session autogroup nice " + autogroup.read_text().split()[-1]
+    except (OSError, IndexError):
+        return "session autogroup unknown"
