@@ -102,6 +102,9 @@ class Config:
     # Outbox relay: events not processed this many seconds after commit are published again.
     OUTBOX_RELAY_GRACE = _int("OUTBOX_RELAY_GRACE", 60)
     OUTBOX_RELAY_INTERVAL = _int("OUTBOX_RELAY_INTERVAL", 15)
+    # Processed outbox events are deleted after this many days (they are kept a while to help
+    # explain what happened).
+    OUTBOX_KEEP_DAYS = _int("OUTBOX_KEEP_DAYS", 7)
     TALLY_RECONCILE_INTERVAL = _int("TALLY_RECONCILE_INTERVAL", 300)
     # How long a web worker may serve a petition page from memory (the count is always current;
     # this bounds how late a change of the campaign's text or status shows).

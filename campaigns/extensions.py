@@ -65,6 +65,7 @@ def celery_settings(config) -> dict:
                 "task": "outbox.relay",
                 "schedule": float(config["OUTBOX_RELAY_INTERVAL"]),
             },
+            "outbox-prune": {"task": "outbox.prune", "schedule": 3600.0},
             "purge-unconfirmed-signatures": {
                 "task": "petitions.purge_unconfirmed",
                 "schedule": 3600.0,

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import smtplib
+import time
+from datetime import timedelta
 
 import redis
 from celery import shared_task
@@ -10,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from campaigns.core import events
 from campaigns.core.mail import MailClaimedElsewhere, PermanentMailError
+from campaigns.extensions import db
 
 log = get_task_logger(__name__)
 
@@ -84,3 +87,18 @@ def drain_events(self, event_type: str, **_kwargs: object) -> None:
 def relay_outbox(**_kwargs: object) -> int:
     """Publish events the after-commit hook could not (beat runs this every few seconds)."""
     return events.relay()
+
+
+@shared_task(name="outbox.prune", acks_late=True, reject_on_worker_lost=True)
+def prune_outbox(**_kwargs: object) -> int:
+    """Delete events processed more than OUTBOX_KEEP_DAYS ago (beat runs this hourly), a batch
+    per transaction, for at most a minute."""
+    keep = timedelta(days=current_app.config["OUTBOX_KEEP_DAYS"])
+    deadline = time.monotonic() + 60
+    deleted = 0
+    while True:
+        batch = events.prune(keep)
+        db.session.commit()
+        deleted += batch
+        if batch == 0 or time.monotonic() > deadline:
+            return deleted

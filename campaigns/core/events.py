@@ -41,7 +41,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import JSON, Index, String, bindparam, event, or_, select, text
+from sqlalchemy import JSON, Index, String, bindparam, delete, event, or_, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -322,6 +322,21 @@ def relay(limit: int = 500) -> int:
             e.relayed_at = now
     db.session.commit()
     return len(events)
+
+
+def prune(older_than: timedelta, batch: int = 5000) -> int:
+    """Delete up to `batch` events processed more than `older_than` ago; the caller commits.
+    Returns how many were deleted.
+
+    A processed event has done its work: what it caused is recorded in its own tables (the
+    mail sent, the counts, the milestones). A task that arrives late for a deleted event finds
+    no row and does nothing (`dispatch`), so only the outbox stops growing with every
+    signature."""
+    cutoff = utcnow() - older_than
+    ids = db.session.scalars(select(Event.id).where(Event.processed_at < cutoff).limit(batch)).all()
+    if ids:
+        db.session.execute(delete(Event).where(Event.id.in_(ids)))
+    return len(ids)
 
 
 @event.listens_for(Session, "after_commit")

@@ -14,6 +14,7 @@ from campaigns.core.mail import SentMail
 from campaigns.core.redis import get_redis
 from campaigns.extensions import db
 from tests.support import run_outbox, sign, unprocessed_events
+from workers.events import prune_outbox
 
 
 def queued_messages(app, queue: str) -> int:  # noqa: ANN001
@@ -142,3 +143,29 @@ def test_the_relay_publishes_events_left_behind(app, client, demo, monkeypatch):
     # Its own task, whatever the doorbell says: a rung bell's drain task may have been lost.
     assert published_event_ids(app) == [db.session.scalar(select(events.Event.id))]
     assert run_outbox(app) == 1
+
+
+def test_processed_events_are_pruned_after_the_keep_period(app, client, demo, mailbox):
+    for n in range(3):
+        sign(client, email=f"prune{n}@example.org")
+    run_outbox(app)  # three confirmations sent: their events are processed
+    sign(client, email="waiting@example.org")  # still waiting for its mail
+    table = events.Event.__table__
+    with app.app_context():
+        old, recent = db.session.scalars(
+            select(table.c.id).where(table.c.processed_at.is_not(None)).limit(2)
+        ).all()
+        db.session.execute(
+            table.update()
+            .where(table.c.id == old)
+            .values(processed_at=utcnow() - timedelta(days=8))
+        )
+        db.session.commit()
+
+        assert prune_outbox.run() == 1
+        remaining = set(db.session.scalars(select(table.c.id)))
+        assert old not in remaining
+        assert recent in remaining
+        assert len(remaining) == 3  # two processed this week, one waiting
+        events.dispatch(old)  # a late task for the deleted event does nothing
+    assert len(mailbox.messages) == 3
