@@ -13,8 +13,6 @@ from campaigns.mailings.models import Mailing
 
 log = get_task_logger(__name__)
 
-BULK_QUEUE = "bulk"
-
 
 def _heartbeat(mailing_id: int, seconds: float) -> None:
     """Batches of this mailing are in flight (or waiting `seconds` for their countdown). Beat
@@ -30,7 +28,7 @@ def _batches_in_flight(mailing_id: int) -> bool:
 def start_batches(mailing_id: int) -> None:
     _heartbeat(mailing_id, 0)
     for _ in range(current_app.config["MAILING_PARALLEL_BATCHES"]):
-        send_mailing_batch.apply_async((mailing_id,), queue=BULK_QUEUE)
+        send_mailing_batch.delay(mailing_id)
 
 
 @shared_task(
@@ -48,15 +46,15 @@ def send_mailing_batch(mailing_id: int, **_kwargs: object) -> None:
     except sending.RetryLater as later:
         log.info("mailing %s: waiting %.0f s (%s)", mailing_id, later.countdown, later)
         _heartbeat(mailing_id, later.countdown)
-        send_mailing_batch.apply_async((mailing_id,), queue=BULK_QUEUE, countdown=later.countdown)
+        send_mailing_batch.apply_async((mailing_id,), countdown=later.countdown)
         return
     except Exception:
         # Keep this chain of batches alive (beat only restarts a mailing with none left), a
         # little later, and let the error be reported.
-        send_mailing_batch.apply_async((mailing_id,), queue=BULK_QUEUE, countdown=30)
+        send_mailing_batch.apply_async((mailing_id,), countdown=30)
         raise
     if result.more:
-        send_mailing_batch.apply_async((mailing_id,), queue=BULK_QUEUE)
+        send_mailing_batch.delay(mailing_id)
 
 
 @shared_task(

@@ -144,7 +144,8 @@ def sign(slug: str, data: SignatureInput) -> tuple[SignOutcome, int | None]:
     A new signature is stored with its consent records and its `signature.created` event in one
     transaction. An address that signed before gets mail instead (see `_signed_before`)."""
     params = _new_signature_params(slug, data)
-    signature_id = _store_new_signature(params)
+    choices = {"signature": True, "public_name": data.show_name, "newsletter": data.newsletter}
+    signature_id = _store_new_signature(params, choices)
     if signature_id is not None:
         db.session.commit()
         return SignOutcome.CREATED, signature_id
@@ -165,13 +166,13 @@ def sign(slug: str, data: SignatureInput) -> tuple[SignOutcome, int | None]:
 
 
 # Every sign POST records these three consents (the signature's processing notice and the two
-# boxes), in this order.
+# boxes).
 SIGNING_PURPOSES = ("signature", "public_name", "newsletter")
 
 
 def _new_signature_params(slug: str, data: SignatureInput) -> dict[str, object]:
     now = utcnow()
-    params: dict[str, object] = {
+    return {
         "slug": slug,
         "today": now.date(),
         "now": now,
@@ -184,32 +185,32 @@ def _new_signature_params(slug: str, data: SignatureInput) -> dict[str, object]:
         "source": data.source.strip().lower()[:40] or None,
         "source_url": data.source_url,
     }
-    choices = {"signature": True, "public_name": data.show_name, "newsletter": data.newsletter}
-    for purpose in SIGNING_PURPOSES:
-        params[f"{purpose}_text"] = consent_text_id(purpose, data.locale)
-        params[f"{purpose}_granted"] = choices[purpose]
-    return params
 
 
-def _store_new_signature(params: dict[str, object]) -> int | None:
-    """Insert a pending signature, its consent records and its event in the session's
-    transaction. None if the petition is not open, or if this address signed it before: the
-    unique constraint on (petition, email) finds those, also when two requests race (PostgreSQL
-    makes the second wait for the first to commit, then skips it)."""
+def _store_new_signature(params: dict[str, object], choices: dict[str, bool]) -> int | None:
+    """Insert a pending signature, its consent records (`choices`, by purpose) and its event in
+    the session's transaction. None if the petition is not open, or if this address signed it
+    before: the unique constraint on (petition, email) finds those, also when two requests race
+    (PostgreSQL makes the second wait for the first to commit, then skips it)."""
+    locale = str(params["locale"])
     statements = _signing_statements(db.engine.dialect.name)
-    if statements.all_in_one is not None:
-        event_id = new_event_id("signature.created")
-        signature_id = db.session.execute(
-            statements.all_in_one, {**params, "event_id": event_id}
-        ).scalar()
+    if statements.all_in_one is None:
+        signature_id = db.session.execute(statements.signature, params).scalar()
         if signature_id is not None:
-            publish_on_commit(event_id, "signature.created")
+            record_consents(signature_id, locale, choices, params["now"])
+            record_event("signature.created", signature_id=signature_id)
         return signature_id
-    signature_id = db.session.execute(statements.signature, params).scalar()
+
+    event_id = new_event_id("signature.created")
+    consents = {}
+    for purpose in SIGNING_PURPOSES:
+        consents[f"{purpose}_text"] = consent_text_id(purpose, locale)
+        consents[f"{purpose}_granted"] = choices[purpose]
+    signature_id = db.session.execute(
+        statements.all_in_one, {**params, **consents, "event_id": event_id}
+    ).scalar()
     if signature_id is not None:
-        choices = {purpose: bool(params[f"{purpose}_granted"]) for purpose in SIGNING_PURPOSES}
-        record_consents(signature_id, str(params["locale"]), choices, params["now"])
-        record_event("signature.created", signature_id=signature_id)
+        publish_on_commit(event_id, "signature.created")
     return signature_id
 
 
