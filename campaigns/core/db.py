@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 import time
@@ -101,6 +102,13 @@ def ping_after_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECOND
             # The server is likely to have dropped the pool's other connections too: the pool
             # replaces them all, and hands out a new one now.
             raise InvalidatePoolError("the connection died while idle") from exc
+
+
+@functools.lru_cache(maxsize=8)
+def autocommit(engine: Engine) -> Engine:
+    """`engine` for a statement that is a transaction of its own: no BEGIN and COMMIT around it.
+    Shares the engine's pool and event listeners; built once per engine."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def insert_unless_present(model):  # noqa: ANN001, ANN201 - a dialect's Insert

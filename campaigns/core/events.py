@@ -6,7 +6,8 @@ transaction commits:
 
 1. `record_event()` inserts the row in the session's transaction (the caller commits with its own
    data); a statement that writes the row itself takes `new_event_id()` and calls
-   `publish_on_commit()` (signing does, to store a signature in one statement);
+   `publish_on_commit()`, or `publish_committed()` once it returned if it ran in autocommit
+   (signing does, to store a signature in one statement);
 2. right after commit, `publish_after_commit` hands the new events to Celery (`publish()`);
 3. if the broker was unreachable, the beat task `outbox.relay` publishes every event still unprocessed
    after `OUTBOX_RELAY_GRACE` seconds;
@@ -141,7 +142,8 @@ def record_event(event_type: str, **payload: object) -> str:
 
 def new_event_id(event_type: str) -> str:
     """A new event's id, after checking its type is documented. For a statement that writes the
-    event row itself (see `petitions.services.sign`); it then calls `publish_on_commit`."""
+    event row itself (see `petitions.services.sign`); it then calls `publish_on_commit`, or
+    `publish_committed` once the row is committed."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"undocumented event type {event_type!r}")
     return uuid.uuid4().hex
@@ -150,6 +152,11 @@ def new_event_id(event_type: str) -> str:
 def publish_on_commit(event_id: str, event_type: str) -> None:
     """Publish an event written in the session's transaction once that transaction commits."""
     db.session.info.setdefault("outbox_pending", []).append((event_id, event_type))
+
+
+def publish_committed(event_id: str, event_type: str) -> None:
+    """Publish an event whose row is committed already (written by a statement in autocommit)."""
+    publish([(event_id, event_type)])
 
 
 def handles(event_type: str) -> Callable[[Handler], Handler]:

@@ -22,6 +22,19 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+# Added to every response that does not set its own.
+_DEFAULTS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    # Supporters arrive from sensitive pages and go on to share links: tell no other site where
+    # from. Our own forms still send it, since CSRF protection over HTTPS checks the referrer.
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+)
+
+
 def _has_nul(values) -> bool:  # noqa: ANN001
     return any("\x00" in value for value in values)
 
@@ -44,20 +57,13 @@ def init_security_headers(app: Flask) -> None:
     @app.after_request
     def set_security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        # Supporters arrive from sensitive pages and go on to share links: tell no other site where
-        # from. Our own forms still send it, since CSRF protection over HTTPS checks the referrer.
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault(
-            "Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"
-        )
+        # One look at the headers the response has, rather than one scan per header we add.
+        present = {name.lower() for name, _value in headers.items()}
+        headers.extend([(name, value) for name, value in _DEFAULTS if name.lower() not in present])
         if request.path.startswith("/staff/"):
             # Staff pages hold personal data (exports, the mail catcher's messages with working
             # links): never kept in a shared or back/forward cache.
             headers["Cache-Control"] = "no-store"
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        if request.is_secure and "strict-transport-security" not in present:
+            headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
         return response

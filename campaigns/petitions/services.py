@@ -30,8 +30,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager
 
 from campaigns.campaign.models import PUBLIC_STATUSES, Campaign, CampaignStatus
-from campaigns.core.db import utcnow
-from campaigns.core.events import Event, new_event_id, publish_on_commit, record_event
+from campaigns.core.db import autocommit, utcnow
+from campaigns.core.events import Event, new_event_id, publish_committed, record_event
 from campaigns.extensions import db
 from campaigns.networks.models import Network
 from campaigns.petitions.consent import consent_text_id, record_consents
@@ -147,7 +147,6 @@ def sign(slug: str, data: SignatureInput) -> tuple[SignOutcome, int | None]:
     choices = {"signature": True, "public_name": data.show_name, "newsletter": data.newsletter}
     signature_id = _store_new_signature(params, choices)
     if signature_id is not None:
-        db.session.commit()
         return SignOutcome.CREATED, signature_id
     # Not new, or not open: most signers are new, so only now is it worth a look.
     target = signing_target(slug)
@@ -188,8 +187,8 @@ def _new_signature_params(slug: str, data: SignatureInput) -> dict[str, object]:
 
 
 def _store_new_signature(params: dict[str, object], choices: dict[str, bool]) -> int | None:
-    """Insert a pending signature, its consent records (`choices`, by purpose) and its event in
-    the session's transaction. None if the petition is not open, or if this address signed it
+    """Store and commit a pending signature, its consent records (`choices`, by purpose) and its
+    event, all or nothing. None if the petition is not open, or if this address signed it
     before: the unique constraint on (petition, email) finds those, also when two requests race
     (PostgreSQL makes the second wait for the first to commit, then skips it)."""
     locale = str(params["locale"])
@@ -199,18 +198,27 @@ def _store_new_signature(params: dict[str, object], choices: dict[str, bool]) ->
         if signature_id is not None:
             record_consents(signature_id, locale, choices, params["now"])
             record_event("signature.created", signature_id=signature_id)
+            db.session.commit()
         return signature_id
 
-    event_id = new_event_id("signature.created")
     consents = {}
     for purpose in SIGNING_PURPOSES:
         consents[f"{purpose}_text"] = consent_text_id(purpose, locale)
         consents[f"{purpose}_granted"] = choices[purpose]
-    signature_id = db.session.execute(
-        statements.all_in_one, {**params, **consents, "event_id": event_id}
-    ).scalar()
+    if db.session().in_transaction():
+        # The first signer of a new wording stored its consent text just now: the statement
+        # below runs on a connection of its own and must find that row committed (or it would
+        # wait for this transaction's lock, which waits for it).
+        db.session.commit()
+    event_id = new_event_id("signature.created")
+    # One statement is a transaction by itself: run in autocommit, it needs no BEGIN and no
+    # COMMIT, two round trips of the three.
+    with autocommit(db.engine).connect() as connection:
+        signature_id = connection.execute(
+            statements.all_in_one, {**params, **consents, "event_id": event_id}
+        ).scalar()
     if signature_id is not None:
-        publish_on_commit(event_id, "signature.created")
+        publish_committed(event_id, "signature.created")
     return signature_id
 
 

@@ -142,7 +142,8 @@ def test_signing_again_after_the_petition_closed_sends_nothing(app, client, demo
 
 def test_a_new_signature_costs_one_statement_on_postgresql(app, client, demo, mailbox):
     """Signing is the busiest write: on PostgreSQL the signature, its consents and its event go
-    in one round trip to the server (on SQLite, in the process, three statements)."""
+    in one statement, in autocommit: one round trip to the server, no BEGIN and no COMMIT (on
+    SQLite, in the process, three statements)."""
     token = csrf_token(client.get(f"/en/c/{SLUG}").get_data(as_text=True))
     # The consent wording is stored on first use, and its ids are remembered once read back.
     for warm_up in ("first@example.org", "second@example.org"):
