@@ -89,6 +89,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")
+    from campaigns.core import events
     from campaigns.extensions import db
 
     with app.app_context():
@@ -113,6 +114,8 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         app.extensions.pop("consent_wording", None)
         app.extensions.pop("page_cache", None)
         delete_prefixed(app.config["REDIS_URL"], app.config["REDIS_KEY_PREFIX"])
+        # The doorbells this process saw rung are gone with the Redis keys.
+        events._bell_seen_at.clear()
 
 
 @pytest.fixture

@@ -28,6 +28,10 @@ join in. The task then runs the batch handler until a batch settles nothing (non
 another worker took them) or its time budget is spent, when it rings again (`drain()`). A bell
 whose task was lost lapses after `DOORBELL_TTL`; the relay publishes what it left behind.
 
+In a burst even asking Redis is too much: a web process that saw a bell rung takes it as rung,
+without asking, for `DOORBELL_QUIET_SECONDS`, and every drain keeps looking that long after it
+unrings the bell, so what those processes commit meanwhile is still found.
+
 Event types, what they carry and when they fire are documented in `EVENT_TYPES`.
 """
 
@@ -87,6 +91,13 @@ _handlers: dict[str, list[Handler]] = defaultdict(list)
 _batch_handlers: dict[str, BatchHandler] = {}
 
 DOORBELL_TTL = 30  # seconds
+# A process that saw a doorbell rung (it rang it, or found it rung) does not ask Redis again for
+# this long: in a burst, most events then cost no round trip at all. In exchange every drain
+# keeps looking at least this long after it unrings the bell, so the task that unrings a bell
+# seen rung still finds the events committed by whoever skipped asking (see `drain`).
+DOORBELL_QUIET_SECONDS = 1.0
+# Doorbell key -> time.monotonic() just before this process last saw it rung.
+_bell_seen_at: dict[str, float] = {}
 # A drain that settled fewer events than this in a batch (of up to 25 confirmation mails, see
 # petitions.handlers) waits DRAIN_GATHER_SECONDS before the next.
 DRAIN_FULL_BATCH = 10
@@ -219,17 +230,26 @@ def dispatch(event_id: str) -> None:
 def drain(event_type: str, budget: float) -> bool:
     """Unring the doorbell of `event_type`, then run its batch handler until no event is waiting or
     `budget` seconds have passed. True if it stopped for the time: the caller rings again."""
-    get_redis().delete(_doorbell(event_type))  # first: from now on a new event rings again
+    bell = _doorbell(event_type)
+    get_redis().delete(bell)  # first: from now on a new event rings again
+    _bell_seen_at.pop(bell, None)
+    unrung_at = time.monotonic()
     handle_batch = _batch_handlers[event_type]
-    deadline = time.monotonic() + budget
-    while taken := handle_batch(event_type, None):
-        if time.monotonic() > deadline:
+    deadline = unrung_at + budget
+    while True:
+        looked_at = time.monotonic()
+        taken = handle_batch(event_type, None)
+        if taken and time.monotonic() > deadline:
             return True
+        if not taken and looked_at - unrung_at >= DOORBELL_QUIET_SECONDS:
+            # Nothing waits, and this look began after every process that saw the bell rung
+            # before it was unrung has stopped skipping the bell: an event committed from now on
+            # rings again.
+            return False
         if taken < DRAIN_FULL_BATCH:
             # Events are trickling in: let a few more arrive, so that the next batch shares its
             # queries and its claim among more mails.
             time.sleep(DRAIN_GATHER_SECONDS)
-    return False
 
 
 def give_up(event_id: str) -> None:
@@ -269,18 +289,29 @@ def publish(event_ids: list[tuple[str, str]], doorbells: bool = True) -> bool:
 
 def ring(*event_types: str) -> None:
     """Publish an `events.drain` for each type whose doorbell is not rung already. If publishing
-    fails, the bells it rang are unrung, so the next event tries again."""
-    rung = []
+    fails, the bells it rang are unrung, so the next event tries again.
+
+    A bell this process saw rung less than DOORBELL_QUIET_SECONDS ago is taken as still rung,
+    without asking Redis: the drain that unrings it keeps looking for that long afterwards."""
+    # Read before asking Redis, so that it is never later than the moment the bell was seen.
+    now = time.monotonic()
+    rung, seen = [], []
     try:
         for event_type in event_types:
-            if get_redis().set(_doorbell(event_type), 1, nx=True, ex=DOORBELL_TTL):
+            bell = _doorbell(event_type)
+            if now - _bell_seen_at.get(bell, -DOORBELL_QUIET_SECONDS) < DOORBELL_QUIET_SECONDS:
+                continue
+            if get_redis().set(bell, 1, nx=True, ex=DOORBELL_TTL):
                 rung.append(event_type)
+            seen.append(bell)
         _send([("events.drain", t, t) for t in rung])
     except Exception:
         if rung:
             with contextlib.suppress(Exception):  # Redis itself may be what failed
                 get_redis().delete(*map(_doorbell, rung))
         raise
+    for bell in seen:
+        _bell_seen_at[bell] = now
 
 
 def _doorbell(event_type: str) -> str:

@@ -153,11 +153,12 @@ def test_a_refused_mail_does_not_stop_the_batch(app, client, demo, mailbox, monk
     assert run_outbox(app) == 0  # the refused one is done with too
 
 
-def test_a_drain_that_finds_its_batch_taken_by_another_worker_stops(
+def test_a_drain_that_finds_its_batch_taken_by_another_worker_leaves_it(
     app, client, demo, mailbox, monkeypatch
 ):
     """Between a drain's look for waiting mails and its claim, another worker may claim them:
-    the batch then settled nothing, and the drain leaves them to that worker."""
+    the batch then settled nothing, and the drain leaves them to that worker. It stops once it
+    has looked for the doorbell's quiet period (see test_outbox)."""
     from campaigns.petitions import handlers
 
     sign_many(client, 2)
@@ -179,8 +180,8 @@ def test_a_drain_that_finds_its_batch_taken_by_another_worker_stops(
         )
         started = time.monotonic()
         assert events.drain("signature.created", budget=5) is False
-    assert looks == [1]
-    assert time.monotonic() - started < 1
+    assert len(looks) >= 2
+    assert time.monotonic() - started < events.DOORBELL_QUIET_SECONDS + 1
     assert mailbox.messages == []
 
 

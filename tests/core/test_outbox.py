@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
 from datetime import timedelta
 
+import redis
 from sqlalchemy import func, select
 
 from campaigns.core import events
@@ -15,6 +18,11 @@ from campaigns.core.redis import get_redis
 from campaigns.extensions import db
 from tests.support import run_outbox, sign, unprocessed_events
 from workers.events import prune_outbox
+
+
+def get_redis_client(app) -> redis.Redis:  # noqa: ANN001
+    """A client of the app's Redis for a test's own thread (no app context needed)."""
+    return redis.Redis.from_url(app.config["REDIS_URL"])
 
 
 def queued_messages(app, queue: str) -> int:  # noqa: ANN001
@@ -115,6 +123,59 @@ def test_a_burst_of_signatures_publishes_one_task_and_it_sends_every_mail(
     # The drain unrang the doorbell when it started: the next signature publishes again.
     sign(client, email="after@example.org")
     assert published_tasks(app)[1:] == [("events.drain", "signature.created")]
+
+
+def test_a_process_that_saw_the_doorbell_rung_does_not_ask_again_for_a_moment(app, client, demo):
+    """In a burst, most events then cost the web process no Redis round trip."""
+    sign(client, email="first@example.org")
+    assert published_tasks(app) == [("events.drain", "signature.created")]
+    with app.app_context():
+        # A drain in another process unrings the bell; this process cannot know.
+        get_redis().delete(events._doorbell("signature.created"))
+
+    sign(client, email="second@example.org")
+    # Nothing more: the drain that unrang the bell is still looking (see the next test).
+    assert published_tasks(app) == [("events.drain", "signature.created")]
+
+    for bell in events._bell_seen_at:  # the quiet period has passed
+        events._bell_seen_at[bell] -= events.DOORBELL_QUIET_SECONDS
+    sign(client, email="third@example.org")
+    assert published_tasks(app) == [("events.drain", "signature.created")] * 2
+
+
+def test_a_drain_finds_what_was_committed_without_a_ring_while_it_kept_looking(
+    app, client, demo, mailbox, monkeypatch
+):
+    monkeypatch.setattr(events, "DOORBELL_QUIET_SECONDS", 3.0)  # ample, however slow the machine
+    sign(client, email="first@example.org")
+    bell = app.config["REDIS_KEY_PREFIX"] + "outbox-doorbell:signature.created"
+    outcome = {}
+
+    def drain_as_a_worker() -> None:
+        with app.app_context():
+            outcome["more"] = events.drain("signature.created", budget=60)
+
+    # What this process remembers of the bell, as a web process would (the drain runs in a
+    # thread here, and forgets the bell of its own process when it unrings it).
+    seen = dict(events._bell_seen_at)
+    worker = threading.Thread(target=drain_as_a_worker)
+    started = time.monotonic()
+    worker.start()
+    while get_redis_client(app).exists(bell):  # the drain has unrung the bell
+        time.sleep(0.01)
+    mailbox.wait_for(1)
+    time.sleep(3 * events.DRAIN_GATHER_SECONDS)  # the drain has looked again and found nothing
+    assert worker.is_alive()  # and goes on looking
+    events._bell_seen_at.update(seen)
+    sign(client, email="late@example.org")  # the bell was seen rung a moment ago: no ring
+    assert published_tasks(app) == [("events.drain", "signature.created")]
+
+    worker.join(timeout=30)
+    assert outcome == {"more": False}
+    assert time.monotonic() - started >= 3.0
+    recipients = sorted(rcpt for _sender, rcpts in mailbox.envelopes for rcpt in rcpts)
+    assert recipients == ["first@example.org", "late@example.org"]
+    assert unprocessed_events() == 0
 
 
 def test_a_drain_out_of_time_says_so_and_leaves_the_rest_waiting(app, client, demo, mailbox):
