@@ -19,6 +19,12 @@ def _no_line_breaks(_form: FlaskForm, field: StringField) -> None:
 
 
 class SignatureForm(FlaskForm):
+    class Meta:
+        # CSRFProtect checks the token of every POST before any view runs (and an expired one
+        # gets the form back, see petitions.views.expired_form). A token field of the form's own
+        # would check it again, and sign a new token for every POST, used by none that succeeds.
+        csrf = False
+
     name = StringField(
         _l("Your name"),
         validators=[

@@ -95,7 +95,7 @@ def render_petition_page(
         tally=tally or current_tally(petition.id),
         public_signers=services.recent_public_signers(petition.id),
         form=form,
-        csrf_value=csrf_value or form.csrf_token.current_token,
+        csrf_value=csrf_value or generate_csrf(),
         open_for_signing=open_for_signing,
         notice=notice,
         data_use=wording("signature", locale),
@@ -173,9 +173,8 @@ def expired_form(_error: CSRFError):  # noqa: ANN201
     petition = services.live_petition(slug) if slug else None
     if petition is None or request.endpoint != "petitions.petition":
         return expired_form_page()
-    form = SignatureForm(formdata=request.form, meta={"csrf": True})
+    form = SignatureForm()
     form.validate()
-    form.csrf_token.errors = []
     notice = _(
         "For your security this form had expired. We kept what you typed: please check "
         "it and press the button again."
