@@ -32,7 +32,7 @@ from pathlib import Path
 
 from bench.procs import BenchError
 from bench.run import PETITION_PATH
-from bench.stack import Stack, StackConfig
+from bench.stack import Stack, StackConfig, default_pg_url
 
 _CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cpu", action="store_true", help="profile CPU time instead of wall time")
     p.add_argument(
         "--pg-url",
-        default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+        default=default_pg_url(),
     )
     p.add_argument(
         "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")

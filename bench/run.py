@@ -44,7 +44,7 @@ from bench import pyspy, report
 from bench.cpu import CpuMeter
 from bench.loadgen import Sent, Wrk, WrkResult, fetch_pairs, open_loop, write_pairs
 from bench.procs import HOST, REPO_ROOT, BenchError
-from bench.stack import Stack, StackConfig
+from bench.stack import Stack, StackConfig, default_pg_url
 
 PETITION_PATH = "/en/c/naloxone-in-every-pocket"
 CEILING_PATH = "/static/site.css"
@@ -212,9 +212,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=3, help="rounds of the three wrk phases")
     p.add_argument("--connections", type=int, default=16, help="wrk connections")
     p.add_argument("--wrk-threads", type=int, default=2)
-    # cores + 1 sync workers measured best on 2 cores (see bench/README.md): with the worker,
-    # PostgreSQL and wrk on the same cores, 2 * cores + 1 = 5 was 10-15 % slower with longer tails.
-    p.add_argument("--workers", type=int, default=cores + 1, help="gunicorn workers")
+    # 2 * cores sync workers measured best on 2 cores (see bench/README.md), as many as the
+    # README's deployment example runs.
+    p.add_argument("--workers", type=int, default=2 * cores, help="gunicorn workers")
     p.add_argument(
         "--threads", type=int, default=1, help="gunicorn threads per worker (1: sync worker)"
     )
@@ -223,7 +223,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--worker-nice",
         type=int,
-        default=10,
+        default=19,
         help="the Celery worker's nice value (the README's advice for a shared machine)",
     )
     p.add_argument("--rate", type=float, default=100.0, help="signatures/s of the fixed-rate phase")
@@ -233,8 +233,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--pairs", type=int, default=200, help="(session, CSRF token) pairs")
     p.add_argument(
         "--pg-url",
-        default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"),
-        help="a database on the server where bench_<random> is created (env BENCH_PG_URL)",
+        default=default_pg_url(),
+        help="a database on the server where bench_<random> is created (env BENCH_PG_URL; "
+        "default: the local server's unix socket if there is one, else 127.0.0.1:5432)",
     )
     p.add_argument(
         "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -693,7 +694,7 @@ def render(
 - date: {started.strftime("%Y-%m-%d %H:%M %Z")}
 - machine: {machine_summary()}
 - code: {tree_summary()}
-- software: Python {platform.python_version()}; {pg_version}; Redis {_redis_version(stack)}; {_version(["wrk", "-v"]).split(" Copyright")[0]}
+- software: Python {platform.python_version()}; {pg_version} (over {stack.database_connection}); Redis {_redis_version(stack)}; {_version(["wrk", "-v"]).split(" Copyright")[0]}
 - gunicorn: {gunicorn} workers; Celery: 1 worker, {args.celery_pool} pool, concurrency {args.celery_concurrency}, nice {args.worker_nice} ({stack.worker_session_nice})
 - wrk: {args.wrk_threads} threads, {args.connections} connections, {args.repeats} rounds of {args.warmup:g} s warm-up + {args.duration:g} s per phase (medians shown)
 - runs measured again because other processes kept > {DISTURBED_CORES:g} cores busy: {redone}

@@ -21,6 +21,18 @@ from bench.procs import HOST, BenchError, Child, Processes, free_port, port_answ
 SETUP_TIMEOUT = 180.0
 START_TIMEOUT = 60.0
 
+PG_SOCKET_DIR = "/var/run/postgresql"
+
+
+def default_pg_url() -> str:
+    """`BENCH_PG_URL`, else the local PostgreSQL over its unix socket if it has one (as an app
+    on its database's machine should connect: no TCP on either side), else over TCP."""
+    if "BENCH_PG_URL" in os.environ:
+        return os.environ["BENCH_PG_URL"]
+    if os.path.exists(f"{PG_SOCKET_DIR}/.s.PGSQL.5432"):
+        return f"host={PG_SOCKET_DIR} dbname=test user=postgres"
+    return "postgresql://postgres@127.0.0.1:5432/test"
+
 
 @dataclass
 class StackConfig:
@@ -32,7 +44,7 @@ class StackConfig:
     celery_pool: str
     # The worker's CPU priority (`nice`), as the README advises when the web app and the
     # workers share a machine: a burst of sign POSTs is answered first, the mail follows.
-    worker_nice: int = 10
+    worker_nice: int = 19
 
 
 class Stack:
@@ -65,7 +77,15 @@ class Stack:
         host = info.get("host") or HOST
         port = info.get("port") or 5432
         password = f":{info['password']}" if info.get("password") else ""
+        if host.startswith("/"):  # a unix socket's directory
+            return f"postgresql://{user}{password}@/{self.db_name}?host={host}&port={port}"
         return f"postgresql://{user}{password}@{host}:{port}/{self.db_name}"
+
+    @property
+    def database_connection(self) -> str:
+        """How the app reaches PostgreSQL, for the report."""
+        host = psycopg.conninfo.conninfo_to_dict(self.config.pg_url).get("host") or HOST
+        return "unix socket" if host.startswith("/") else f"TCP to {host}"
 
     @property
     def base_url(self) -> str:

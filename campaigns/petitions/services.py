@@ -205,7 +205,7 @@ def _store_new_signature(params: dict[str, object], choices: dict[str, bool]) ->
     for purpose in SIGNING_PURPOSES:
         consents[f"{purpose}_text"] = consent_text_id(purpose, locale)
         consents[f"{purpose}_granted"] = choices[purpose]
-    if db.session().in_transaction():
+    if db.session.registry.has() and db.session().in_transaction():
         # The first signer of a new wording stored its consent text just now: the statement
         # below runs on a connection of its own and must find that row committed (or it would
         # wait for this transaction's lock, which waits for it).
