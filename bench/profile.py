@@ -44,11 +44,12 @@ class RoundTrips:
         self.sql: list[str] = []
         self.redis: list[str] = []
 
-    def install(self, engine: object) -> None:
+    def install(self, *engines: object) -> None:
         import redis.client
         from sqlalchemy import event
 
-        event.listen(engine, "before_cursor_execute", self._on_sql)
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", self._on_sql)
         counter = self
         execute_command = redis.client.Redis.execute_command
         pipeline_execute = redis.client.Pipeline.execute
@@ -157,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(stack.env)
         from campaigns import create_app
         from campaigns.core import events
+        from campaigns.core.db import autocommit
         from campaigns.extensions import db
 
         app = create_app()
@@ -164,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         # (over https Flask-WTF would also require a Referer header).
         app.config["PREFERRED_URL_SCHEME"] = "http"
         with app.app_context():
-            TRIPS.install(db.engine)
+            TRIPS.install(db.engine, autocommit(db.engine))  # the latter: signing's statement
         anonymous = app.test_client(use_cookies=False)
         signer = app.test_client()
         page = signer.get(PETITION_PATH)

@@ -8,7 +8,7 @@ import sqlite3
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, TypeDecorator, event
+from sqlalchemy import DateTime, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -106,9 +106,13 @@ def ping_after_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECOND
 
 @functools.lru_cache(maxsize=8)
 def autocommit(engine: Engine) -> Engine:
-    """`engine` for a statement that is a transaction of its own: no BEGIN and COMMIT around it.
-    Shares the engine's pool and event listeners; built once per engine."""
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
+    """An engine for statements that are a transaction of their own: no BEGIN and no COMMIT
+    around them. Same database as `engine`, on a pool of its own, built once: switching a
+    connection of the shared pool to autocommit and back at every checkout would cost more than
+    the two round trips it saves."""
+    own = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
+    ping_after_idle(own)
+    return own
 
 
 def insert_unless_present(model):  # noqa: ANN001, ANN201 - a dialect's Insert
