@@ -228,8 +228,9 @@ def dispatch(event_id: str) -> None:
 
 
 def drain(event_type: str, budget: float) -> bool:
-    """Unring the doorbell of `event_type`, then run its batch handler until no event is waiting or
-    `budget` seconds have passed. True if it stopped for the time: the caller rings again."""
+    """Unring the doorbell of `event_type`, then run its batch handler until no event is waiting
+    (looking for at least DOORBELL_QUIET_SECONDS after the unringing) or `budget` seconds have
+    passed. True if it stopped for the time: the caller rings again."""
     bell = _doorbell(event_type)
     get_redis().delete(bell)  # first: from now on a new event rings again
     _bell_seen_at.pop(bell, None)
@@ -299,7 +300,8 @@ def ring(*event_types: str) -> None:
     try:
         for event_type in event_types:
             bell = _doorbell(event_type)
-            if now - _bell_seen_at.get(bell, -DOORBELL_QUIET_SECONDS) < DOORBELL_QUIET_SECONDS:
+            seen_at = _bell_seen_at.get(bell)
+            if seen_at is not None and now - seen_at < DOORBELL_QUIET_SECONDS:
                 continue
             if get_redis().set(bell, 1, nx=True, ex=DOORBELL_TTL):
                 rung.append(event_type)
