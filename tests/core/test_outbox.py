@@ -8,7 +8,6 @@ import threading
 import time
 from datetime import timedelta
 
-import redis
 from sqlalchemy import func, select
 
 from campaigns.core import events
@@ -18,11 +17,6 @@ from campaigns.core.redis import get_redis
 from campaigns.extensions import db
 from tests.support import run_outbox, sign, unprocessed_events
 from workers.events import prune_outbox
-
-
-def get_redis_client(app) -> redis.Redis:  # noqa: ANN001
-    """A client of the app's Redis for a test's own thread (no app context needed)."""
-    return redis.Redis.from_url(app.config["REDIS_URL"])
 
 
 def queued_messages(app, queue: str) -> int:  # noqa: ANN001
@@ -148,7 +142,8 @@ def test_a_drain_finds_what_was_committed_without_a_ring_while_it_kept_looking(
 ):
     monkeypatch.setattr(events, "DOORBELL_QUIET_SECONDS", 3.0)  # ample, however slow the machine
     sign(client, email="first@example.org")
-    bell = app.config["REDIS_KEY_PREFIX"] + "outbox-doorbell:signature.created"
+    with app.app_context():
+        bell = events._doorbell("signature.created")
     outcome = {}
 
     def drain_as_a_worker() -> None:
@@ -161,8 +156,9 @@ def test_a_drain_finds_what_was_committed_without_a_ring_while_it_kept_looking(
     worker = threading.Thread(target=drain_as_a_worker)
     started = time.monotonic()
     worker.start()
-    while get_redis_client(app).exists(bell):  # the drain has unrung the bell
-        time.sleep(0.01)
+    with app.app_context():
+        while get_redis().exists(bell):  # the drain has unrung the bell
+            time.sleep(0.01)
     mailbox.wait_for(1)
     time.sleep(3 * events.DRAIN_GATHER_SECONDS)  # the drain has looked again and found nothing
     assert worker.is_alive()  # and goes on looking
