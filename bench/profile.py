@@ -30,8 +30,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.phases import PETITION_PATH
 from bench.procs import BenchError
-from bench.run import PETITION_PATH
 from bench.stack import Stack, StackConfig, default_pg_url
 
 _CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
