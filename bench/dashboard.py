@@ -132,7 +132,7 @@ def fill_aggregates(app, now: datetime) -> dict[str, float]:  # noqa: ANN001
 
     from campaigns.campaign.models import Campaign
     from campaigns.extensions import db
-    from campaigns.tallies import services as tallies
+    from campaigns.petitions.tallies import services as tallies
 
     timings = {}
     with app.app_context():
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     from flask_migrate import upgrade
 
     from campaigns import create_app
-    from campaigns.demo import load_demo_content
+    from campaigns.devstack.demo import load_demo_content
     from campaigns.extensions import db
     from tests.support import delete_prefixed, postgres_database
 
@@ -251,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             with app.app_context():
                 upgrade()
                 load_demo_content()
+                db.session.commit()
             create_accounts(app)
             started = time.perf_counter()
             campaign_id, loaded = load_signatures(app, args.signatures, now)

@@ -131,7 +131,7 @@ def setup(database_url: str, redis_url: str, prefix: str, rows: int, small_rows:
     from flask_migrate import upgrade
 
     from campaigns import create_app
-    from campaigns.demo import load_demo_content
+    from campaigns.devstack.demo import load_demo_content
     from campaigns.extensions import db
     from campaigns.staff.models import Role
     from campaigns.staff.services import create_staff
@@ -140,6 +140,7 @@ def setup(database_url: str, redis_url: str, prefix: str, rows: int, small_rows:
     with app.app_context():
         upgrade()
         load_demo_content()
+        db.session.commit()
         create_staff(ADMIN_EMAIL, PASSWORD, Role.ADMIN)
         db.session.commit()
     started = time.perf_counter()

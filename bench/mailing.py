@@ -142,7 +142,7 @@ def sql_text(statement: str):  # noqa: ANN201
 
 def make_mailing(app, country: str) -> int:  # noqa: ANN001
     from campaigns.extensions import db
-    from campaigns.mailings import sending
+    from campaigns.mailings import lifecycle
     from campaigns.mailings.models import Mailing, MailingVersion
 
     with app.app_context():
@@ -159,7 +159,8 @@ def make_mailing(app, country: str) -> int:  # noqa: ANN001
             )
         db.session.add(mailing)
         db.session.commit()
-        sending.schedule(mailing)
+        lifecycle.schedule(mailing)
+        db.session.commit()
         return mailing.id
 
 
@@ -309,12 +310,14 @@ def main(argv: list[str] | None = None) -> int:
         from flask_migrate import upgrade
 
         from campaigns import create_app
-        from campaigns.demo import load_demo_content
+        from campaigns.devstack.demo import load_demo_content
+        from campaigns.extensions import db
 
         app = create_app()
         with app.app_context():
             upgrade()
             load_demo_content()
+            db.session.commit()
         for size in args.sizes:
             print(f"audience of {size:,}: loading, ceiling, then the mailing...", flush=True)
             results.append(run_size(app, procs, sink, env, size, args.workers))

@@ -1,6 +1,6 @@
 """Child processes of the benchmark: each in its own process group, logged to a file, always stopped.
 
-If the benchmark process dies outright, a watchdog process (``campaigns.watchdog``) stops them the
+If the benchmark process dies outright, a watchdog process (``campaigns.devstack.watchdog``) stops them the
 same way, so even a SIGKILLed run leaves nothing behind.
 """
 
@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from campaigns.watchdog import Watchdog, group_alive, signal_groups
+from campaigns.devstack.watchdog import Watchdog, group_alive, signal_groups
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"

@@ -10,7 +10,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from campaigns.core.ratelimit import check_settings as check_rate_limits
-from campaigns.extensions import babel, celery_init_app, csrf, db, mail, migrate
+from campaigns.core.tasks import celery_init_app
+from campaigns.extensions import babel, csrf, db, mail, migrate
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -91,25 +92,35 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from campaigns.api.views import bp as api_bp
-    from campaigns.audit.views import bp as audit_bp
-    from campaigns.campaign.staff_views import bp as staff_campaigns_bp
-    from campaigns.campaign.views import bp as campaign_bp
     from campaigns.dashboard.views import bp as dashboard_bp
+    from campaigns.devstack.mailcatcher.views import bp as mail_catcher_bp
+    from campaigns.editor.status_views import bp as editor_status_bp
+    from campaigns.editor.text_views import bp as editor_texts_bp
+    from campaigns.editor.views import bp as editor_bp
     from campaigns.exports.views import bp as exports_bp
-    from campaigns.mailbox.views import bp as mail_catcher_bp
+    from campaigns.home.views import bp as home_bp
     from campaigns.mailings.bounce_views import bp as mailings_bounces_bp
     from campaigns.mailings.public_views import bp as mailings_public_bp
+    from campaigns.mailings.sending_views import bp as mailing_sending_bp
     from campaigns.mailings.staff_views import bp as staff_mailings_bp
     from campaigns.petitions.views import bp as petitions_bp
+    from campaigns.staff.account_views import bp as staff_account_bp
+    from campaigns.staff.audit_views import bp as audit_bp
+    from campaigns.staff.team_views import bp as staff_team_bp
     from campaigns.staff.views import bp as staff_bp
 
-    public = (campaign_bp, petitions_bp, api_bp, mailings_public_bp, mailings_bounces_bp)
+    public = (home_bp, petitions_bp, api_bp, mailings_public_bp, mailings_bounces_bp)
     staff = (
         staff_bp,
-        staff_campaigns_bp,
+        staff_account_bp,
+        staff_team_bp,
+        editor_bp,
+        editor_texts_bp,
+        editor_status_bp,
         dashboard_bp,
         exports_bp,
         staff_mailings_bp,
+        mailing_sending_bp,
         mail_catcher_bp,
         audit_bp,
     )
@@ -121,12 +132,12 @@ def _register_event_handlers() -> None:
     # Importing a handlers module registers its @handles functions (idempotently).
     import campaigns.mailings.handlers  # noqa: F401
     import campaigns.petitions.handlers  # noqa: F401
+    import campaigns.petitions.tallies.handlers  # noqa: F401
     import campaigns.staff.handlers  # noqa: F401
-    import campaigns.tallies.handlers  # noqa: F401
 
 
 def _register_cli(app: Flask) -> None:
-    from campaigns.demo import demo_cli
+    from campaigns.devstack.demo import demo_cli
     from campaigns.staff.cli import staff_cli
 
     app.cli.add_command(demo_cli)

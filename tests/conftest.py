@@ -147,9 +147,11 @@ def client(app):  # noqa: ANN001, ANN201
 @pytest.fixture
 def demo(app_ctx):  # noqa: ANN001, ANN201
     """The demo networks and campaigns, in an app context."""
-    from campaigns.demo import load_demo_content
+    from campaigns.devstack.demo import load_demo_content
+    from campaigns.extensions import db
 
     load_demo_content()
+    db.session.commit()
     return app_ctx
 
 

@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from campaigns.core.mailcatcher import free_port
+from campaigns.devstack.mailcatcher.server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -266,9 +266,28 @@ def unprocessed_events() -> int:
     )
 
 
+def dispatch(event_id: str) -> None:
+    """What the `events.dispatch` task does: run one event's handlers, and commit."""
+    from campaigns.core import events
+    from campaigns.extensions import db
+
+    events.dispatch(event_id)
+    db.session.commit()
+
+
+def relay() -> int:
+    """What beat's `outbox.relay` task does: publish the events left waiting, and commit."""
+    from campaigns.core import events
+    from campaigns.extensions import db
+
+    relayed = events.relay()
+    db.session.commit()
+    return relayed
+
+
 def run_outbox(app) -> int:  # noqa: ANN001
     """Process every unprocessed outbox event in this process, as a worker would."""
-    from campaigns.core.events import Event, dispatch
+    from campaigns.core.events import Event
     from campaigns.extensions import db
 
     with app.app_context():
@@ -278,6 +297,29 @@ def run_outbox(app) -> int:  # noqa: ANN001
         for event_id in ids:
             dispatch(event_id)
         return len(ids)
+
+
+def commit_change(change, mailing, *args):  # noqa: ANN001, ANN201
+    """A staff action on a mailing (`lifecycle.pause`, ...), committed as its view commits it."""
+    from campaigns.extensions import db
+
+    done = change(mailing, *args)
+    db.session.commit()
+    return done
+
+
+def start_due_mailings() -> list[int]:
+    """What beat's `mailings.tick` does first, without publishing batches: start every due
+    mailing, each in a transaction of its own. Returns the ids this call started."""
+    from campaigns.extensions import db
+    from campaigns.mailings import lifecycle
+
+    started = []
+    for mailing_id in lifecycle.due_mailings():
+        if lifecycle.start(mailing_id):
+            started.append(mailing_id)
+        db.session.commit()
+    return started
 
 
 def process_env(settings: dict, **extra: str) -> dict[str, str]:

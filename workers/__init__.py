@@ -3,3 +3,12 @@
 Every task takes ids (never ORM objects), tolerates extra keyword arguments (so a rolling deploy
 can add one), is acknowledged late and may run twice: the services they call are idempotent.
 """
+
+# Imported by the worker process (celery_worker.py); each registers its tasks by name.
+TASK_MODULES = [
+    "workers.bounces",
+    "workers.events",
+    "workers.mailings",
+    "workers.petitions",
+    "workers.tallies",
+]

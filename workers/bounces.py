@@ -4,7 +4,7 @@ from celery import shared_task
 from celery.utils.log import get_task_logger
 from flask import current_app
 
-from campaigns.mailings import bounces
+from campaigns.mailings import bounce_mailbox
 
 log = get_task_logger(__name__)
 
@@ -23,8 +23,8 @@ def read_bounce_mailbox(**_kwargs: object) -> None:
     if not current_app.config["BOUNCE_MAILBOX_URL"]:
         return
     try:
-        result = bounces.read_mailbox()
-    except bounces.MAILBOX_ERRORS as exc:
+        result = bounce_mailbox.read_mailbox()
+    except bounce_mailbox.MAILBOX_ERRORS as exc:
         # The server is down or refused us: the next run tries again.
         log.warning("bounce mailbox not read: %s: %s", type(exc).__name__, exc)
         return

@@ -37,10 +37,13 @@ def dispatch_event(self, event_id: str, **_kwargs: object) -> None:
     """Run the handlers of one outbox event (see campaigns.core.events)."""
     try:
         events.dispatch(event_id)
+        db.session.commit()
     except PermanentMailError as exc:
         # Recorded as failed on its SentMail row; retrying would not change the server's mind.
         log.warning("event %s: mail refused for good: %s", event_id, exc)
+        db.session.rollback()
         events.give_up(event_id)
+        db.session.commit()
     except MailClaimedElsewhere as exc:
         # Another worker holds the claim; if it died, the claim lapses after the lease.
         raise self.retry(exc=exc, countdown=current_app.config["MAIL_CLAIM_LEASE"]) from exc
@@ -86,7 +89,9 @@ def drain_events(self, event_type: str, **_kwargs: object) -> None:
 @shared_task(name="outbox.relay", acks_late=True, reject_on_worker_lost=True)
 def relay_outbox(**_kwargs: object) -> int:
     """Publish events the after-commit hook could not (beat runs this every few seconds)."""
-    return events.relay()
+    relayed = events.relay()
+    db.session.commit()
+    return relayed
 
 
 @shared_task(name="outbox.prune", acks_late=True, reject_on_worker_lost=True)

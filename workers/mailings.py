@@ -1,38 +1,21 @@
+"""Tasks that send mailings: the batches (bulk queue), staff's tests, and beat's tick."""
+
 from __future__ import annotations
 
 import smtplib
 
 from celery import shared_task
 from celery.utils.log import get_task_logger
-from flask import current_app
 
-from campaigns.core.redis import get_redis, key
 from campaigns.extensions import db
-from campaigns.mailings import sending
+from campaigns.mailings import batches, lifecycle
 from campaigns.mailings.models import Mailing
 
 log = get_task_logger(__name__)
 
 
-def _heartbeat(mailing_id: int, seconds: float) -> None:
-    """Batches of this mailing are in flight (or waiting `seconds` for their countdown). Beat
-    restarts the batches when this lapses: a few ticks without a batch starting."""
-    margin = 3 * current_app.config["MAILING_TICK_INTERVAL"]
-    get_redis().set(key("mailing-batches", mailing_id), 1, ex=int(seconds) + margin)
-
-
-def _batches_in_flight(mailing_id: int) -> bool:
-    return bool(get_redis().exists(key("mailing-batches", mailing_id)))
-
-
-def start_batches(mailing_id: int) -> None:
-    _heartbeat(mailing_id, 0)
-    for _ in range(current_app.config["MAILING_PARALLEL_BATCHES"]):
-        send_mailing_batch.delay(mailing_id)
-
-
 @shared_task(
-    name="mailings.send_batch",  # on the bulk queue (task_routes in campaigns/extensions.py)
+    name=lifecycle.SEND_BATCH_TASK,  # on the bulk queue (campaigns.core.tasks.TASK_ROUTES)
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=240,
@@ -40,12 +23,12 @@ def start_batches(mailing_id: int) -> None:
 )
 def send_mailing_batch(mailing_id: int, **_kwargs: object) -> None:
     """Send one batch, then queue the next (one chain per parallel batch)."""
-    _heartbeat(mailing_id, 0)
+    lifecycle.heartbeat(mailing_id, 0)
     try:
-        result = sending.send_batch(mailing_id, alive=lambda: _heartbeat(mailing_id, 0))
-    except sending.RetryLater as later:
+        result = batches.send_batch(mailing_id, alive=lambda: lifecycle.heartbeat(mailing_id, 0))
+    except batches.RetryLater as later:
         log.info("mailing %s: waiting %.0f s (%s)", mailing_id, later.countdown, later)
-        _heartbeat(mailing_id, later.countdown)
+        lifecycle.heartbeat(mailing_id, later.countdown)
         send_mailing_batch.apply_async((mailing_id,), countdown=later.countdown)
         return
     except Exception:
@@ -58,7 +41,7 @@ def send_mailing_batch(mailing_id: int, **_kwargs: object) -> None:
 
 
 @shared_task(
-    name="mailings.send_test",  # on the transactional queue: someone is waiting for these
+    name=batches.SEND_TEST_TASK,  # on the transactional queue: someone is waiting for these
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -74,7 +57,7 @@ def send_test_mailing(
     if mailing is None:
         return
     try:
-        sending.send_test(mailing, locale, addresses)
+        batches.send_test(mailing, locale, addresses)
     except (smtplib.SMTPException, OSError) as exc:
         raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, 300)) from exc
 
@@ -83,12 +66,16 @@ def send_test_mailing(
 def tick(**_kwargs: object) -> None:
     """Beat, every few seconds: start due mailings, hand back dead workers' claims, and restart
     the batches of any sending mailing that has none in flight (after a crash or a deploy)."""
-    for mailing_id in sending.start_due_mailings():
-        log.info("mailing %s: starting", mailing_id)
-        start_batches(mailing_id)
-    released = sending.release_stale_claims()
+    for mailing_id in lifecycle.due_mailings():
+        started = lifecycle.start(mailing_id)
+        db.session.commit()
+        if started:
+            log.info("mailing %s: starting", mailing_id)
+            lifecycle.start_batches(mailing_id)
+    released = lifecycle.release_stale_claims()
+    db.session.commit()
     if released:
         log.warning("%s deliveries claimed by a lost worker were queued again", released)
-    for mailing_id in sending.sending_mailings():
-        if not _batches_in_flight(mailing_id):
-            start_batches(mailing_id)
+    for mailing_id in lifecycle.sending_mailings():
+        if not lifecycle.batches_in_flight(mailing_id):
+            lifecycle.start_batches(mailing_id)

@@ -6,7 +6,7 @@ from werkzeug.exceptions import HTTPException
 from campaigns.core.db import utcnow
 from campaigns.extensions import csrf
 from campaigns.petitions.services import live_petition
-from campaigns.tallies.services import current_tally
+from campaigns.petitions.tallies.services import current_tally
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

@@ -13,6 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from campaigns.extensions import db
+
 # An id typed or posted by a person: ASCII digits that fit an integer column ("²".isdigit() is
 # true too, and 99999999999999999999 overflows the database's integer instead of finding nothing).
 _ID = re.compile(r"[0-9]{1,9}")
@@ -119,7 +121,13 @@ def insert_unless_present(model):  # noqa: ANN001, ANN201 - a dialect's Insert
     """INSERT ... ON CONFLICT DO NOTHING, which both databases we run on understand."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    from campaigns.extensions import db
-
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     return dialect.insert(model).on_conflict_do_nothing()
+
+
+def commit_unit_of_work() -> None:
+    """Commit the session of this request or task, if it has one. Signing on PostgreSQL may
+    store everything in one statement in autocommit without ever creating a session, and
+    creating one only to commit nothing would cost the busiest request for nothing."""
+    if db.session.registry.has():
+        db.session.commit()

@@ -52,6 +52,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from campaigns.core.db import UTCDateTime, utcnow
 from campaigns.core.redis import get_redis, key
+from campaigns.core.tasks import DEFAULT, TRANSACTIONAL
 from campaigns.extensions import db
 
 log = logging.getLogger(__name__)
@@ -77,10 +78,10 @@ EVENT_TYPES: dict[str, str] = {
 
 # Which Celery queue an event's handlers run on: mail to supporters never waits behind bulk work.
 EVENT_QUEUES: dict[str, str] = {
-    "signature.created": "transactional",
-    "signature.confirmation_requested": "transactional",
-    "signature.signed_again": "transactional",
-    "staff.password_reset_requested": "transactional",
+    "signature.created": TRANSACTIONAL,
+    "signature.confirmation_requested": TRANSACTIONAL,
+    "signature.signed_again": TRANSACTIONAL,
+    "staff.password_reset_requested": TRANSACTIONAL,
 }
 
 Handler = Callable[["Event"], None]
@@ -153,7 +154,7 @@ def record_event(event_type: str, **payload: object) -> str:
 
 def new_event_id(event_type: str) -> str:
     """A new event's id, after checking its type is documented. For a statement that writes the
-    event row itself (see `petitions.services.sign`); it then calls `publish_on_commit`, or
+    event row itself (see `petitions.signing.sign`); it then calls `publish_on_commit`, or
     `publish_committed` once the row is committed."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"undocumented event type {event_type!r}")
@@ -213,7 +214,9 @@ def mark_processed(evt: Event) -> None:
 
 
 def dispatch(event_id: str) -> None:
-    """Run every handler of one event, then mark it processed. Safe to call more than once."""
+    """Run every handler of one event, then mark it processed, in the caller's transaction (a
+    batch handler commits what it settles itself, see `handles_in_batches`). Safe to call more
+    than once."""
     evt = db.session.get(Event, event_id)
     if evt is None or evt.processed_at is not None:
         return
@@ -224,7 +227,6 @@ def dispatch(event_id: str) -> None:
     for handler in _handlers.get(evt.type, []):
         handler(evt)
     evt.processed_at = utcnow()
-    db.session.commit()
 
 
 def drain(event_type: str, budget: float) -> bool:
@@ -254,12 +256,11 @@ def drain(event_type: str, budget: float) -> bool:
 
 
 def give_up(event_id: str) -> None:
-    """Give up on an event whose handler failed for good (the failure is recorded by the handler)."""
-    db.session.rollback()
+    """Give up on an event whose handler failed for good (the failure is recorded by the
+    handler): mark it processed. The caller rolls the failed work back first, then commits."""
     evt = db.session.get(Event, event_id)
     if evt is not None and evt.processed_at is None:
         evt.processed_at = utcnow()
-        db.session.commit()
 
 
 # -- publishing ---------------------------------------------------------------------------------
@@ -330,14 +331,15 @@ def _send(tasks: list[tuple[str, str, str]]) -> None:
             celery_app.send_task(
                 name,
                 args=[argument],
-                queue=EVENT_QUEUES.get(event_type, "default"),
+                queue=EVENT_QUEUES.get(event_type, DEFAULT),
                 producer=producer,
                 retry=False,
             )
 
 
 def relay(limit: int = 500) -> int:
-    """Publish events still unprocessed after the grace period (the beat safety net).
+    """Publish events still unprocessed after the grace period (the beat safety net); the
+    caller commits the time each was relayed.
 
     The after-commit publish records nothing (that would cost every request a write), so an
     event that is merely waiting in a long queue is published once more after the grace period,
@@ -360,7 +362,6 @@ def relay(limit: int = 500) -> int:
     if events and publish([(e.id, e.type) for e in events], doorbells=False):
         for e in events:
             e.relayed_at = now
-    db.session.commit()
     return len(events)
 
 

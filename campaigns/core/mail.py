@@ -4,6 +4,9 @@ Each email has three templates sharing one layout: `emails/<domain>/<name>.subje
 `<name>.txt` and `<name>.html`. `send_once()` makes a send idempotent under task retries and
 redelivery: a `SentMail` row keyed by the caller's key is claimed before the SMTP transaction and
 marked sent after it. `send_batch()` does the same for many mails with one claim transaction.
+So these functions commit as they go, a deliberate exception to the one commit per task: a
+claim must be visible to other workers before the mail goes out, and its outcome recorded as
+soon as the server answered.
 """
 
 from __future__ import annotations
@@ -198,7 +201,7 @@ def send_once(key: str, template: str, build: Callable[[], Email]) -> bool:
     now = utcnow()
     db.session.add(SentMail(key=key, template=template, status="sending", claimed_at=now))
     try:
-        db.session.commit()
+        db.session.commit()  # the per-mail claim, committed before SMTP: no two workers send
     except IntegrityError:
         db.session.rollback()
         existing = db.session.get(SentMail, key)
@@ -207,7 +210,7 @@ def send_once(key: str, template: str, build: Callable[[], Email]) -> bool:
         takeover = db.session.execute(
             update(SentMail).where(SentMail.key == key, _lapsed(now)).values(claimed_at=now)
         )
-        db.session.commit()
+        db.session.commit()  # the claim taken over, before SMTP
         if takeover.rowcount != 1:
             raise MailClaimedElsewhere(key) from None
 
@@ -227,7 +230,7 @@ def send_once(key: str, template: str, build: Callable[[], Email]) -> bool:
 
 def _finish(key: str, status: str, **values: object) -> None:
     _record_outcome(key, status, **values)
-    db.session.commit()
+    db.session.commit()  # the per-mail record: what the server answered, as soon as it did
 
 
 def _record_outcome(key: str, status: str, **values: object) -> None:
@@ -248,7 +251,7 @@ def _release(keys: list[str]) -> None:
         .where(SentMail.key.in_(keys), SentMail.status == "sending")
         .values(claimed_at=utcnow() - timedelta(days=1))
     )
-    db.session.commit()
+    db.session.commit()  # handed back at once, for the retry
 
 
 def _recipient_deferred(exc: BaseException) -> bool:
@@ -376,11 +379,11 @@ def _claim(mails: list[OutgoingMail]) -> tuple[list[OutgoingMail], int]:
         for key in done_before:
             others[key].settle()
             settled += 1
-    db.session.commit()
+    db.session.commit()  # the batch's claims, committed before SMTP: no two workers send
     return [m for m in mails if m.key in claimed], settled
 
 
 def _settle(outgoing: OutgoingMail, status: str, **values: object) -> None:
     _record_outcome(outgoing.key, status, **values)
     outgoing.settle()
-    db.session.commit()
+    db.session.commit()  # the per-mail record (with its event marked processed), at once

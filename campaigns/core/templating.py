@@ -34,7 +34,7 @@ def _language_links() -> list[dict[str, object]]:
             }
             href = url_for(request.endpoint, **request.view_args, lang=code, **query)
         else:
-            href = url_for("campaign.home", lang=code)
+            href = url_for("home.home", lang=code)
         links.append({"code": code, "name": language_name(code), "href": href})
     return links
 

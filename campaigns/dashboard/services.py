@@ -23,8 +23,8 @@ from campaigns.core.i18n import EU_MEMBER_STATES
 from campaigns.extensions import db
 from campaigns.networks.models import Network
 from campaigns.petitions.models import Petition, Signature, SignatureStatus
-from campaigns.tallies.models import HourlyConfirmations
-from campaigns.tallies.services import (
+from campaigns.petitions.tallies.models import HourlyConfirmations
+from campaigns.petitions.tallies.services import (
     confirmations_by_hour,
     current_tally,
     floor_hour,

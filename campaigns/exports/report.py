@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from campaigns.extensions import db
 from campaigns.petitions.models import Signature, SignatureStatus
-from campaigns.tallies.services import Tally, current_tally
+from campaigns.petitions.tallies.services import Tally, current_tally
 
 
 def report_tally(petition_id: int, network_id: int | None) -> Tally:

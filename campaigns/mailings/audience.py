@@ -129,7 +129,7 @@ def extend_recipient_list(mailing: Mailing, batch_size: int = 2000) -> bool:
         return not mailing.audience_complete
     if rows:
         _insert_deliveries(mailing.id, rows)
-    db.session.commit()
+    db.session.commit()  # batch sending: each chunk of recipients is a transaction of its own
     db.session.refresh(mailing)
     return bool(rows)
 

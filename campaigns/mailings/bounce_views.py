@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from campaigns.extensions import csrf, db
 from campaigns.mailings import bounces
+from campaigns.mailings.bounce_parsing import Notification
 from campaigns.mailings.models import BounceKind
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def _text(event: dict, name: str, max_length: int, required: bool = False) -> st
     return value
 
 
-def _notification_from_json(event: object) -> bounces.Notification:
+def _notification_from_json(event: object) -> Notification:
     if not isinstance(event, dict):
         raise BadEvent("the body must be a JSON object")
     try:
@@ -80,7 +81,7 @@ def _notification_from_json(event: object) -> bounces.Notification:
     final = event.get("final", kind == BounceKind.HARD)
     if not isinstance(final, bool):
         raise BadEvent("final must be true or false")
-    return bounces.Notification(
+    return Notification(
         kind=kind,
         final=final,
         addresses=(recipient,),
@@ -110,6 +111,7 @@ def receive():  # noqa: ANN201
             outcome = bounces.record(notification, "webhook")
         else:
             raise BadEvent("send application/json or a raw message as " + " or ".join(RAW_TYPES))
+        db.session.commit()
     except BadEvent as problem:
         return jsonify(error=str(problem)), 400
     except HTTPException:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import markdown as markdown_lib
 import nh3
@@ -17,6 +18,10 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 
 from campaigns.core.mail import header_safe
+from campaigns.core.urls import public_url
+
+if TYPE_CHECKING:
+    from campaigns.mailings.models import Mailing
 
 MERGE_FIELD = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*([^{}]*?)\s*)?\}\}")
 
@@ -109,3 +114,21 @@ def prepare(locale: str, subject: str, body_markdown: str) -> PreparedVersion:
         text=Template(body_text, body_fields),
         html=Template(html, body_fields),
     )
+
+
+def merge_values(
+    mailing: Mailing, locale: str, first_name: str, source_code: str | None = None
+) -> dict[str, str]:
+    """The merge fields' values for one recipient. The action link is the campaign in their
+    language, attributed to the network that brought them; it carries no personal token, so a
+    forwarded mail reveals nothing and nobody is tracked."""
+    values = {"first_name": first_name}
+    campaign = mailing.action_campaign
+    if campaign is not None:
+        translation = campaign.translation_for(locale)
+        values["campaign_title"] = translation.title if translation else ""
+        query = {"source": source_code} if source_code else {}
+        values["action_link"] = public_url(
+            "petitions.petition", lang=locale, slug=campaign.slug, **query
+        )
+    return values

@@ -1,12 +1,20 @@
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from campaigns.campaign.models import Campaign
+from campaigns.core.i18n import SIGNER_COUNTRIES, country_name, language_name
+from campaigns.extensions import db
+from campaigns.mailings.audience import Audience
 from campaigns.mailings.compose import problems
+from campaigns.mailings.models import Mailing, MailingVersion
+from campaigns.networks.models import Network
 
 
 def _strip(value: str | None) -> str | None:
@@ -101,3 +109,88 @@ class ScheduleForm(FlaskForm):
         render_kw={"type": "datetime-local"},
         filters=[_strip],
     )
+
+
+# --- Between the form and the mailing ---------------------------------------------------------
+
+
+def fill_choices(form: MailingForm) -> None:
+    """The choices that come from the database and the configured languages."""
+    languages = current_app.config["LANGUAGES"]
+    campaigns = db.session.scalars(select(Campaign).order_by(Campaign.id.desc())).all()
+    titles = [(c.id, campaign_title(c)) for c in campaigns]
+    form.default_locale.choices = [(code, language_name(code)) for code in languages]
+    form.locales.choices = [(code, language_name(code)) for code in languages]
+    form.action_campaign_id.choices = [("", _("None"))] + [(str(i), t) for i, t in titles]
+    form.campaign_ids.choices = titles
+    form.countries.choices = sorted(
+        ((cc, country_name(cc)) for cc in SIGNER_COUNTRIES), key=lambda c: c[1]
+    )
+    form.network_ids.choices = [
+        (n.id, n.name) for n in db.session.scalars(select(Network).order_by(Network.name))
+    ]
+
+
+def campaign_title(campaign: Campaign) -> str:
+    translation = campaign.translation_for(campaign.default_locale)
+    return translation.title if translation else campaign.slug
+
+
+def load(form: MailingForm, mailing: Mailing) -> None:
+    """Fill the form from a saved mailing."""
+    audience = Audience.from_dict(mailing.audience)
+    form.name.data = mailing.name
+    form.default_locale.data = mailing.default_locale
+    form.action_campaign_id.data = str(mailing.action_campaign_id or "")
+    form.campaign_ids.data = audience.campaign_ids
+    form.countries.data = audience.countries
+    form.locales.data = audience.locales
+    form.network_ids.data = audience.network_ids
+    for version in mailing.versions:
+        if hasattr(form, f"subject_{version.locale}"):
+            getattr(form, f"subject_{version.locale}").data = version.subject
+            getattr(form, f"body_{version.locale}").data = version.body_markdown
+
+
+def versions_valid(form: MailingForm) -> bool:
+    """Each language has both a subject and a text, or neither; the default language has one."""
+    ok = True
+    for code in current_app.config["LANGUAGES"]:
+        subject, body = getattr(form, f"subject_{code}"), getattr(form, f"body_{code}")
+        if bool(subject.data) != bool((body.data or "").strip()):
+            empty = body if subject.data else subject
+            empty.errors.append(_("Write both a subject and a text in this language, or neither."))
+            ok = False
+    default = form.default_locale.data
+    if not getattr(form, f"subject_{default}").data:
+        getattr(form, f"subject_{default}").errors.append(
+            _("The default language needs its version: every recipient without one gets it.")
+        )
+        ok = False
+    return ok
+
+
+def save(form: MailingForm, mailing: Mailing) -> None:
+    """Copy the form into `mailing` (new or not); the caller flushes and commits."""
+    mailing.name = form.name.data
+    mailing.default_locale = form.default_locale.data
+    mailing.action_campaign_id = (
+        int(form.action_campaign_id.data) if form.action_campaign_id.data else None
+    )
+    mailing.audience = Audience(
+        campaign_ids=form.campaign_ids.data or [],
+        countries=form.countries.data or [],
+        locales=form.locales.data or [],
+        network_ids=form.network_ids.data or [],
+    ).to_dict()
+    existing = {v.locale: v for v in mailing.versions}
+    for code in current_app.config["LANGUAGES"]:
+        subject = getattr(form, f"subject_{code}").data
+        body = getattr(form, f"body_{code}").data
+        if subject:
+            version = existing.get(code) or MailingVersion(locale=code)
+            version.subject, version.body_markdown = subject, body
+            if code not in existing:
+                mailing.versions.append(version)
+        elif code in existing:
+            mailing.versions.remove(existing[code])

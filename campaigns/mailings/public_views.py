@@ -33,6 +33,7 @@ def unsubscribe(token: str):  # noqa: ANN201
         # Never unsubscribes by itself: link scanners and previews open every link.
         return render_template("mailings/unsubscribe.html", token=token)
     suppress(delivery.email, SuppressionReason.UNSUBSCRIBED, mailing_id=delivery.mailing_id)
+    db.session.commit()  # before answering: from now on nothing more is sent to the address
     return render_template("mailings/unsubscribed.html", token=token)
 
 
@@ -52,6 +53,7 @@ def preferences(token: str):  # noqa: ANN201
             changed = "on"
         else:
             return render_error(400)
+        db.session.commit()
     suppression = suppression_of(delivery.email)
     return render_template(
         "mailings/preferences.html",

@@ -24,10 +24,10 @@ def suppress(
     mailing_id: int | None = None,
     detail: str | None = None,
 ) -> bool:
-    """Add the address and withdraw its deliveries still to send, committing at once: after
-    this returns, no message of any mailing goes to it (a worker marks a message sent before
-    handing it over for good, on the condition that it was not withdrawn; see mailings.smtp).
-    Returns False if it was already suppressed."""
+    """Add the address and withdraw its deliveries still to send. Once the caller has committed,
+    no message of any mailing goes to it (a worker marks a message sent before handing it over
+    for good, on the condition that it was not withdrawn; see mailings.smtp): commit before
+    answering. Returns False if it was already suppressed."""
     withdraw = (
         update(Delivery)
         .where(
@@ -50,7 +50,6 @@ def suppress(
     except IntegrityError:
         added = False
     db.session.execute(withdraw)
-    db.session.commit()
     return added
 
 
@@ -63,7 +62,6 @@ def lift_unsubscribe(email: str) -> bool:
             Suppression.reason == SuppressionReason.UNSUBSCRIBED,
         )
     )
-    db.session.commit()
     return result.rowcount == 1
 
 

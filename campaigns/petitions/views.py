@@ -13,16 +13,17 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf
 
 from campaigns.campaign.models import CampaignTranslation
+from campaigns.core.db import commit_unit_of_work
 from campaigns.core.errors import expired_form_page
 from campaigns.core.page_cache import CSRF_PLACEHOLDER, page_cache
 from campaigns.core.ratelimit import over_limit
 from campaigns.core.urls import public_url
 from campaigns.extensions import db
-from campaigns.petitions import services
+from campaigns.petitions import services, signing
 from campaigns.petitions.consent import wording
 from campaigns.petitions.forms import SignatureForm
 from campaigns.petitions.models import Petition, SignatureStatus
-from campaigns.tallies.services import Tally, count_confirmed, current_tally
+from campaigns.petitions.tallies.services import Tally, count_confirmed, current_tally
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ bp = Blueprint("petitions", __name__, url_prefix="/<lang>")
 
 def _email_rate_key() -> str:
     # A keyed hash, so the rate-limit keys in Redis reveal no address, even to a dictionary.
-    email = services.normalize_email(request.form.get("email", ""))
+    email = signing.normalize_email(request.form.get("email", ""))
     secret = current_app.config["SECRET_KEY"].encode()
     return hmac.new(secret, email.encode(), hashlib.sha256).hexdigest()[:32]
 
@@ -145,9 +146,9 @@ def petition(slug: str):  # noqa: ANN201
         # Look exactly like success, so the bot learns nothing.
         return redirect(url_for(".check_email", slug=slug), 303)
 
-    outcome, _signature_id = services.sign(
+    outcome, _signature_id = signing.sign(
         slug,
-        services.SignatureInput(
+        signing.SignatureInput(
             name=form.name.data,
             email=form.email.data,
             country=form.country.data,
@@ -159,7 +160,8 @@ def petition(slug: str):  # noqa: ANN201
             source_url=request.base_url,
         ),
     )
-    if outcome is services.SignOutcome.CLOSED:
+    commit_unit_of_work()
+    if outcome is signing.SignOutcome.CLOSED:
         return _render_petition(_petition_or_404(slug), form, status=409)
     # The same page whatever else happened: whether an address has signed is nobody else's
     # business.

@@ -38,11 +38,11 @@ def log_in(user: StaffUser) -> None:
 
 
 def log_out(user: StaffUser | None = None) -> None:
-    """End the session. With `user`, every other session of the account ends too: the session is
-    a signed cookie, so a copy of it would otherwise stay valid until it expires."""
+    """End the session. With `user`, every other session of the account ends too (once the
+    caller commits): the session is a signed cookie, so a copy of it would otherwise stay valid
+    until it expires."""
     if user is not None:
-        user.session_token = new_session_token()
-        db.session.commit()
+        user.session_token = new_session_token()  # the caller commits
     session.pop(SESSION_KEY, None)
     session.pop(PENDING_KEY, None)
     g.staff_user = None
@@ -127,7 +127,7 @@ def staff_required(capability: Capability | None = None) -> Callable:
                 and not user.totp_enabled
                 and request.endpoint not in TWO_FACTOR_SETUP_ENDPOINTS
             ):
-                return redirect(url_for("staff.two_factor_setup"))
+                return redirect(url_for("staff_account.two_factor_setup"))
             if capability is not None and not user.can(capability):
                 return forbidden()
             return view(*args, **kwargs)
@@ -139,7 +139,7 @@ def staff_required(capability: Capability | None = None) -> Callable:
 
 
 # Pages a signed-in person may reach before setting up the required second factor.
-TWO_FACTOR_SETUP_ENDPOINTS = frozenset({"staff.two_factor_setup", "staff.logout"})
+TWO_FACTOR_SETUP_ENDPOINTS = frozenset({"staff_account.two_factor_setup", "staff.logout"})
 
 
 def forbidden():  # noqa: ANN201

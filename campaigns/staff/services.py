@@ -195,12 +195,10 @@ def check_password(email: str, password: str) -> LoginResult:
     if not passwords.verify_password(user.password_hash, password) or not user.is_active:
         _count_failure(email)
         audit("staff.login_failed", target=user, actor=NOBODY, detail={"step": "password"})
-        db.session.commit()
         return LoginResult(LoginOutcome.INVALID)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     if user.totp_enabled:
-        db.session.commit()
         return LoginResult(LoginOutcome.NEEDS_CODE, user)
     return LoginResult(LoginOutcome.OK, user)
 
@@ -225,10 +223,8 @@ def check_code(user: StaffUser, code: str) -> bool:
         == 1
     )
     if not spent:
-        db.session.rollback()
         _count_failure(user.email)
         audit("staff.login_failed", target=user, actor=NOBODY, detail={"step": "code"})
-        db.session.commit()
         return False
     user.totp_last_step = step
     return True
@@ -238,7 +234,6 @@ def record_login(user: StaffUser) -> None:
     _clear_failures(user.email)
     user.last_login_at = utcnow()
     audit("staff.login", target=user, actor=user)
-    db.session.commit()
 
 
 # --- Passwords ---------------------------------------------------------------------------------
@@ -284,7 +279,6 @@ def request_password_reset(email: str, locale: str) -> None:
         return
     record_event("staff.password_reset_requested", staff_user_id=user.id, locale=locale)
     audit("staff.password_reset_requested", target=user, actor=NOBODY)
-    db.session.commit()
 
 
 # --- Two-factor --------------------------------------------------------------------------------
@@ -297,7 +291,6 @@ def enable_two_factor(user: StaffUser, secret: str, code: str) -> bool:
     user.totp_secret, user.totp_enabled_at, user.totp_last_step = secret, utcnow(), step
     user.session_token = new_session_token()  # sessions opened without the code end
     audit("staff.two_factor_enabled", target=user)
-    db.session.commit()
     return True
 
 

@@ -28,10 +28,10 @@ class NavItem(NamedTuple):
 # The workspace's sections: (endpoint, label, capability needed). A section appears once its
 # blueprint is registered and the person's role includes the capability.
 SECTIONS = [
-    ("staff_campaigns.index", _l("Campaigns"), Capability.VIEW_CAMPAIGNS),
+    ("editor.index", _l("Campaigns"), Capability.VIEW_CAMPAIGNS),
     ("staff_mailings.index", _l("Mailings"), Capability.SEND_MAILINGS),
     ("mail_catcher.index", _l("Mail catcher"), Capability.READ_MAIL_CATCHER),
-    ("staff.team", _l("Staff accounts"), Capability.MANAGE_STAFF),
+    ("staff_team.team", _l("Staff accounts"), Capability.MANAGE_STAFF),
     ("audit.log", _l("Audit log"), Capability.READ_AUDIT_LOG),
 ]
 

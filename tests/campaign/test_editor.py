@@ -193,7 +193,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(demo, client):
 def test_a_slug_taken_between_the_check_and_the_save_is_still_a_field_error(
     campaigner, monkeypatch
 ):
-    from campaigns.campaign import services
+    from campaigns.editor import services
 
     monkeypatch.setattr(services, "slug_taken", lambda *_args: False)  # as if two saved at once
     response = create(campaigner, slug="naloxone-in-every-pocket")

@@ -14,7 +14,7 @@ from campaigns.core import events, mail
 from campaigns.core.db import utcnow
 from campaigns.core.mail import SentMail
 from campaigns.extensions import db
-from tests.support import run_outbox, sign
+from tests.support import dispatch, run_outbox, sign
 
 
 def sign_many(client, count: int) -> list[str]:  # noqa: ANN001
@@ -36,7 +36,7 @@ def test_one_task_sends_every_confirmation_waiting(app, client, demo, mailbox):
     emails = sign_many(client, 5)
     last = event_ids()[-1]
     with app.app_context():
-        events.dispatch(last)
+        dispatch(last)
     assert recipients(mailbox) == sorted(emails)
     assert mailbox.sessions <= 1
     with app.app_context():
@@ -63,7 +63,7 @@ def test_a_mail_is_recorded_sent_in_the_transaction_that_marks_its_event_process
         sa_event.listen(db.engine, "before_cursor_execute", on_execute)
         sa_event.listen(db.engine, "commit", on_commit)
         try:
-            events.dispatch(event_ids()[0])
+            dispatch(event_ids()[0])
         finally:
             sa_event.remove(db.engine, "before_cursor_execute", on_execute)
             sa_event.remove(db.engine, "commit", on_commit)
@@ -99,12 +99,12 @@ def test_a_batch_leaves_mails_another_worker_is_sending_and_takes_over_lapsed_cl
             ]
         )
         db.session.commit()
-        events.dispatch(own)
+        dispatch(own)
     assert recipients(mailbox) == ["batch1@example.org", "batch2@example.org"]
     with app.app_context():
         assert db.session.get(events.Event, busy).processed_at is None
         # Its own task, while the other worker still holds the claim, sends nothing either.
-        events.dispatch(busy)
+        dispatch(busy)
     assert len(mailbox.messages) == 2
 
 
@@ -124,14 +124,14 @@ def test_a_transient_error_mid_batch_keeps_what_was_sent_and_the_retry_sends_the
 
     monkeypatch.setattr(mail._smtp, "send", drop_the_third)
     with app.app_context(), pytest.raises(smtplib.SMTPServerDisconnected):
-        events.dispatch(own)
+        dispatch(own)
     assert len(mailbox.messages) == 2
     with app.app_context():
         statuses = db.session.scalars(select(SentMail.status).order_by(SentMail.key)).all()
         assert sorted(statuses) == ["sending"] * 3 + ["sent"] * 2  # the rest given back
 
     with app.app_context():
-        events.dispatch(own)  # the task's retry: its own event went last, so it is still waiting
+        dispatch(own)  # the task's retry: its own event went last, so it is still waiting
     assert recipients(mailbox) == sorted(emails)
     assert run_outbox(app) == 0
 
@@ -147,7 +147,7 @@ def test_a_refused_mail_does_not_stop_the_batch(app, client, demo, mailbox, monk
 
     monkeypatch.setattr(mail._smtp, "send", refuse_one)
     with app.app_context():
-        events.dispatch(event_ids()[0])
+        dispatch(event_ids()[0])
         assert db.session.get(SentMail, f"confirm:{event_ids()[1]}").status == "failed"
     assert recipients(mailbox) == [emails[0], emails[2]]
     assert run_outbox(app) == 0  # the refused one is done with too

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from campaigns.core import events
 from campaigns.core.mail import PermanentMailError, SentMail
 from campaigns.extensions import db
-from tests.support import sign
+from tests.support import dispatch, sign
 from workers.events import dispatch_event
 
 
@@ -23,7 +23,7 @@ def test_a_busy_server_gets_the_mail_on_a_later_try(app, client, demo, mailbox):
     event_id = only_event_id()
     mailbox.reply = "421 4.3.2 Service not available, try later"
     with app.app_context(), pytest.raises(smtplib.SMTPException):
-        events.dispatch(event_id)
+        dispatch(event_id)
     with app.app_context():
         claim = db.session.get(SentMail, f"confirm:{event_id}")
         assert claim.status == "sending"  # released for the retry, not marked sent
@@ -31,7 +31,7 @@ def test_a_busy_server_gets_the_mail_on_a_later_try(app, client, demo, mailbox):
 
     mailbox.reply = None
     with app.app_context():
-        events.dispatch(event_id)
+        dispatch(event_id)
     assert len(mailbox.messages) == 1
 
 
@@ -62,7 +62,7 @@ def test_a_refusal_is_recorded_and_never_retried(app, client, demo, mailbox):
     event_id = only_event_id()
     mailbox.reply = "550 5.1.1 No such user"
     with app.app_context():
-        events.dispatch(event_id)  # recorded, not raised: the other mails of a batch go on
+        dispatch(event_id)  # recorded, not raised: the other mails of a batch go on
     with app.app_context():
         sent = db.session.get(SentMail, f"confirm:{event_id}")
         assert sent.status == "failed"
@@ -72,7 +72,7 @@ def test_a_refusal_is_recorded_and_never_retried(app, client, demo, mailbox):
     with app.app_context():
         db.session.execute(events.Event.__table__.update().values(processed_at=None))
         db.session.commit()
-        events.dispatch(event_id)
+        dispatch(event_id)
     assert mailbox.messages == []
 
 

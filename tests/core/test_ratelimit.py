@@ -7,8 +7,8 @@ import time
 import pytest
 import redis
 
-from campaigns.core.mailcatcher import free_port
 from campaigns.core.ratelimit import over_limit, windows
+from campaigns.devstack.mailcatcher.server import free_port
 
 
 def test_the_notation_is_the_limits_packages():

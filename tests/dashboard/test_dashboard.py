@@ -8,14 +8,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from campaigns.core.db import commit_unit_of_work
 from campaigns.core.events import Event
 from campaigns.extensions import db
 from campaigns.networks.models import Network
 from campaigns.petitions import services as petitions
+from campaigns.petitions import signing
 from campaigns.petitions.models import Petition, Signature
-from campaigns.tallies import handlers
-from campaigns.tallies import services as tallies
-from campaigns.tallies.models import HourlyConfirmations
+from campaigns.petitions.tallies import handlers
+from campaigns.petitions.tallies import services as tallies
+from campaigns.petitions.tallies.models import HourlyConfirmations
 from tests.support import run_outbox
 
 _emails = iter(range(1_000_000))
@@ -31,9 +33,9 @@ def network(slug: str) -> Network:
 
 def signed(petition: Petition, country: str = "DE", via: Network | None = None) -> Signature:
     n = next(_emails)
-    _outcome, signature_id = petitions.sign(
+    _outcome, signature_id = signing.sign(
         petition.campaign.slug,
-        petitions.SignatureInput(
+        signing.SignatureInput(
             name=f"Signer {n}",
             email=f"signer{n}@example.org",
             country=country,
@@ -44,6 +46,7 @@ def signed(petition: Petition, country: str = "DE", via: Network | None = None) 
             source=via.slug if via else "",
         ),
     )
+    commit_unit_of_work()  # as the view does
     return db.session.get(Signature, signature_id)
 
 

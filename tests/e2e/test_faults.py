@@ -9,13 +9,13 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from campaigns.core import events
 from campaigns.extensions import db
 from campaigns.petitions.models import Signature, SignatureStatus
 from tests.support import (
     EmbeddedRedis,
     confirm_by_link,
     links_in,
+    relay,
     sign,
     unprocessed_events,
     wait_until,
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 def relay_now(app) -> None:  # noqa: ANN001
     """What beat's `outbox.relay` does, with no grace period."""
     with app.app_context():
-        events.relay()
+        relay()
 
 
 def confirm_all(client, mailbox, emails: list[str]) -> None:  # noqa: ANN001

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from campaigns.extensions import db
-from campaigns.mailings import sending
+from campaigns.mailings import lifecycle
 from campaigns.mailings.models import Mailing, MailingStatus
 from tests.mailings.conftest import add_supporter, make_mailing
-from tests.support import wait_until
+from tests.support import commit_change, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +48,7 @@ def scheduled_mailing(app, monkeypatch, name: str, count: int) -> tuple[list[str
     for address in addresses:
         add_supporter("naloxone-in-every-pocket", address)
     mailing = make_mailing()
-    sending.schedule(mailing)
+    commit_change(lifecycle.schedule, mailing)
     return addresses, mailing
 
 

@@ -4,10 +4,12 @@ import pytest
 from sqlalchemy import select
 
 from campaigns.campaign.models import Campaign
+from campaigns.core.db import commit_unit_of_work
 from campaigns.extensions import db
 from campaigns.mailings.models import Mailing, MailingVersion
 from campaigns.networks.models import Network
 from campaigns.petitions import services as petitions
+from campaigns.petitions import signing
 from campaigns.petitions.models import Signature
 
 
@@ -23,9 +25,9 @@ def add_supporter(
     network: Network | None = None,
 ):
     """A signature made through the signing service, confirmed unless told otherwise."""
-    _outcome, signature_id = petitions.sign(
+    _outcome, signature_id = signing.sign(
         slug,
-        petitions.SignatureInput(
+        signing.SignatureInput(
             name=name,
             email=email,
             country=country,
@@ -36,6 +38,7 @@ def add_supporter(
             source=network.slug if network else "",
         ),
     )
+    commit_unit_of_work()  # as the view does
     signature = db.session.get(Signature, signature_id)
     if confirmed:
         petitions.confirm(signature)

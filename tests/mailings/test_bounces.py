@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from campaigns.core import mail
 from campaigns.core.db import utcnow
 from campaigns.extensions import db
-from campaigns.mailings import bounces
+from campaigns.mailings import bounce_mailbox, bounce_parsing, bounces
 from campaigns.mailings.bounces import Outcome
 from campaigns.mailings.message import _verp_signature
 from campaigns.mailings.models import (
@@ -257,6 +257,13 @@ def ada(supporter, send_mailing):  # noqa: ANN001, ANN201
 ADA = "ada@example.org"
 
 
+def process_one(raw: bytes, source: str, envelope_recipient: str | None = None) -> Outcome:
+    """What the mailbox reader does with one message: process it, then commit."""
+    outcome = bounces.process(raw, source, envelope_recipient)
+    db.session.commit()
+    return outcome
+
+
 def suppressed(email: str) -> Suppression | None:
     db.session.rollback()  # see what the webhook's and the task's sessions committed
     return suppression_of(email)
@@ -275,7 +282,7 @@ def bounce_count() -> int:
 
 
 def test_a_hard_bounce_suppresses_at_once_and_marks_the_delivery(ada):
-    assert bounces.process(postfix_hard_bounce(ada, ADA), "mailbox") == Outcome.RECORDED
+    assert process_one(postfix_hard_bounce(ada, ADA), "mailbox") == Outcome.RECORDED
 
     suppression = suppressed(ADA)
     assert suppression.reason == SuppressionReason.BOUNCED
@@ -292,31 +299,31 @@ def test_a_hard_bounce_suppresses_at_once_and_marks_the_delivery(ada):
 
 def test_the_same_notification_is_recorded_once(ada):
     raw = postfix_hard_bounce(ada, ADA)
-    assert bounces.process(raw, "mailbox") == Outcome.RECORDED
-    assert bounces.process(raw, "mailbox") == Outcome.DUPLICATE
+    assert process_one(raw, "mailbox") == Outcome.RECORDED
+    assert process_one(raw, "mailbox") == Outcome.DUPLICATE
     assert bounce_count() == 1
 
 
 def test_a_notification_without_message_id_is_recorded_once_too(ada):
     raw = postfix_mailbox_full(ada, ADA).replace(b"Message-Id: <soft.1@mx.example.net>\n", b"")
-    assert bounces.process(raw, "mailbox") == Outcome.RECORDED
-    assert bounces.process(raw, "mailbox") == Outcome.DUPLICATE
+    assert process_one(raw, "mailbox") == Outcome.RECORDED
+    assert process_one(raw, "mailbox") == Outcome.DUPLICATE
     assert bounce_count() == 1
 
 
 def test_an_arf_complaint_suppresses_at_once(ada):
-    notification = bounces.parse_notification(arf_abuse_report(ada, ADA))
+    notification = bounce_parsing.parse_notification(arf_abuse_report(ada, ADA))
     assert notification.kind == BounceKind.COMPLAINT
     assert not notification.final
 
-    assert bounces.process(arf_abuse_report(ada, ADA), "mailbox") == Outcome.RECORDED
+    assert process_one(arf_abuse_report(ada, ADA), "mailbox") == Outcome.RECORDED
     assert suppressed(ADA).reason == SuppressionReason.COMPLAINED
     assert delivery_of(ADA).status == DeliveryStatus.SENT  # it was delivered, and read
 
 
 def test_a_not_spam_report_is_no_complaint(ada):
     raw = arf_abuse_report(ada, ADA).replace(b"Feedback-Type: abuse", b"Feedback-Type: not-spam")
-    assert bounces.process(raw, "mailbox") == Outcome.IGNORED
+    assert process_one(raw, "mailbox") == Outcome.IGNORED
     assert suppressed(ADA) is None
 
 
@@ -324,16 +331,16 @@ def test_soft_failures_suppress_after_the_limit_within_the_window(app, supporter
     supporter(NALOXONE, ADA)
     verps = [send_mailing()[ADA] for _ in range(3)]
 
-    notification = bounces.parse_notification(postfix_gave_up(verps[0], ADA))
+    notification = bounce_parsing.parse_notification(postfix_gave_up(verps[0], ADA))
     assert (notification.kind, notification.status, notification.final) == (
         BounceKind.SOFT,
         "4.2.2",
         True,
     )
-    bounces.process(postfix_mailbox_full(verps[0], ADA, "<d1@mx>"), "mailbox")
+    process_one(postfix_mailbox_full(verps[0], ADA, "<d1@mx>"), "mailbox")
     # The delay notice and the final failure of the same message count once.
-    bounces.process(postfix_gave_up(verps[0], ADA, "<s1@mx>"), "mailbox")
-    bounces.process(postfix_gave_up(verps[1], ADA, "<s2@mx>"), "mailbox")
+    process_one(postfix_gave_up(verps[0], ADA, "<s1@mx>"), "mailbox")
+    process_one(postfix_gave_up(verps[1], ADA, "<s2@mx>"), "mailbox")
     assert suppressed(ADA) is None
     assert bounce_count() == 3
 
@@ -341,12 +348,12 @@ def test_soft_failures_suppress_after_the_limit_within_the_window(app, supporter
     too_old = utcnow() - timedelta(days=app.config["MAILING_SOFT_BOUNCE_DAYS"] + 1)
     db.session.execute(update(Bounce).values(received_at=too_old))
     db.session.commit()
-    bounces.process(postfix_gave_up(verps[2], ADA, "<s3@mx>"), "mailbox")
+    process_one(postfix_gave_up(verps[2], ADA, "<s3@mx>"), "mailbox")
     assert suppressed(ADA) is None
 
     db.session.execute(update(Bounce).values(received_at=utcnow()))
     db.session.commit()
-    bounces.process(postfix_gave_up(verps[2], ADA, "<s3-again@mx>"), "mailbox")
+    process_one(postfix_gave_up(verps[2], ADA, "<s3-again@mx>"), "mailbox")
     suppression = suppressed(ADA)
     assert suppression.reason == SuppressionReason.BOUNCED
     assert "3 soft bounces" in suppression.detail
@@ -358,7 +365,7 @@ def test_delay_notices_are_recorded_but_never_suppress(app, supporter, send_mail
     verps = [send_mailing()[ADA] for _ in range(limit + 1)]
     for number, verp in enumerate(verps):
         raw = postfix_mailbox_full(verp, ADA, f"<delay.{number}@mx>")
-        assert bounces.process(raw, "mailbox") == Outcome.RECORDED
+        assert process_one(raw, "mailbox") == Outcome.RECORDED
 
     assert suppressed(ADA) is None
     kinds = db.session.scalars(select(Bounce.kind)).all()
@@ -367,14 +374,14 @@ def test_delay_notices_are_recorded_but_never_suppress(app, supporter, send_mail
 
     # Final failures do count, and only they: the delays before them add nothing.
     for number, verp in enumerate(verps[: limit - 1]):
-        bounces.process(postfix_gave_up(verp, ADA, f"<final.{number}@mx>"), "mailbox")
+        process_one(postfix_gave_up(verp, ADA, f"<final.{number}@mx>"), "mailbox")
     assert suppressed(ADA) is None
-    bounces.process(postfix_gave_up(verps[limit - 1], ADA, "<final.last@mx>"), "mailbox")
+    process_one(postfix_gave_up(verps[limit - 1], ADA, "<final.last@mx>"), "mailbox")
     assert suppressed(ADA).reason == SuppressionReason.BOUNCED
 
 
 def test_a_final_failure_with_a_4xx_status_is_soft_but_ends_the_delivery(ada):
-    assert bounces.process(postfix_gave_up(ada, ADA), "mailbox") == Outcome.RECORDED
+    assert process_one(postfix_gave_up(ada, ADA), "mailbox") == Outcome.RECORDED
     assert db.session.scalars(select(Bounce.kind)).one() == BounceKind.SOFT
     assert suppressed(ADA) is None
     assert delivery_of(ADA).status == DeliveryStatus.BOUNCED
@@ -382,7 +389,7 @@ def test_a_final_failure_with_a_4xx_status_is_soft_but_ends_the_delivery(ada):
 
 def test_a_forged_verp_signature_suppresses_nobody(ada, caplog):
     raw = postfix_hard_bounce(forged(ada), ADA)
-    assert bounces.process(raw, "mailbox") == Outcome.IGNORED
+    assert process_one(raw, "mailbox") == Outcome.IGNORED
     assert suppressed(ADA) is None
     assert bounce_count() == 0
     assert delivery_of(ADA).status == DeliveryStatus.SENT
@@ -392,10 +399,8 @@ def test_a_forged_verp_signature_suppresses_nobody(ada, caplog):
 def test_no_address_is_stored_in_diagnostics_or_logged(ada, caplog):
     caplog.set_level(logging.DEBUG)
     # Unmatched: the addresses it names are anyone's, the supporter's among them.
-    assert bounces.process(postfix_hard_bounce(forged(ada), ADA), "mailbox", ADA) == (
-        Outcome.IGNORED
-    )
-    assert bounces.process(postfix_hard_bounce(ada, ADA), "mailbox") == Outcome.RECORDED
+    assert process_one(postfix_hard_bounce(forged(ada), ADA), "mailbox", ADA) == (Outcome.IGNORED)
+    assert process_one(postfix_hard_bounce(ada, ADA), "mailbox") == Outcome.RECORDED
 
     bounce = db.session.scalars(select(Bounce)).one()
     assert "<<address>>: Recipient address rejected" in bounce.diagnostic
@@ -406,7 +411,7 @@ def test_no_address_is_stored_in_diagnostics_or_logged(ada, caplog):
 
 
 def test_a_soft_failure_is_stored_without_the_address(ada):
-    bounces.process(postfix_gave_up(ada, ADA), "mailbox")
+    process_one(postfix_gave_up(ada, ADA), "mailbox")
     assert "@" not in db.session.scalars(select(Bounce.diagnostic)).one()
     assert "@" not in delivery_of(ADA).error
 
@@ -439,7 +444,7 @@ def test_a_refusal_is_logged_without_the_address(app_ctx, monkeypatch, caplog):
 
 def test_a_bounce_naming_no_verp_address_is_ignored(ada):
     raw = postfix_hard_bounce("postmaster@campaigns.example.org", ADA)
-    assert bounces.process(raw, "mailbox") == Outcome.IGNORED
+    assert process_one(raw, "mailbox") == Outcome.IGNORED
     assert bounce_count() == 0
 
 
@@ -461,7 +466,7 @@ def test_a_bounce_naming_no_verp_address_is_ignored(ada):
     ],
 )
 def test_anything_else_is_ignored(ada, raw):
-    assert bounces.process(raw(ada), "mailbox") == Outcome.IGNORED
+    assert process_one(raw(ada), "mailbox") == Outcome.IGNORED
     assert bounce_count() == 0
     assert suppressed(ADA) is None
 
@@ -476,7 +481,7 @@ def test_a_bounced_address_is_left_out_of_the_next_mailing(supporter, send_maili
     assert sorted(first) == ["gone@example.org", "here@example.org"]
 
     # The receiving server accepted the message, then bounced it to its envelope sender.
-    bounces.process(postfix_hard_bounce(first["gone@example.org"], "gone@example.org"), "mailbox")
+    process_one(postfix_hard_bounce(first["gone@example.org"], "gone@example.org"), "mailbox")
 
     mailbox.clear()
     second = send_mailing()
@@ -505,7 +510,7 @@ def test_the_mailbox_is_read_and_what_was_processed_deleted(ada, bounce_server):
     ):
         bounce_server.mailbox.add(raw)
 
-    result = bounces.read_mailbox(bounce_server.url())
+    result = bounce_mailbox.read_mailbox(bounce_server.url())
 
     assert (result.recorded, result.duplicate, result.ignored, result.kept) == (1, 1, 3, 0)
     assert bounce_server.mailbox.contents() == []
@@ -530,7 +535,7 @@ def test_a_mail_to_the_unsubscribe_address_unsubscribes(ada, mailbox, bounce_ser
     forged = unsubscribe_request_for(message).replace(b"unsubscribe ", b"unsubscribe x")
     bounce_server.mailbox.add(forged)
 
-    result = bounces.read_mailbox(bounce_server.url())
+    result = bounce_mailbox.read_mailbox(bounce_server.url())
 
     assert (result.unsubscribed, result.ignored, result.kept) == (1, 1, 0)
     assert bounce_server.mailbox.contents() == []
@@ -540,10 +545,10 @@ def test_a_mail_to_the_unsubscribe_address_unsubscribes(ada, mailbox, bounce_ser
 def test_reading_the_mailbox_again_records_nothing_twice(ada, bounce_server, monkeypatch):
     raw = postfix_hard_bounce(ada, ADA)
     bounce_server.mailbox.add(raw)
-    bounces.read_mailbox(bounce_server.url())
+    bounce_mailbox.read_mailbox(bounce_server.url())
     # A server that did not delete it (a connection broken before QUIT, say) hands it out again.
     bounce_server.mailbox.add(raw)
-    result = bounces.read_mailbox(bounce_server.url())
+    result = bounce_mailbox.read_mailbox(bounce_server.url())
     assert (result.recorded, result.duplicate) == (0, 1)
     assert bounce_count() == 1
 
@@ -558,12 +563,12 @@ def test_a_message_that_could_not_be_recorded_stays_for_the_next_run(
         raise ConnectionError("database unreachable")
 
     monkeypatch.setattr(bounces, "record", database_down)
-    result = bounces.read_mailbox(bounce_server.url())
+    result = bounce_mailbox.read_mailbox(bounce_server.url())
     assert (result.kept, result.ignored) == (1, 1)
     assert bounce_server.mailbox.contents() == [postfix_hard_bounce(ada, ADA)]
 
     monkeypatch.undo()
-    assert bounces.read_mailbox(bounce_server.url()).recorded == 1
+    assert bounce_mailbox.read_mailbox(bounce_server.url()).recorded == 1
     assert bounce_server.mailbox.contents() == []
 
 
@@ -598,17 +603,17 @@ def test_the_task_does_nothing_without_a_mailbox(app, app_ctx, monkeypatch):
 def test_an_imap_folder_that_does_not_exist_is_an_error(app_ctx):
     server = ImapServer().start()
     try:
-        with pytest.raises(bounces.MailboxError):
-            bounces.read_mailbox(server.url(folder="/Bounces"))
-        assert bounces.read_mailbox(server.url(folder="/INBOX")).recorded == 0
+        with pytest.raises(bounce_mailbox.MailboxError):
+            bounce_mailbox.read_mailbox(server.url(folder="/Bounces"))
+        assert bounce_mailbox.read_mailbox(server.url(folder="/INBOX")).recorded == 0
     finally:
         server.stop()
 
 
 @pytest.mark.parametrize("url", ["smtp://u:p@host", "pop3:///nohost"])
 def test_a_mailbox_url_we_cannot_use_is_an_error(app_ctx, url):
-    with pytest.raises(bounces.MailboxError):
-        bounces.read_mailbox(url)
+    with pytest.raises(bounce_mailbox.MailboxError):
+        bounce_mailbox.read_mailbox(url)
 
 
 # --- The webhook -----------------------------------------------------------------------------

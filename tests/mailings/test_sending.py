@@ -13,25 +13,25 @@ from sqlalchemy import select, update
 
 from campaigns.core.db import utcnow
 from campaigns.extensions import db
-from campaigns.mailings import sending
+from campaigns.mailings import batches, lifecycle
 from campaigns.mailings.compose import ComposeError, prepare, problems
 from campaigns.mailings.message import delivery_id_from_verp
 from campaigns.mailings.models import Delivery, DeliveryStatus, Mailing, MailingStatus
 from campaigns.mailings.suppression import suppression_of
 from campaigns.networks.models import Network
 from tests.mailings.conftest import make_mailing
-from tests.support import text_part
+from tests.support import commit_change, start_due_mailings, text_part
 
 NALOXONE = "naloxone-in-every-pocket"
 
 
-def send_all(mailing: Mailing, limit: int = 1000) -> list[sending.BatchResult]:
+def send_all(mailing: Mailing, limit: int = 1000) -> list[batches.BatchResult]:
     """Run batches until the mailing is done, as the workers' chain of batch tasks does."""
-    sending.schedule(mailing)
-    assert sending.start_due_mailings() == [mailing.id]
+    commit_change(lifecycle.schedule, mailing)
+    assert start_due_mailings() == [mailing.id]
     results = []
     for _ in range(limit):
-        result = sending.send_batch(mailing.id)
+        result = batches.send_batch(mailing.id)
         results.append(result)
         if result.finished or not (result.more or result.released):
             break
@@ -133,9 +133,9 @@ def test_one_click_unsubscribe_mid_send_stops_further_mail(app, fast, supporter,
     for n in range(6):
         supporter(NALOXONE, f"r{n}@example.org")
     mailing = make_mailing()
-    sending.schedule(mailing)
-    sending.start_due_mailings()
-    sending.send_batch(mailing.id)  # the first 3
+    commit_change(lifecycle.schedule, mailing)
+    start_due_mailings()
+    batches.send_batch(mailing.id)  # the first 3
     first = mailbox.messages[0]
     url = re.search(r"<(https?://[^>]+)>", first["List-Unsubscribe"]).group(1)
     path = re.sub(r"^https?://[^/]+", "", url)
@@ -156,12 +156,12 @@ def test_one_click_unsubscribe_mid_send_stops_further_mail(app, fast, supporter,
 
 def test_two_beats_start_a_mailing_once(app, supporter):
     mailing = make_mailing()
-    sending.schedule(mailing)
+    commit_change(lifecycle.schedule, mailing)
     started: list[list[int]] = []
 
     def beat() -> None:
         with app.app_context():
-            started.append(sending.start_due_mailings())
+            started.append(start_due_mailings())
 
     threads = [threading.Thread(target=beat) for _ in range(4)]
     for thread in threads:
@@ -175,16 +175,16 @@ def test_a_server_answering_421_means_backoff_then_delivery(fast, supporter, mai
     for n in range(3):
         supporter(NALOXONE, f"g{n}@example.org")
     mailing = make_mailing()
-    sending.schedule(mailing)
-    sending.start_due_mailings()
+    commit_change(lifecycle.schedule, mailing)
+    start_due_mailings()
     mailbox.reply = "421 4.3.2 Service not available, try later"
-    with pytest.raises(sending.RetryLater) as later:
-        sending.send_batch(mailing.id)
+    with pytest.raises(batches.RetryLater) as later:
+        batches.send_batch(mailing.id)
     assert later.value.countdown >= 5
     assert db.session.scalars(select(Delivery.status)).all() == [DeliveryStatus.QUEUED] * 3
 
     mailbox.reply = None
-    send_rest = sending.send_batch(mailing.id)
+    send_rest = batches.send_batch(mailing.id)
     assert send_rest.sent == 3
     assert len(mailbox.messages) == 3
 
@@ -195,23 +195,23 @@ def test_a_greylisted_recipient_waits_while_the_others_go_on(app, fast, supporte
         supporter(NALOXONE, f"{name}@example.org")
     mailbox.rcpt_replies["grey@example.org"] = "450 4.2.0 Greylisted, try again in 5 minutes"
     mailing = make_mailing()
-    sending.schedule(mailing)
-    sending.start_due_mailings()
+    commit_change(lifecycle.schedule, mailing)
+    start_due_mailings()
 
-    first = sending.send_batch(mailing.id)
+    first = batches.send_batch(mailing.id)
     assert (first.sent, first.released) == (2, 1)
     grey = db.session.scalars(select(Delivery).where(Delivery.email == "grey@example.org")).one()
     assert grey.status == DeliveryStatus.QUEUED and grey.error.startswith("450")
     assert timedelta(seconds=55) < grey.retry_at - utcnow() <= timedelta(seconds=60)
     # Not tried again at once: the chain of batches waits until it is due.
-    with pytest.raises(sending.RetryLater) as later:
-        sending.send_batch(mailing.id)
+    with pytest.raises(batches.RetryLater) as later:
+        batches.send_batch(mailing.id)
     assert 55 < later.value.countdown <= 60
 
     # Time passes; greylisted again, it waits twice as long.
     db.session.execute(update(Delivery).values(retry_at=utcnow() - timedelta(seconds=1)))
     db.session.commit()
-    assert sending.send_batch(mailing.id).released == 1
+    assert batches.send_batch(mailing.id).released == 1
     db.session.refresh(grey)
     assert timedelta(seconds=115) < grey.retry_at - utcnow() <= timedelta(seconds=120)
 
@@ -219,8 +219,8 @@ def test_a_greylisted_recipient_waits_while_the_others_go_on(app, fast, supporte
     del mailbox.rcpt_replies["grey@example.org"]
     db.session.execute(update(Delivery).values(retry_at=utcnow() - timedelta(seconds=1)))
     db.session.commit()
-    assert sending.send_batch(mailing.id).sent == 1
-    sending.send_batch(mailing.id)
+    assert batches.send_batch(mailing.id).sent == 1
+    batches.send_batch(mailing.id)
     db.session.refresh(mailing)
     assert mailing.status == MailingStatus.SENT
     assert sorted(m["To"] for m in mailbox.messages) == [
@@ -284,17 +284,17 @@ def test_the_hourly_limit_holds_the_rest_for_later(app, fast, supporter, mailbox
     for n in range(3):
         supporter(NALOXONE, f"h{n}@example.org")
     mailing = make_mailing()
-    sending.schedule(mailing)
-    sending.start_due_mailings()
-    with pytest.raises(sending.RetryLater) as later:
-        sending.send_batch(mailing.id)
+    commit_change(lifecycle.schedule, mailing)
+    start_due_mailings()
+    with pytest.raises(batches.RetryLater) as later:
+        batches.send_batch(mailing.id)
     assert len(mailbox.messages) == 2
     assert 0 < later.value.countdown <= 60  # asks again at the next minute
     statuses = sorted(db.session.scalars(select(Delivery.status)).all())
     assert statuses == sorted([DeliveryStatus.SENT, DeliveryStatus.SENT, DeliveryStatus.QUEUED])
     # The limit holds for all mailings together.
-    with pytest.raises(sending.RetryLater):
-        sending.send_batch(mailing.id)
+    with pytest.raises(batches.RetryLater):
+        batches.send_batch(mailing.id)
     assert len(mailbox.messages) == 2
 
 
@@ -319,10 +319,10 @@ def test_start_times_given_up_after_a_slow_reply_do_not_count_towards_the_hour(
 
     monkeypatch.setattr(bulk_smtp.BulkConnection, "send", slow_first_reply)
     mailing = make_mailing()
-    sending.schedule(mailing)
-    sending.start_due_mailings()
-    with pytest.raises(sending.RetryLater):
-        sending.send_batch(mailing.id)
+    commit_change(lifecycle.schedule, mailing)
+    start_due_mailings()
+    with pytest.raises(batches.RetryLater):
+        batches.send_batch(mailing.id)
     assert slow_replies
     assert len(mailbox.messages) == 2
 
@@ -331,17 +331,17 @@ def test_pause_and_resume_and_cancel(fast, supporter, mailbox):
     for n in range(6):
         supporter(NALOXONE, f"p{n}@example.org")
     mailing = make_mailing()
-    sending.schedule(mailing)
-    sending.start_due_mailings()
-    sending.send_batch(mailing.id)
-    assert sending.pause(mailing)
-    assert sending.send_batch(mailing.id).sent == 0
+    commit_change(lifecycle.schedule, mailing)
+    start_due_mailings()
+    batches.send_batch(mailing.id)
+    assert commit_change(lifecycle.pause, mailing)
+    assert batches.send_batch(mailing.id).sent == 0
     assert len(mailbox.messages) == 3
-    assert sending.resume(mailing)
-    sending.send_batch(mailing.id)
+    assert commit_change(lifecycle.resume, mailing)
+    batches.send_batch(mailing.id)
     assert len(mailbox.messages) == 6
-    assert sending.cancel(mailing)
-    assert not sending.resume(mailing)
+    assert commit_change(lifecycle.cancel, mailing)
+    assert not commit_change(lifecycle.resume, mailing)
 
 
 def test_an_unsubscribe_during_a_batch_stops_the_message_not_yet_handed_over(
@@ -353,8 +353,8 @@ def test_an_unsubscribe_during_a_batch_stops_the_message_not_yet_handed_over(
     supporter(NALOXONE, "first@example.org")
     supporter(NALOXONE, "changed-mind@example.org")
     mailing = make_mailing()
-    sending.schedule(mailing)
-    sending.start_due_mailings()
+    commit_change(lifecycle.schedule, mailing)
+    start_due_mailings()
     real_send = bulk_smtp.BulkConnection.send
 
     def send_with_unsubscribe_in_flight(self, sender, recipient, data, before_commit):  # noqa: ANN001, ANN202
@@ -370,7 +370,7 @@ def test_an_unsubscribe_during_a_batch_stops_the_message_not_yet_handed_over(
         return real_send(self, sender, recipient, data, commit_after_unsubscribe)
 
     monkeypatch.setattr(bulk_smtp.BulkConnection, "send", send_with_unsubscribe_in_flight)
-    result = sending.send_batch(mailing.id)
+    result = batches.send_batch(mailing.id)
 
     assert [m["To"] for m in mailbox.messages] == ["first@example.org"]
     assert result.sent == 1 and result.skipped == 1
@@ -463,15 +463,15 @@ def test_a_cancel_stops_the_batch_within_one_message(app, fast, supporter, mailb
     for n in range(3):
         supporter(NALOXONE, f"c{n}@example.org")
     mailing = make_mailing()
-    sending.schedule(mailing)
-    sending.start_due_mailings()
+    commit_change(lifecycle.schedule, mailing)
+    start_due_mailings()
     act_before_the_final_dot(
         app,
         monkeypatch,
         "c1@example.org",
-        lambda: sending.cancel(db.session.get(Mailing, mailing.id)),
+        lambda: commit_change(lifecycle.cancel, db.session.get(Mailing, mailing.id)),
     )
-    sending.send_batch(mailing.id)
+    batches.send_batch(mailing.id)
     assert [m["To"] for m in mailbox.messages] == ["c0@example.org"]
 
 
@@ -479,15 +479,15 @@ def test_a_pause_mid_batch_hands_the_rest_back_at_once(app, fast, supporter, mai
     for n in range(5):
         supporter(NALOXONE, f"pz{n}@example.org")
     mailing = make_mailing()
-    sending.schedule(mailing)
-    sending.start_due_mailings()
+    commit_change(lifecycle.schedule, mailing)
+    start_due_mailings()
     transmitted = act_before_the_final_dot(
         app,
         monkeypatch,
         "pz1@example.org",
-        lambda: sending.pause(db.session.get(Mailing, mailing.id)),
+        lambda: commit_change(lifecycle.pause, db.session.get(Mailing, mailing.id)),
     )
-    result = sending.send_batch(mailing.id)
+    result = batches.send_batch(mailing.id)
 
     assert [m["To"] for m in mailbox.messages] == ["pz0@example.org"]
     # Nothing more went on the wire, and nothing waits for a lease: a resume goes on at once.
@@ -496,8 +496,8 @@ def test_a_pause_mid_batch_hands_the_rest_back_at_once(app, fast, supporter, mai
     statuses = db.session.scalars(select(Delivery.status).order_by(Delivery.id)).all()
     assert statuses == [DeliveryStatus.SENT] + [DeliveryStatus.QUEUED] * 4
 
-    assert sending.resume(mailing)
-    sending.send_batch(mailing.id)
+    assert commit_change(lifecycle.resume, mailing)
+    batches.send_batch(mailing.id)
     assert len(mailbox.messages) == 5
 
 

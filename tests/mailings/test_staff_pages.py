@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from campaigns.audit.models import AuditEntry
 from campaigns.extensions import db
-from campaigns.mailings import sending
+from campaigns.mailings import batches, lifecycle
 from campaigns.mailings.models import Mailing, MailingStatus
 from tests.mailings.conftest import make_mailing
-from tests.support import csrf_token, text_part
+from tests.support import commit_change, csrf_token, start_due_mailings, text_part
 
 NALOXONE = "naloxone-in-every-pocket"
 
@@ -93,7 +93,7 @@ def test_tests_go_to_staff_addresses_only(app, make_staff, staff_login, demo, ma
     )
     assert "Not a staff address: stranger@example.org" in refused.get_data(as_text=True)
 
-    sending.send_test(db.session.get(Mailing, mailing.id), "fr", [user.email])
+    batches.send_test(db.session.get(Mailing, mailing.id), "fr", [user.email])
     (message,) = mailbox.messages
     assert message["Subject"].startswith("[TEST] Nouvelles")
     assert message["List-Unsubscribe"]
@@ -134,7 +134,7 @@ def test_scheduling_in_the_staff_members_time_zone(supporter, make_staff, staff_
     assert mailing.status == MailingStatus.SCHEDULED
     expected = local.replace(tzinfo=ZoneInfo("Europe/Lisbon")).astimezone(UTC)
     assert mailing.scheduled_at == expected
-    assert sending.start_due_mailings() == []  # not yet due
+    assert start_due_mailings() == []  # not yet due
 
 
 def test_an_empty_audience_cannot_be_scheduled(make_staff, staff_login, demo):
@@ -160,9 +160,9 @@ def test_progress_is_reported_while_sending(
         supporter(NALOXONE, f"p{n}@example.org")
     client = staff_login(make_staff("campaigner"))
     mailing = make_mailing()
-    sending.schedule(mailing)
-    sending.start_due_mailings()
-    sending.send_batch(mailing.id)
+    commit_change(lifecycle.schedule, mailing)
+    start_due_mailings()
+    batches.send_batch(mailing.id)
     data = client.get(f"/staff/mailings/{mailing.id}/progress.json").get_json()
     assert data["status"] == "sending"
     assert data["sent"] == 2
@@ -197,9 +197,9 @@ def test_failures_show_no_full_address(
     supporter(NALOXONE, "refused@example.org")
     mailing = make_mailing()
     mailbox.reply = "550 5.1.1 <refused@example.org>: no such user"
-    sending.schedule(mailing)
-    sending.start_due_mailings()
-    sending.send_batch(mailing.id)
+    commit_change(lifecycle.schedule, mailing)
+    start_due_mailings()
+    batches.send_batch(mailing.id)
     page = (
         staff_login(make_staff("campaigner"))
         .get(f"/staff/mailings/{mailing.id}")
@@ -218,21 +218,21 @@ def test_statistics_count_each_outcome_and_list_the_failures_with_their_reasons(
     app, supporter, make_staff, staff_login, mailbox, monkeypatch
 ):
     from campaigns.mailings import bounces
-    from tests.mailings.test_bounces import postfix_hard_bounce
+    from tests.mailings.test_bounces import postfix_hard_bounce, process_one
 
     monkeypatch.setitem(app.config, "MAILING_RATE_PER_SECOND", 1000)
     for name in ("kept", "refused", "bounces", "leaves"):
         supporter(NALOXONE, f"{name}@example.org")
     mailbox.rcpt_replies["refused@example.org"] = "550 5.1.1 No such user here"
     mailing = make_mailing()
-    sending.schedule(mailing)
-    sending.start_due_mailings()
-    while not sending.send_batch(mailing.id).finished:
+    commit_change(lifecycle.schedule, mailing)
+    start_due_mailings()
+    while not batches.send_batch(mailing.id).finished:
         pass
     # Afterwards: one message bounces, one recipient unsubscribes with the one-click POST.
     verp = {recipients[0]: sender for sender, recipients in mailbox.envelopes}
     bounce = postfix_hard_bounce(verp["bounces@example.org"], "bounces@example.org")
-    assert bounces.process(bounce, "mailbox") == bounces.Outcome.RECORDED
+    assert process_one(bounce, "mailbox") == bounces.Outcome.RECORDED
     (leaving,) = mailbox.to("leaves@example.org")
     url = re.search(r"<(https?://[^>]+)>", leaving["List-Unsubscribe"]).group(1)
     one_click = app.test_client().post(urlsplit(url).path, data={"List-Unsubscribe": "One-Click"})
@@ -265,9 +265,9 @@ def test_a_recipient_unsubscribes_and_subscribes_again_from_the_preferences_page
     monkeypatch.setitem(app.config, "MAILING_RATE_PER_SECOND", 1000)
     supporter(NALOXONE, "reader@example.org")
     mailing = make_mailing()
-    sending.schedule(mailing)
-    sending.start_due_mailings()
-    sending.send_batch(mailing.id)
+    commit_change(lifecycle.schedule, mailing)
+    start_due_mailings()
+    batches.send_batch(mailing.id)
     (message,) = mailbox.to("reader@example.org")
     link = re.search(r"https?://\S+/preferences/\S+", text_part(message)).group(0)
     browser = app.test_client()

@@ -1,0 +1,184 @@
+"""Staff pages of the campaign editor: the list of campaigns, a new campaign, a campaign's page
+and its settings."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from campaigns.campaign import lifecycle
+from campaigns.campaign.models import Campaign, CampaignStatus, TranslationStatus
+from campaigns.campaign.services import translation_in
+from campaigns.editor import services
+from campaigns.editor.common import (
+    campaign_or_404,
+    editor_helpers,
+    editor_languages,
+    public_url,
+)
+from campaigns.editor.forms import DeliveryForm, NewCampaignForm, SettingsForm, TextForm
+from campaigns.extensions import db
+from campaigns.petitions.tallies.services import current_tally
+from campaigns.staff.auth import current_staff, staff_required
+from campaigns.staff.models import Capability
+
+bp = Blueprint("editor", __name__, url_prefix="/staff/campaigns")
+bp.context_processor(editor_helpers)
+VIEW = Capability.VIEW_CAMPAIGNS
+EDIT = Capability.EDIT_CAMPAIGNS
+
+
+@bp.route("/")
+@staff_required(VIEW)
+def index():  # noqa: ANN201
+    codes = editor_languages()
+    rows = [
+        {
+            "campaign": campaign,
+            "confirmed": current_tally(campaign.petition.id).total if campaign.petition else 0,
+            "languages": services.language_states(campaign, codes),
+        }
+        for campaign in services.all_campaigns()
+    ]
+    me = current_staff()
+    return render_template(
+        "editor/index.html",
+        rows=rows,
+        can_edit=me.can(EDIT),
+        can_export=me.can(Capability.EXPORT),
+    )
+
+
+# --- A new campaign and its settings ----------------------------------------------------------
+
+
+def _settings_valid(form: SettingsForm, campaign: Campaign | None) -> bool:
+    """The form's own checks, then those that need the database: every problem shows at once,
+    next to its field."""
+    ok = form.validate()
+    checks_slug = "slug" in form and form.slug.data and not form.slug.errors
+    if checks_slug and services.slug_taken(form.slug.data, campaign.id if campaign else None):
+        form.slug.errors.append(_("Another campaign already uses this address."))
+        ok = False
+    if not form.lead_network_id.errors and not services.network_exists(form.lead_network_id.data):
+        form.lead_network_id.errors.append(_("This network does not exist."))
+        ok = False
+    if campaign is not None and campaign.status != CampaignStatus.DRAFT:
+        # Visitors without a ready version of their language see the default one: it must exist.
+        default = translation_in(campaign, form.default_locale.data)
+        if default is None or default.status != TranslationStatus.READY:
+            form.default_locale.errors.append(
+                _("A public campaign's default language needs a ready version.")
+            )
+            ok = False
+    return ok
+
+
+def _slug_taken_meanwhile(form: SettingsForm) -> None:
+    # The slug was free when checked, but another campaign took it before this one was saved
+    # (the only unique column these forms write).
+    db.session.rollback()
+    form.slug.errors.append(_("Another campaign already uses this address."))
+
+
+def _fill_network_choices(form: SettingsForm) -> None:
+    form.lead_network_id.choices = [("", _("Choose a network"))] + [
+        (network.id, network.name) for network in services.network_choices()
+    ]
+
+
+def _settings_from(form: SettingsForm, campaign: Campaign | None = None) -> services.Settings:
+    return services.Settings(
+        slug=form.slug.data if "slug" in form else campaign.slug,
+        default_locale=form.default_locale.data,
+        lead_network_id=form.lead_network_id.data,
+        goal=form.goal.data,
+        deadline=form.deadline.data,
+        eci_progress=form.eci_progress.data,
+    )
+
+
+def text_from(form: TextForm) -> services.Text:
+    return services.Text(
+        title=form.title.data,
+        summary=form.summary.data,
+        target=form.target.data or "",
+        body_markdown=form.body_markdown.data,
+        status=TranslationStatus(form.status.data),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@staff_required(EDIT)
+def new():  # noqa: ANN201
+    form = NewCampaignForm()
+    _fill_network_choices(form)
+    if form.is_submitted() and _settings_valid(form, None):
+        try:
+            campaign = services.create_campaign(
+                _settings_from(form), text_from(form), current_staff()
+            )
+            db.session.commit()
+        except IntegrityError:
+            _slug_taken_meanwhile(form)
+        else:
+            flash(_("The campaign is saved as a draft."), "success")
+            return redirect(url_for(".show", campaign_id=campaign.id), 303)
+    status = 422 if form.errors else 200
+    return render_template("editor/new.html", form=form), status
+
+
+@bp.route("/<int:campaign_id>/")
+@staff_required(EDIT)
+def show(campaign_id: int):  # noqa: ANN201
+    return show_page(campaign_or_404(campaign_id), DeliveryForm())
+
+
+def show_page(campaign: Campaign, delivery_form: DeliveryForm, status: int = 200):  # noqa: ANN202
+    return (
+        render_template(
+            "editor/show.html",
+            campaign=campaign,
+            petition=campaign.petition,
+            confirmed=current_tally(campaign.petition.id).total,
+            languages=services.language_states(campaign, editor_languages()),
+            changes=lifecycle.available_changes(campaign),
+            launch_problems=lifecycle.launch_problems(campaign),
+            history=list(reversed(campaign.state_changes)),
+            delivery_form=delivery_form,
+            public_url=public_url(campaign),
+        ),
+        status,
+    )
+
+
+@bp.route("/<int:campaign_id>/settings", methods=["GET", "POST"])
+@staff_required(EDIT)
+def settings(campaign_id: int):  # noqa: ANN201
+    campaign = campaign_or_404(campaign_id)
+    petition = campaign.petition
+    form = SettingsForm()
+    if request.method == "GET":
+        form.slug.data = campaign.slug
+        form.default_locale.data = campaign.default_locale
+        form.lead_network_id.data = campaign.lead_network_id
+        form.goal.data = petition.goal
+        form.deadline.data = petition.deadline
+        form.eci_progress.data = petition.eci_progress
+    if campaign.status != CampaignStatus.DRAFT:
+        del form.slug  # public links use it
+    form.saved_deadline = petition.deadline
+    _fill_network_choices(form)
+    if form.is_submitted() and _settings_valid(form, campaign):
+        staff = current_staff()
+        try:
+            changed = services.update_settings(campaign, _settings_from(form, campaign), staff)
+            db.session.commit()
+        except IntegrityError:
+            _slug_taken_meanwhile(form)
+        else:
+            flash(_("Settings saved.") if changed else _("Nothing was changed."), "success")
+            return redirect(url_for(".show", campaign_id=campaign.id), 303)
+    status = 422 if form.errors else 200
+    return render_template("editor/settings.html", form=form, campaign=campaign), status
