@@ -22,6 +22,14 @@ session check, no figures) is timed the same way; the ratio says what the figure
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask.testing import FlaskClient
+    from sqlalchemy.engine import Engine
+
 import argparse
 import os
 import random
@@ -66,7 +74,7 @@ def _country_weights() -> tuple[list[str], list[int]]:
     return list(SIGNER_COUNTRIES), [minimums.get(cc, 7_000) for cc in SIGNER_COUNTRIES]
 
 
-def load_signatures(app, confirmed: int, now: datetime) -> tuple[int, int]:  # noqa: ANN001
+def load_signatures(app: Flask, confirmed: int, now: datetime) -> tuple[int, int]:
     """COPY the signatures into the campaign's petition; returns (campaign id, rows loaded)."""
     from sqlalchemy import select
 
@@ -126,7 +134,7 @@ def load_signatures(app, confirmed: int, now: datetime) -> tuple[int, int]:  # n
     return campaign_id, confirmed + pending + rejected
 
 
-def fill_aggregates(app, now: datetime) -> dict[str, float]:  # noqa: ANN001
+def fill_aggregates(app: Flask, now: datetime) -> dict[str, float]:
     """The Redis tallies and HourlyConfirmations, through the platform's rebuild code."""
     from sqlalchemy import select
 
@@ -156,7 +164,7 @@ def fill_aggregates(app, now: datetime) -> dict[str, float]:  # noqa: ANN001
     return timings
 
 
-def create_accounts(app) -> None:  # noqa: ANN001
+def create_accounts(app: Flask) -> None:
     from sqlalchemy import select
 
     from campaigns.extensions import db
@@ -176,7 +184,7 @@ def create_accounts(app) -> None:  # noqa: ANN001
 # -- Measurement --------------------------------------------------------------------------------
 
 
-def signed_in_client(app, email: str):  # noqa: ANN001, ANN201
+def signed_in_client(app: Flask, email: str) -> FlaskClient:
     client = app.test_client()
     token = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
     login = client.get("/staff/login").get_data(as_text=True)
@@ -191,7 +199,7 @@ def signed_in_client(app, email: str):  # noqa: ANN001, ANN201
 class StatementCounter:
     """Counts the SQL statements the app sends (to show what a render asks of the database)."""
 
-    def __init__(self, engine) -> None:  # noqa: ANN001
+    def __init__(self, engine: Engine) -> None:
         from sqlalchemy import event
 
         self.count = 0
@@ -201,7 +209,13 @@ class StatementCounter:
         self.count += 1
 
 
-def time_renders(client, url: str, renders: int, counter: StatementCounter, check) -> dict:  # noqa: ANN001
+def time_renders(
+    client: FlaskClient,
+    url: str,
+    renders: int,
+    counter: StatementCounter,
+    check: Callable[[str], None],
+) -> dict:
     for _ in range(5):  # warm-up: templates compiled, connections opened, translations loaded
         assert client.get(url).status_code == 200
     times = []
@@ -218,7 +232,7 @@ def time_renders(client, url: str, renders: int, counter: StatementCounter, chec
     times.sort()
     return {
         "p50": statistics.median(times),
-        "p95": times[max(0, int(round(0.95 * len(times))) - 1)],
+        "p95": times[max(0, round(0.95 * len(times)) - 1)],
         "max": times[-1],
         "statements": (counter.count - before) / renders,
         "kb": size / 1024,
@@ -273,10 +287,13 @@ def main(argv: list[str] | None = None) -> int:
             total = f"<dd>{args.signatures:,}</dd>"
 
             def admin_page(html: str) -> None:
-                assert total in html and 'id="eci"' in html and html.count("<svg") == 5
+                assert total in html
+                assert 'id="eci"' in html
+                assert html.count("<svg") == 5
 
             def coordinator_page(html: str) -> None:
-                assert total not in html and "JES-Bundesverband" not in html
+                assert total not in html
+                assert "JES-Bundesverband" not in html
 
             admin = signed_in_client(app, ADMIN_EMAIL)
             coordinator = signed_in_client(app, COORDINATOR_EMAIL)

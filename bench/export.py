@@ -17,6 +17,11 @@ it. It reports rows/s (rows read / time from POST to the last byte) and its peak
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
 import argparse
 import json
 import os
@@ -65,7 +70,7 @@ def app_settings(database_url: str, redis_url: str, prefix: str) -> dict:
 # -- Setup (parent process) -------------------------------------------------------------------
 
 
-def _load_signatures(app, campaign_slug: str, rows: int, seed: int) -> int:  # noqa: ANN001
+def _load_signatures(app: Flask, campaign_slug: str, rows: int, seed: int) -> int:
     """COPY `rows` confirmed signatures into the campaign's petition; returns the campaign id."""
     from sqlalchemy import select
 

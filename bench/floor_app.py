@@ -30,7 +30,7 @@ def _connection() -> psycopg.Connection:
 
 
 @app.post("/")
-def store():  # noqa: ANN201
+def store() -> tuple[str, int]:
     conn = _connection()
     with conn.transaction():
         conn.execute("INSERT INTO bench_floor (email) VALUES (%s)", (request.form["email"],))

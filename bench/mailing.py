@@ -15,6 +15,12 @@ and removes both at the end.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from sqlalchemy import TextClause
+
 import argparse
 import os
 import secrets
@@ -80,7 +86,7 @@ def ceiling(sink: Sink, message: bytes, count: int) -> float:
     return count / (sink.arrivals()[-1] - start)
 
 
-def load_supporters(app, count: int, country: str) -> int:  # noqa: ANN001
+def load_supporters(app: Flask, count: int, country: str) -> int:
     """`count` confirmed signatures from `country` with newsletter consent, inserted in bulk."""
     from sqlalchemy import insert, select
 
@@ -134,13 +140,13 @@ def load_supporters(app, count: int, country: str) -> int:  # noqa: ANN001
     return count
 
 
-def sql_text(statement: str):  # noqa: ANN201
+def sql_text(statement: str) -> TextClause:
     from sqlalchemy import text
 
     return text(statement)
 
 
-def make_mailing(app, country: str) -> int:  # noqa: ANN001
+def make_mailing(app: Flask, country: str) -> int:
     from campaigns.extensions import db
     from campaigns.mailings import lifecycle
     from campaigns.mailings.models import Mailing, MailingVersion
@@ -164,7 +170,7 @@ def make_mailing(app, country: str) -> int:  # noqa: ANN001
         return mailing.id
 
 
-def sample_message(app, mailing_id: int) -> bytes:  # noqa: ANN001
+def sample_message(app: Flask, mailing_id: int) -> bytes:
     """One message as the platform builds it, for the ceiling to send N times."""
     from campaigns.extensions import db
     from campaigns.mailings.compose import prepare
@@ -181,7 +187,7 @@ def sample_message(app, mailing_id: int) -> bytes:  # noqa: ANN001
         return data
 
 
-def sent_count(app, mailing_id: int) -> int:  # noqa: ANN001
+def sent_count(app: Flask, mailing_id: int) -> int:
     from sqlalchemy import func, select
 
     from campaigns.extensions import db
@@ -212,7 +218,9 @@ class MemoryWatch:
                 self.peaks[proc.pid] = max(self.peaks.get(proc.pid, 0), rss)
 
 
-def run_size(app, procs, sink, env, size: int, workers_count: int) -> dict[str, float]:  # noqa: ANN001
+def run_size(
+    app: Flask, procs: Processes, sink: Sink, env: dict[str, str], size: int, workers_count: int
+) -> dict[str, float]:
     from campaigns.extensions import db
 
     # Each size's supporters come from their own country, and its mailing goes to them only.

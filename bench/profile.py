@@ -54,11 +54,11 @@ class RoundTrips:
         execute_command = redis.client.Redis.execute_command
         pipeline_execute = redis.client.Pipeline.execute
 
-        def counted_command(client, *args, **options):  # noqa: ANN001, ANN002, ANN003, ANN202
+        def counted_command(client: redis.Redis, *args: object, **options: object) -> object:
             counter.redis.append(str(args[0]))
             return execute_command(client, *args, **options)
 
-        def counted_pipeline(pipe, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        def counted_pipeline(pipe: redis.client.Pipeline, *args: object, **kwargs: object) -> list:
             names = ",".join(str(c[0][0]) for c in pipe.command_stack)
             counter.redis.append(f"pipeline[{names}]")
             return pipeline_execute(pipe, *args, **kwargs)
@@ -66,7 +66,7 @@ class RoundTrips:
         redis.client.Redis.execute_command = counted_command
         redis.client.Pipeline.execute = counted_pipeline
 
-    def _on_sql(self, _conn, _cursor, statement, _params, _context, _many) -> None:  # noqa: ANN001
+    def _on_sql(self, _conn: object, _cursor: object, statement: str, *_rest: object) -> None:
         self.sql.append(" ".join(statement.split())[:110])
 
     def reset(self) -> None:

@@ -214,7 +214,7 @@ class Stack:
         try:
             deleted = delete_redis_keys(self.config.redis_url, self.redis_prefix)
             done.append(f"deleted {deleted} Redis keys")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - report and go on cleaning
             problems.append(f"could not delete Redis keys *{self.redis_prefix}*: {exc}")
         self.cleanup_summary = ", ".join(done) or "nothing to clean up"
         return problems

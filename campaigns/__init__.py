@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from typing import Any
@@ -128,12 +129,18 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
 
+# Each registers its functions with @handles when imported (once per process).
+HANDLER_MODULES = (
+    "campaigns.mailings.handlers",
+    "campaigns.petitions.handlers",
+    "campaigns.petitions.tallies.handlers",
+    "campaigns.staff.handlers",
+)
+
+
 def _register_event_handlers() -> None:
-    # Importing a handlers module registers its @handles functions (idempotently).
-    import campaigns.mailings.handlers  # noqa: F401
-    import campaigns.petitions.handlers  # noqa: F401
-    import campaigns.petitions.tallies.handlers  # noqa: F401
-    import campaigns.staff.handlers  # noqa: F401
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)
 
 
 def _register_cli(app: Flask) -> None:

@@ -167,7 +167,7 @@ class TestConfig(Config):
     TESTING = True
     SESSION_COOKIE_SECURE = False
     PREFERRED_URL_SCHEME = "http"
-    SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+    SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105 - the tests' own
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost").rstrip("/")
 
 

@@ -5,7 +5,7 @@ import time
 from datetime import timedelta
 
 import redis
-from celery import shared_task
+from celery import Task, shared_task
 from celery.utils.log import get_task_logger
 from flask import current_app
 from sqlalchemy.exc import OperationalError
@@ -33,7 +33,7 @@ DRAIN_RETRY_ERRORS = (*TRANSIENT_MAIL_ERRORS, redis.RedisError, OperationalError
     soft_time_limit=60,
     time_limit=90,
 )
-def dispatch_event(self, event_id: str, **_kwargs: object) -> None:
+def dispatch_event(self: Task, event_id: str, **_kwargs: object) -> None:
     """Run the handlers of one outbox event (see campaigns.core.events)."""
     try:
         events.dispatch(event_id)
@@ -70,7 +70,7 @@ DRAIN_BUDGET = 20.0
     soft_time_limit=60,  # as events.dispatch: shorter than MAIL_CLAIM_LEASE
     time_limit=90,
 )
-def drain_events(self, event_type: str, **_kwargs: object) -> None:
+def drain_events(self: Task, event_type: str, **_kwargs: object) -> None:
     """Handle the waiting events of a type with a batch handler (see campaigns.core.events)."""
     try:
         more = events.drain(event_type, DRAIN_BUDGET)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import smtplib
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.utils.log import get_task_logger
 
 from campaigns.extensions import db
@@ -50,7 +50,7 @@ def send_mailing_batch(mailing_id: int, **_kwargs: object) -> None:
     time_limit=90,
 )
 def send_test_mailing(
-    self, mailing_id: int, locale: str, addresses: list[str], **_kwargs: object
+    self: Task, mailing_id: int, locale: str, addresses: list[str], **_kwargs: object
 ) -> None:
     """A test of one language version to staff addresses (a retry may repeat it: it is a test)."""
     mailing = db.session.get(Mailing, mailing_id)

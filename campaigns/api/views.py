@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from campaigns.core.db import utcnow
@@ -16,7 +17,7 @@ COUNTS_MAX_AGE = 30
 
 
 @bp.errorhandler(HTTPException)
-def json_error(error: HTTPException):  # noqa: ANN201
+def json_error(error: HTTPException) -> ResponseReturnValue:
     """API clients get JSON errors, not the HTML error page."""
     response = jsonify(error=error.name, status=error.code)
     response.status_code = error.code or 500
@@ -25,7 +26,7 @@ def json_error(error: HTTPException):  # noqa: ANN201
 
 
 @bp.route("/petitions/<slug>/counts")
-def petition_counts(slug: str):  # noqa: ANN201
+def petition_counts(slug: str) -> ResponseReturnValue:
     petition = live_petition(slug)
     if petition is None:
         abort(404)

@@ -8,10 +8,14 @@ import sqlite3
 import time
 from datetime import UTC, datetime
 
+from flask import Flask
 from sqlalchemy import DateTime, TypeDecorator, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from campaigns.extensions import db
 
@@ -37,12 +41,12 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, _dialect):  # noqa: ANN001, ANN201
+    def process_bind_param(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is not None:
             value = value.astimezone(UTC)
         return value
 
-    def process_result_value(self, value, _dialect):  # noqa: ANN001, ANN201
+    def process_result_value(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
@@ -52,7 +56,7 @@ class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
-def init_sqlite_pragmas(app) -> None:  # noqa: ANN001
+def init_sqlite_pragmas(app: Flask) -> None:
     """On the embedded SQLite database: WAL (readers never block the writer), a busy timeout so
     the web app and the worker wait for each other instead of failing, and enforced foreign keys."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -62,7 +66,7 @@ def init_sqlite_pragmas(app) -> None:  # noqa: ANN001
     event.listen(Engine, "connect", _set_sqlite_pragmas)
 
 
-def _set_sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+def _set_sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     cursor = dbapi_connection.cursor()
@@ -88,11 +92,15 @@ def ping_after_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECOND
     page; SQLAlchemy then replaces every connection of that pool."""
 
     @event.listens_for(engine, "checkin")
-    def _remember_when(_dbapi_connection, record) -> None:  # noqa: ANN001
+    def _remember_when(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         record.info["idle_since"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:  # noqa: ANN001
+    def _ping_if_idle(
+        dbapi_connection: DBAPIConnection,
+        record: ConnectionPoolEntry,
+        _proxy: PoolProxiedConnection,
+    ) -> None:
         idle_since = record.info.pop("idle_since", None)
         if idle_since is None or time.monotonic() - idle_since < idle_seconds:
             return  # a new connection, or one in use a moment ago
@@ -117,10 +125,8 @@ def autocommit(engine: Engine) -> Engine:
     return own
 
 
-def insert_unless_present(model):  # noqa: ANN001, ANN201 - a dialect's Insert
+def insert_unless_present(model: type) -> postgresql.Insert | sqlite.Insert:
     """INSERT ... ON CONFLICT DO NOTHING, which both databases we run on understand."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     return dialect.insert(model).on_conflict_do_nothing()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -36,18 +37,20 @@ def _messages() -> dict[int, tuple[str, str]]:
     }
 
 
-def render_error(code: int, title: str | None = None, message: str | None = None):  # noqa: ANN201
+def render_error(
+    code: int, title: str | None = None, message: str | None = None
+) -> tuple[str, int]:
     default_title, default_message = _messages().get(code, _messages()[400])
     title, message = title or default_title, message or default_message
     try:
         page = render_template("errors/error.html", code=code, title=title, message=message)
-    except Exception:  # noqa: BLE001 - the error page itself failed: still no stack trace
+    except Exception:
         log.exception("could not render the error page for %s", code)
         page = f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1>"
     return page, code
 
 
-def expired_form_page():  # noqa: ANN201
+def expired_form_page() -> tuple[str, int]:
     """A form sent with a missing or stale CSRF token, where it cannot be shown again."""
     return render_error(
         400,
@@ -61,11 +64,11 @@ def expired_form_page():  # noqa: ANN201
 
 def init_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def csrf_error(_error: CSRFError):  # noqa: ANN202
+    def csrf_error(_error: CSRFError) -> ResponseReturnValue:
         return expired_form_page()
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # noqa: ANN202
+    def http_error(error: HTTPException) -> ResponseReturnValue:
         if error.code and error.code < 400:
             return error
         response = render_error(error.code or 500)
@@ -74,8 +77,8 @@ def init_error_handlers(app: Flask) -> None:
         return response
 
     @app.errorhandler(Exception)
-    def unexpected_error(error: Exception):  # noqa: ANN202
+    def unexpected_error(error: Exception) -> ResponseReturnValue:
         if isinstance(error, HTTPException):
             return http_error(error)
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.error("unhandled error on %s %s", request.method, request.path, exc_info=error)
         return render_error(InternalServerError.code)

@@ -47,7 +47,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import JSON, Index, String, bindparam, delete, event, or_, select, text
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
 from campaigns.core.db import UTCDateTime, utcnow
@@ -392,7 +392,7 @@ def publish_after_commit(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_rolled_back(session: Session, previous_transaction) -> None:  # noqa: ANN001
+def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
     # Only the outermost rollback discards the pending events. A savepoint rolled back (say, a
     # milestone another worker recorded first) keeps the others; an id whose row vanished with the
     # savepoint is harmless, as dispatch() ignores unknown ids.

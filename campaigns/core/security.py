@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import Flask, Response, abort, request
 
 # No inline script or style anywhere: the pages work without JavaScript, and what styling they
@@ -35,7 +37,7 @@ _DEFAULTS = (
 )
 
 
-def _has_nul(values) -> bool:  # noqa: ANN001
+def _has_nul(values: Iterable[str]) -> bool:
     return any("\x00" in value for value in values)
 
 

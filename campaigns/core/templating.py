@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import markdown as markdown_lib
 import nh3
-from flask import Flask, abort, current_app, g, request, url_for
+from flask import Flask, Response, abort, current_app, g, request, url_for
 from flask_babel import format_decimal, get_locale
 from flask_babel import refresh as refresh_babel
 from markupsafe import Markup
@@ -65,7 +65,7 @@ def init_templating(app: Flask) -> None:
             values["lang"] = g.lang
 
     @app.after_request
-    def remember_language(response):  # noqa: ANN001, ANN202
+    def remember_language(response: Response) -> Response:
         lang = getattr(g, "lang", None)
         if lang and request.cookies.get(LANGUAGE_COOKIE) != lang and response.status_code < 400:
             response.set_cookie(

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from campaigns.campaign.models import Campaign, CampaignStatus
 from campaigns.core.db import utcnow
@@ -224,7 +224,9 @@ def _count(petition_id: int, status: SignatureStatus) -> int:
     )
 
 
-def _status_counts(petition_id: int, *conditions) -> dict[SignatureStatus, int]:  # noqa: ANN002
+def _status_counts(
+    petition_id: int, *conditions: ColumnElement[bool]
+) -> dict[SignatureStatus, int]:
     rows = db.session.execute(
         select(Signature.status, func.count())
         .where(Signature.petition_id == petition_id, *conditions)
@@ -233,7 +235,7 @@ def _status_counts(petition_id: int, *conditions) -> dict[SignatureStatus, int]:
     return dict(rows.all())
 
 
-def _country_counts(petition_id: int, *conditions) -> dict[str, int]:  # noqa: ANN002
+def _country_counts(petition_id: int, *conditions: ColumnElement[bool]) -> dict[str, int]:
     rows = db.session.execute(
         select(Signature.country, func.count())
         .where(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_datetime, format_skeleton
 from flask import Blueprint, abort, render_template
+from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 
@@ -24,7 +26,7 @@ bp = Blueprint("dashboard", __name__, url_prefix="/staff/campaigns")
 
 @bp.route("/<int:campaign_id>/dashboard")
 @staff_required(Capability.VIEW_CAMPAIGNS)
-def campaign_dashboard(campaign_id: int):  # noqa: ANN201
+def campaign_dashboard(campaign_id: int) -> ResponseReturnValue:
     user = current_staff()
     if user.role == Role.COORDINATOR and user.network_id is None:
         abort(403)  # never "all networks" by accident of a missing network
@@ -55,7 +57,7 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def _hour_label(moment, zone: ZoneInfo) -> str:  # noqa: ANN001
+def _hour_label(moment: datetime, zone: ZoneInfo) -> str:
     # CLDR has no "day, month, hour" skeleton; the date and the 24-hour time side by side read
     # well in every language.
     locale = get_locale()

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 
 class Watchdog:
@@ -64,7 +65,7 @@ class Watchdog:
 # -- the watchdog process --------------------------------------------------------------------
 
 
-def read_registrations(stream) -> tuple[list[int], list[int]]:  # noqa: ANN001
+def read_registrations(stream: IO[str]) -> tuple[list[int], list[int]]:
     """Follow the launcher's messages until the pipe closes; the groups still registered."""
     first: dict[int, None] = {}  # dicts keep the order the groups were started in
     last: dict[int, None] = {}

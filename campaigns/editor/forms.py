@@ -14,6 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import InstrumentedAttribute
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import (
     InputRequired,
@@ -37,7 +38,7 @@ MAX_BODY_LENGTH = 50_000
 DELIVERY_NOTE_MAX_LENGTH = 5_000
 
 
-def _column_length(column) -> int:  # noqa: ANN001
+def _column_length(column: InstrumentedAttribute) -> int:
     return column.property.columns[0].type.length
 
 

@@ -45,7 +45,7 @@ def all_campaigns() -> list[Campaign]:
 
 def language_states(campaign: Campaign, languages: tuple[str, ...]) -> dict[str, str]:
     """For each language: "missing", "draft" or "ready"."""
-    states = {code: MISSING for code in languages}
+    states = dict.fromkeys(languages, MISSING)
     for translation in campaign.translations:
         if translation.locale in states:
             states[translation.locale] = TranslationStatus(translation.status).value

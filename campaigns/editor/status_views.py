@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Blueprint, flash, redirect, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from campaigns.campaign import lifecycle
@@ -40,31 +41,31 @@ def _change_status(campaign_id: int, change: Callable[..., None], *args: object)
 
 @bp.route("/<int:campaign_id>/launch", methods=["POST"])
 @staff_required(EDIT)
-def launch(campaign_id: int):  # noqa: ANN201
+def launch(campaign_id: int) -> ResponseReturnValue:
     return _change_status(campaign_id, lifecycle.launch)
 
 
 @bp.route("/<int:campaign_id>/pause", methods=["POST"])
 @staff_required(EDIT)
-def pause(campaign_id: int):  # noqa: ANN201
+def pause(campaign_id: int) -> ResponseReturnValue:
     return _change_status(campaign_id, lifecycle.pause)
 
 
 @bp.route("/<int:campaign_id>/resume", methods=["POST"])
 @staff_required(EDIT)
-def resume(campaign_id: int):  # noqa: ANN201
+def resume(campaign_id: int) -> ResponseReturnValue:
     return _change_status(campaign_id, lifecycle.resume)
 
 
 @bp.route("/<int:campaign_id>/close", methods=["POST"])
 @staff_required(EDIT)
-def close(campaign_id: int):  # noqa: ANN201
+def close(campaign_id: int) -> ResponseReturnValue:
     return _change_status(campaign_id, lifecycle.close)
 
 
 @bp.route("/<int:campaign_id>/deliver", methods=["POST"])
 @staff_required(EDIT)
-def deliver(campaign_id: int):  # noqa: ANN201
+def deliver(campaign_id: int) -> ResponseReturnValue:
     form = DeliveryForm()
     campaign = campaign_or_404(campaign_id)
     if campaign.status == CampaignStatus.CLOSED and not form.validate():

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import refresh as refresh_babel
 from markupsafe import Markup
@@ -38,7 +39,7 @@ EDIT = Capability.EDIT_CAMPAIGNS
 
 @bp.route("/<int:campaign_id>/translations")
 @staff_required(EDIT)
-def translations(campaign_id: int):  # noqa: ANN201
+def translations(campaign_id: int) -> ResponseReturnValue:
     campaign = campaign_or_404(campaign_id)
     return render_template(
         "editor/translations.html",
@@ -49,7 +50,7 @@ def translations(campaign_id: int):  # noqa: ANN201
 
 @bp.route("/<int:campaign_id>/translations/<locale>", methods=["GET", "POST"])
 @staff_required(EDIT)
-def translation(campaign_id: int, locale: str):  # noqa: ANN201
+def translation(campaign_id: int, locale: str) -> ResponseReturnValue:
     campaign = campaign_or_404(campaign_id)
     locale = locale_or_404(locale)
     existing = translation_in(campaign, locale)
@@ -116,7 +117,7 @@ def visitor_language(locale: str) -> Iterator[None]:
 
 @bp.route("/<int:campaign_id>/preview/<locale>")
 @staff_required(EDIT)
-def preview(campaign_id: int, locale: str):  # noqa: ANN201
+def preview(campaign_id: int, locale: str) -> ResponseReturnValue:
     """The petition page as the public will see it in `locale`, for a draft too. Unlike the
     public page it shows a version still in draft, so it can be read before it is marked ready."""
     campaign = campaign_or_404(campaign_id)

@@ -4,6 +4,7 @@ and its settings."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
@@ -31,7 +32,7 @@ EDIT = Capability.EDIT_CAMPAIGNS
 
 @bp.route("/")
 @staff_required(VIEW)
-def index():  # noqa: ANN201
+def index() -> ResponseReturnValue:
     codes = editor_languages()
     rows = [
         {
@@ -111,7 +112,7 @@ def text_from(form: TextForm) -> services.Text:
 
 @bp.route("/new", methods=["GET", "POST"])
 @staff_required(EDIT)
-def new():  # noqa: ANN201
+def new() -> ResponseReturnValue:
     form = NewCampaignForm()
     _fill_network_choices(form)
     if form.is_submitted() and _settings_valid(form, None):
@@ -131,11 +132,13 @@ def new():  # noqa: ANN201
 
 @bp.route("/<int:campaign_id>/")
 @staff_required(EDIT)
-def show(campaign_id: int):  # noqa: ANN201
+def show(campaign_id: int) -> ResponseReturnValue:
     return show_page(campaign_or_404(campaign_id), DeliveryForm())
 
 
-def show_page(campaign: Campaign, delivery_form: DeliveryForm, status: int = 200):  # noqa: ANN202
+def show_page(
+    campaign: Campaign, delivery_form: DeliveryForm, status: int = 200
+) -> ResponseReturnValue:
     return (
         render_template(
             "editor/show.html",
@@ -155,7 +158,7 @@ def show_page(campaign: Campaign, delivery_form: DeliveryForm, status: int = 200
 
 @bp.route("/<int:campaign_id>/settings", methods=["GET", "POST"])
 @staff_required(EDIT)
-def settings(campaign_id: int):  # noqa: ANN201
+def settings(campaign_id: int) -> ResponseReturnValue:
     campaign = campaign_or_404(campaign_id)
     petition = campaign.petition
     form = SettingsForm()

@@ -17,6 +17,7 @@ from flask import (
     request,
     stream_with_context,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import format_percent, get_locale
 from sqlalchemy import func, select
 
@@ -80,7 +81,7 @@ def _filename(campaign: Campaign) -> str:
 
 @bp.route("/<int:campaign_id>/export", methods=["GET", "POST"])
 @staff_required(Capability.EXPORT)
-def signatures(campaign_id: int):  # noqa: ANN201
+def signatures(campaign_id: int) -> ResponseReturnValue:
     """GET: the form. POST: the CSV (a download), or the form again with what to correct."""
     campaign, petition = _campaign_and_petition(campaign_id)
     scope = network_scope(current_staff())
@@ -128,7 +129,7 @@ def signatures(campaign_id: int):  # noqa: ANN201
 
 @bp.route("/<int:campaign_id>/report")
 @staff_required(Capability.EXPORT)
-def delivery_report(campaign_id: int):  # noqa: ANN201
+def delivery_report(campaign_id: int) -> ResponseReturnValue:
     """A printable page to hand the petition over. Names only when asked for (?names=1)."""
     campaign, petition = _campaign_and_petition(campaign_id)
     scope = network_scope(current_staff())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
 from campaigns.campaign.services import live_campaigns
@@ -13,20 +14,20 @@ bp = Blueprint("home", __name__)
 
 
 @bp.route("/")
-def root():  # noqa: ANN201
+def root() -> ResponseReturnValue:
     # No language in the URL: the saved choice, then the browser's preference (see core.i18n).
     return redirect(url_for("home.home", lang=str(get_locale())), 302)
 
 
 @bp.route("/favicon.ico")
-def favicon():  # noqa: ANN201
+def favicon() -> ResponseReturnValue:
     # Browsers ask for /favicon.ico whatever the page says; without this it would look like a
     # language code.
     return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 @bp.route("/<lang>/")
-def home():  # noqa: ANN201
+def home() -> ResponseReturnValue:
     locale = str(get_locale())
     cards = []
     for campaign in live_campaigns():

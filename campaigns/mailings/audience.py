@@ -134,7 +134,7 @@ def extend_recipient_list(mailing: Mailing, batch_size: int = 2000) -> bool:
     return bool(rows)
 
 
-def _insert_deliveries(mailing_id: int, rows: list) -> None:  # noqa: ANN001
+def _insert_deliveries(mailing_id: int, rows: list) -> None:
     suppressed = suppressed_among(row.email for row in rows)
     already = set(
         db.session.scalars(

@@ -19,6 +19,7 @@ import logging
 import re
 
 from flask import Blueprint, abort, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from campaigns.extensions import csrf, db
@@ -40,7 +41,7 @@ class BadEvent(ValueError):
 
 
 @bp.errorhandler(HTTPException)
-def json_error(error: HTTPException):  # noqa: ANN201
+def json_error(error: HTTPException) -> ResponseReturnValue:
     return jsonify(error=error.name), error.code or 500
 
 
@@ -92,7 +93,7 @@ def _notification_from_json(event: object) -> Notification:
 
 
 @bp.post("/hooks/bounces")
-def receive():  # noqa: ANN201
+def receive() -> ResponseReturnValue:
     token = current_app.config["BOUNCE_WEBHOOK_TOKEN"]
     if not token:
         abort(404)

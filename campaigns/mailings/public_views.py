@@ -4,6 +4,7 @@ their email preferences. No sign-in: the signed token in the link is the proof."
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
 
 from campaigns.core.errors import render_error
 from campaigns.extensions import csrf, db
@@ -19,13 +20,13 @@ def _delivery_or_404(token: str) -> Delivery | None:
     return db.session.get(Delivery, delivery_id) if delivery_id is not None else None
 
 
-def _link_problem():  # noqa: ANN202
+def _link_problem() -> ResponseReturnValue:
     return render_template("petitions/link_problem.html", problem="invalid"), 404
 
 
 @bp.route("/u/<token>", methods=["GET", "POST"])
 @csrf.exempt  # RFC 8058: mail providers POST here with no cookie and no token
-def unsubscribe(token: str):  # noqa: ANN201
+def unsubscribe(token: str) -> ResponseReturnValue:
     delivery = _delivery_or_404(token)
     if delivery is None:
         return _link_problem()
@@ -38,7 +39,7 @@ def unsubscribe(token: str):  # noqa: ANN201
 
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
-def preferences(token: str):  # noqa: ANN201
+def preferences(token: str) -> ResponseReturnValue:
     delivery = _delivery_or_404(token)
     if delivery is None:
         return _link_problem()

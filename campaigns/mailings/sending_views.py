@@ -74,7 +74,7 @@ def test_send(mailing_id: int) -> ResponseReturnValue:
 # --- Schedule and control ----------------------------------------------------------------------
 
 
-def _parse_send_at(value: str | None) -> datetime | None | str:
+def _parse_send_at(value: str | None) -> datetime | str | None:
     """The UTC time for a local "2026-12-01T09:30" in the staff member's zone; None for now; an
     error message for nonsense or the past."""
     if not value:

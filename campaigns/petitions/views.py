@@ -8,6 +8,7 @@ import logging
 
 import redis
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf
@@ -60,7 +61,7 @@ def _render_petition(
     notice: str = "",
     tally: Tally | None = None,
     csrf_value: str | None = None,
-):  # noqa: ANN202
+) -> tuple[str, int]:
     translation = petition.campaign.translation_for(str(get_locale()))
     if translation is None:
         abort(404)
@@ -132,7 +133,7 @@ def _blank_petition_page(slug: str) -> str:
 
 
 @bp.route("/c/<slug>", methods=["GET", "POST"])
-def petition(slug: str):  # noqa: ANN201
+def petition(slug: str) -> ResponseReturnValue:
     if request.method == "GET":
         return _blank_petition_page(slug)
     if _signing_too_often():
@@ -169,7 +170,7 @@ def petition(slug: str):  # noqa: ANN201
 
 
 @bp.errorhandler(CSRFError)
-def expired_form(_error: CSRFError):  # noqa: ANN201
+def expired_form(_error: CSRFError) -> ResponseReturnValue:
     """A stale or missing CSRF token: show the form again with what was typed, and a new token."""
     slug = (request.view_args or {}).get("slug")
     petition = services.live_petition(slug) if slug else None
@@ -185,14 +186,14 @@ def expired_form(_error: CSRFError):  # noqa: ANN201
 
 
 @bp.route("/c/<slug>/check-email")
-def check_email(slug: str):  # noqa: ANN201
+def check_email(slug: str) -> ResponseReturnValue:
     petition = _petition_or_404(slug)
     translation = petition.campaign.translation_for(str(get_locale()))
     return render_template("petitions/check_email.html", petition=petition, translation=translation)
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
-def confirm(token: str):  # noqa: ANN201
+def confirm(token: str) -> ResponseReturnValue:
     """The link in the mail shows a button; pressing it confirms. Mail scanners open links (GET)
     but press no buttons, so they cannot confirm a signature for someone."""
     try:
@@ -220,7 +221,7 @@ def confirm(token: str):  # noqa: ANN201
 
 
 @bp.route("/not-me/<token>", methods=["GET", "POST"])
-def reject(token: str):  # noqa: ANN201
+def reject(token: str) -> ResponseReturnValue:
     try:
         signature = services.signature_from_token(token, "reject")
     except services.TokenError:
@@ -238,7 +239,7 @@ def reject(token: str):  # noqa: ANN201
 
 
 @bp.route("/c/<slug>/thanks")
-def thanks(slug: str):  # noqa: ANN201
+def thanks(slug: str) -> ResponseReturnValue:
     petition = _petition_or_404(slug)
     campaign = petition.campaign
     translation = campaign.translation_for(str(get_locale()))

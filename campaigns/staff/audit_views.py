@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -30,7 +31,7 @@ def _parse_day(value: str | None) -> datetime | None:
 
 @bp.route("/")
 @staff_required(Capability.READ_AUDIT_LOG)
-def log():  # noqa: ANN201
+def log() -> ResponseReturnValue:
     args = request.args
     errors: dict[str, str] = {}
     query = select(AuditEntry).options(selectinload(AuditEntry.actor))

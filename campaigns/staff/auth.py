@@ -14,6 +14,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 
 from campaigns.core.errors import render_error
 from campaigns.extensions import db
@@ -114,7 +115,7 @@ def staff_required(capability: Capability | None = None) -> Callable:
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
-        def wrapped(*args: object, **kwargs: object):  # noqa: ANN202
+        def wrapped(*args: object, **kwargs: object) -> ResponseReturnValue:
             from campaigns.staff.services import two_factor_required
 
             user = current_staff()
@@ -142,7 +143,7 @@ def staff_required(capability: Capability | None = None) -> Callable:
 TWO_FACTOR_SETUP_ENDPOINTS = frozenset({"staff_account.two_factor_setup", "staff.logout"})
 
 
-def forbidden():  # noqa: ANN201
+def forbidden() -> tuple[str, int]:
     from flask_babel import gettext as _
 
     return render_error(

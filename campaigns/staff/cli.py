@@ -31,7 +31,9 @@ staff_cli = AppGroup("staff", help="Staff accounts.")
     is_flag=True,
     help="Read the password from the first line of standard input instead of generating one.",
 )
-def create(email: str, role: str, name: str, network_slug: str | None, password_stdin: bool):  # noqa: ANN201
+def create(
+    email: str, role: str, name: str, network_slug: str | None, password_stdin: bool
+) -> None:
     """Create a staff account. Without --password-stdin a password is generated and printed once."""
     network_id = None
     if network_slug:

@@ -59,7 +59,7 @@ def staff_navigation() -> list[NavItem]:
     return items
 
 
-def staff_datetime(value: datetime | None, format: str = "medium") -> str:  # noqa: A002
+def staff_datetime(value: datetime | None, format: str = "medium") -> str:
     """A timestamp in the signed-in person's time zone (stored in UTC), with the zone named."""
     if value is None:
         return ""

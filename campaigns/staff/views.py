@@ -38,7 +38,7 @@ def _home() -> str:
 
 @bp.route("/")
 @staff_required()
-def home():  # noqa: ANN201
+def home() -> ResponseReturnValue:
     return render_template("staff/home.html")
 
 

@@ -5,22 +5,22 @@ Revises: 0003_mailings
 Create Date: 2026-12-02 08:00:00.000000
 
 """
-from alembic import op
-import sqlalchemy as sa
 
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0004_delivery_retry_at'
-down_revision = '0003_mailings'
+revision = "0004_delivery_retry_at"
+down_revision = "0003_mailings"
 branch_labels = None
 depends_on = None
 
 
-def upgrade():
-    with op.batch_alter_table('deliveries', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('retry_at', sa.DateTime(timezone=True), nullable=True))
+def upgrade() -> None:
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("retry_at", sa.DateTime(timezone=True), nullable=True))
 
 
-def downgrade():
-    with op.batch_alter_table('deliveries', schema=None) as batch_op:
-        batch_op.drop_column('retry_at')
+def downgrade() -> None:
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_column("retry_at")

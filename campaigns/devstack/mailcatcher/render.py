@@ -10,6 +10,7 @@ running and remote images (tracking pixels) from loading.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 
@@ -147,7 +148,7 @@ def headers_of(message: EmailMessage) -> list[tuple[str, str]]:
     return shown
 
 
-def sent_at(date_header: str):  # noqa: ANN201
+def sent_at(date_header: str) -> datetime | None:
     """The Date header as a datetime, or None if it is missing or malformed."""
     try:
         return parsedate_to_datetime(date_header) if date_header else None

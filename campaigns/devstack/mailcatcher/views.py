@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, render_template
+from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
 from campaigns.audit.services import record
@@ -33,7 +34,7 @@ def _maildir() -> Path:
 
 @bp.route("/")
 @staff_required(Capability.READ_MAIL_CATCHER)
-def index():  # noqa: ANN201
+def index() -> ResponseReturnValue:
     maildir = _maildir()
     in_use = maildir.is_dir()
     messages = list_messages(maildir, LIST_LIMIT) if in_use else []
@@ -46,7 +47,7 @@ def index():  # noqa: ANN201
 
 @bp.route("/<key>")
 @staff_required(Capability.READ_MAIL_CATCHER)
-def message(key: str):  # noqa: ANN201
+def message(key: str) -> ResponseReturnValue:
     found = get_message(_maildir(), key)
     if found is None:
         abort(404)
@@ -67,7 +68,7 @@ def message(key: str):  # noqa: ANN201
 
 @bp.route("/<key>/html")
 @staff_required(Capability.READ_MAIL_CATCHER)
-def message_html(key: str):  # noqa: ANN201
+def message_html(key: str) -> ResponseReturnValue:
     """The HTML part, cleaned, for the sandboxed frame of the message page (viewing it there is
     recorded once, by the message page)."""
     found = get_message(_maildir(), key)

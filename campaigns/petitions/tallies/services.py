@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute
 
 from campaigns.core.db import utcnow
 from campaigns.core.events import Event, record_event
@@ -84,7 +85,9 @@ def _views_key(petition_id: int) -> str:
     return key("tally", "views", petition_id)
 
 
-def count_from_database(petition_id: int, up_to: datetime | None = None, connection=None) -> Tally:  # noqa: ANN001
+def count_from_database(
+    petition_id: int, up_to: datetime | None = None, connection: Connection | None = None
+) -> Tally:
     """Confirmed signatures by country and network (all, or those confirmed up to `up_to`)."""
     query = (
         select(Signature.country, Signature.source_network_id, func.count())
@@ -104,13 +107,13 @@ def _marker_prefix(petition_id: int) -> str:
 
 
 def _count_once(
-    client,
+    client: redis.Redis | redis.client.Pipeline,
     petition_id: int,
     signature_id: int,
     confirmed_at: datetime,
     country: str,
     network_id: int | None,
-):  # noqa: ANN001, ANN202, PLR0913
+) -> object:
     return client.eval(
         _COUNT_ONCE,
         1,
@@ -359,7 +362,7 @@ def rebuild_hourly(petition_id: int, before: datetime | None = None) -> int:
     return len(gone) + len(changed)
 
 
-def confirmations_by_hour(*conditions) -> dict[datetime, int]:  # noqa: ANN002
+def confirmations_by_hour(*conditions: ColumnElement[bool]) -> dict[datetime, int]:
     """Confirmed signatures matching `conditions`, counted per hour (UTC) in the database."""
     bucket = _hour_bucket(Signature.confirmed_at)
     rows = db.session.execute(
@@ -374,12 +377,12 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
-def _insert(table):  # noqa: ANN001, ANN202
+def _insert(table: type) -> postgresql.Insert | sqlite.Insert:
     # Both engines we run on have INSERT ... ON CONFLICT, under the same SQLAlchemy interface.
     return (postgresql.insert if _dialect() == "postgresql" else sqlite.insert)(table)
 
 
-def _hour_bucket(column):  # noqa: ANN001, ANN202
+def _hour_bucket(column: InstrumentedAttribute) -> ColumnElement:
     if _dialect() == "postgresql":
         # In UTC whatever the session's time zone, so buckets match the stored hours.
         return func.date_trunc("hour", func.timezone("UTC", column))
