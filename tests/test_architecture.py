@@ -138,7 +138,7 @@ def _readme_worker_commands() -> list[list[str]]:
 
 
 @pytest.fixture
-def celery_with_every_task(app):  # noqa: ANN001, ANN201
+def celery_with_every_task(app):
     import importlib
 
     from workers import TASK_MODULES
@@ -158,7 +158,8 @@ def test_every_task_routes_to_a_queue_that_the_readme_and_make_run_serve(
     from campaigns.devstack.launcher import platform_processes
 
     tasks = sorted(name for name in celery_with_every_task.tasks if not name.startswith("celery."))
-    assert "mailings.send_batch" in tasks and "events.dispatch" in tasks
+    assert "mailings.send_batch" in tasks
+    assert "events.dispatch" in tasks
     router = celery_with_every_task.amqp.router
     routed = {name: router.route({}, name)["queue"].name for name in tasks}
     used = set(routed.values()) | set(EVENT_QUEUES.values())
