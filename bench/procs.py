@@ -12,8 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -151,19 +149,6 @@ def wait_until(
         if time.monotonic() > deadline:
             raise BenchError(f"{what} did not become ready within {timeout:.0f} s")
         time.sleep(0.2)
-
-
-def http_answers(url: str) -> Callable[[], bool]:
-    def answers() -> bool:
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own http:// URL
-                return True
-        except urllib.error.HTTPError:
-            return True
-        except (OSError, urllib.error.URLError):
-            return False
-
-    return answers
 
 
 def port_answers(port: int) -> Callable[[], bool]:

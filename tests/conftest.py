@@ -71,7 +71,7 @@ def mailbox(smtp_sink: SmtpSink) -> Iterator[SmtpSink]:
 
 
 @pytest.fixture(scope="session")
-def app(database_url, redis_service, smtp_sink):  # noqa: ANN001, ANN201
+def app(database_url, redis_service, smtp_sink):
     from flask_migrate import upgrade
 
     from campaigns import create_app
@@ -119,11 +119,11 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def other_app(app, database_url, redis_service, smtp_sink):  # noqa: ANN001, ANN201
+def other_app(app, database_url, redis_service, smtp_sink):
     """Build another app (other settings, same services by default). Celery's default app is
     process-wide, so the main test app gets it back afterwards."""
 
-    def build(**overrides: object):  # noqa: ANN202
+    def build(**overrides: object):
         from campaigns import create_app
 
         return create_app({**app_settings(database_url, redis_service, smtp_sink), **overrides})
@@ -134,18 +134,18 @@ def other_app(app, database_url, redis_service, smtp_sink):  # noqa: ANN001, ANN
 
 
 @pytest.fixture
-def app_ctx(app):  # noqa: ANN001, ANN201
+def app_ctx(app):
     with app.app_context():
         yield app
 
 
 @pytest.fixture
-def client(app):  # noqa: ANN001, ANN201
+def client(app):
     return app.test_client()
 
 
 @pytest.fixture
-def demo(app_ctx):  # noqa: ANN001, ANN201
+def demo(app_ctx):
     """The demo networks and campaigns, in an app context."""
     from campaigns.devstack.demo import load_demo_content
     from campaigns.extensions import db
@@ -156,7 +156,7 @@ def demo(app_ctx):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def start_worker(app, tmp_path):  # noqa: ANN001, ANN201
+def start_worker(app, tmp_path):
     """Start real Celery worker processes; all are stopped at the end of the test."""
     started: list[CeleryWorker] = []
 
@@ -193,7 +193,7 @@ STAFF_PASSWORD = "violet tractor summer piano"
 
 
 @pytest.fixture
-def make_staff(app_ctx):  # noqa: ANN001, ANN201
+def make_staff(app_ctx):
     """Create a staff account: make_staff("campaigner"), make_staff("coordinator", network=n)."""
     from campaigns.extensions import db
     from campaigns.staff.models import Role
@@ -201,7 +201,7 @@ def make_staff(app_ctx):  # noqa: ANN001, ANN201
 
     created = iter(range(1, 10_000))
 
-    def make(role: str = "admin", email: str | None = None, network=None, **fields):  # noqa: ANN001, ANN202
+    def make(role: str = "admin", email: str | None = None, network=None, **fields):
         email = email or f"{role}{next(created)}@staff.example.org"
         user = create_staff(
             email,
@@ -217,11 +217,11 @@ def make_staff(app_ctx):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def staff_login(client):  # noqa: ANN001, ANN201
+def staff_login(client):
     """Sign a staff account in through the real sign-in form (on `client` unless given)."""
     from tests.support import csrf_token
 
-    def login(user, password: str = STAFF_PASSWORD, on=None):  # noqa: ANN001, ANN202
+    def login(user, password: str = STAFF_PASSWORD, on=None):
         browser = on or client
         page = browser.get("/staff/login")
         response = browser.post(

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -19,9 +20,11 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 from aiosmtpd.controller import Controller
+from celery import Celery
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from campaigns.core.tasks import QUEUES
 from campaigns.devstack.mailcatcher.server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -131,14 +134,14 @@ class SmtpSink:
         self.port = free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
-    async def handle_EHLO(self, _server, session, _envelope, hostname, responses) -> list[str]:  # noqa: ANN001
+    async def handle_EHLO(self, _server, session, _envelope, hostname, responses) -> list[str]:
         session.host_name = hostname
         self.sessions += 1
         if self.pipelining:  # as Postfix, Exim and the big providers do (RFC 2920)
             responses = [*responses[:-1], "250-PIPELINING", responses[-1]]
         return responses
 
-    async def handle_RCPT(self, _server, _session, envelope, address, _options) -> str:  # noqa: ANN001
+    async def handle_RCPT(self, _server, _session, envelope, address, _options) -> str:
         if self.rcpt_delay:
             self.in_transaction.set()
             await asyncio.sleep(self.rcpt_delay)
@@ -148,7 +151,7 @@ class SmtpSink:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, _server, _session, envelope) -> str:  # noqa: ANN001
+    async def handle_DATA(self, _server, _session, envelope) -> str:
         if self.reply:
             return self.reply
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
@@ -216,7 +219,7 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
-def sign(client, slug: str = "naloxone-in-every-pocket", lang: str = "en", **fields):  # noqa: ANN001, ANN201
+def sign(client, slug: str = "naloxone-in-every-pocket", lang: str = "en", **fields):
     """Open the petition page and submit the form the way a browser would."""
     page = client.get(f"/{lang}/c/{slug}")
     data = {
@@ -233,7 +236,7 @@ def sign(client, slug: str = "naloxone-in-every-pocket", lang: str = "en", **fie
     return client.post(f"/{lang}/c/{slug}", data=data)
 
 
-def confirm_by_link(client, url: str):  # noqa: ANN001, ANN201
+def confirm_by_link(client, url: str):
     """Open the confirmation link from an email and press its button, as a supporter would."""
     path = re.sub(r"^https?://[^/]+", "", url)
     page = client.get(path)
@@ -241,7 +244,7 @@ def confirm_by_link(client, url: str):  # noqa: ANN001, ANN201
     return client.post(path, data={"csrf_token": csrf_token(page.get_data(as_text=True))})
 
 
-def wait_until(predicate, timeout: float = 60.0, interval: float = 0.1, every=None):  # noqa: ANN001, ANN201
+def wait_until(predicate, timeout: float = 60.0, interval: float = 0.1, every=None):
     """Poll `predicate` until it is true and return its value; `every` runs between polls
     (e.g. the outbox relay, as beat would)."""
     deadline = time.monotonic() + timeout
@@ -253,6 +256,58 @@ def wait_until(predicate, timeout: float = 60.0, interval: float = 0.1, every=No
             every()
         time.sleep(interval)
     raise AssertionError("timed out waiting")
+
+
+class ManualClock:
+    """Stands in for the `time` module of code that waits with `time.monotonic()` and
+    `time.sleep()`: `monkeypatch.setattr(events, "time", clock)`. Its time passes only when that
+    code sleeps, so what the code does after so many seconds no longer depends on how fast the
+    machine is. Running freely, each sleep returns at once; held (`hold()`), each one waits
+    until the test lets it pass (`step()`), and `wait_for_sleep(n)` tells the test that the
+    code has reached its n-th sleep."""
+
+    def __init__(self) -> None:
+        self._now = time.monotonic()  # comparable with times the code noted before
+        self._condition = threading.Condition()
+        self._held = False
+        self._passes = 0
+        self.sleeps = 0  # sleeps begun
+
+    def monotonic(self) -> float:
+        with self._condition:
+            return self._now
+
+    def sleep(self, seconds: float) -> None:
+        with self._condition:
+            self.sleeps += 1
+            self._condition.notify_all()
+            if not self._condition.wait_for(lambda: not self._held or self._passes, timeout=60):
+                raise AssertionError("the test never let this sleep pass")
+            if self._held:
+                self._passes -= 1
+            self._now += seconds
+
+    def hold(self) -> None:
+        with self._condition:
+            self._held = True
+
+    def step(self) -> None:
+        """Let one sleep pass."""
+        with self._condition:
+            self._passes += 1
+            self._condition.notify_all()
+
+    def release(self) -> None:
+        """Run freely from now on."""
+        with self._condition:
+            self._held = False
+            self._condition.notify_all()
+
+    def wait_for_sleep(self, count: int, timeout: float = 30.0) -> None:
+        """Wait until the code has begun its `count`-th sleep (where it stays, if held)."""
+        with self._condition:
+            if not self._condition.wait_for(lambda: self.sleeps >= count, timeout=timeout):
+                raise AssertionError(f"no sleep number {count} within {timeout} s")
 
 
 def unprocessed_events() -> int:
@@ -285,7 +340,7 @@ def relay() -> int:
     return relayed
 
 
-def run_outbox(app) -> int:  # noqa: ANN001
+def run_outbox(app) -> int:
     """Process every unprocessed outbox event in this process, as a worker would."""
     from campaigns.core.events import Event
     from campaigns.extensions import db
@@ -299,7 +354,7 @@ def run_outbox(app) -> int:  # noqa: ANN001
         return len(ids)
 
 
-def commit_change(change, mailing, *args):  # noqa: ANN001, ANN201
+def commit_change(change, mailing, *args):
     """A staff action on a mailing (`lifecycle.pause`, ...), committed as its view commits it."""
     from campaigns.extensions import db
 
@@ -344,6 +399,15 @@ class CeleryWorker:
 
     def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 2) -> None:
         self.log_path = log_path
+        self.name = f"test-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
+        self._broker = redis_lib.Redis.from_url(env["REDIS_URL"])
+        self._prefix = env["REDIS_KEY_PREFIX"]
+        # Asks this worker what it is doing, through the broker, as `celery inspect` does.
+        self._control = Celery(
+            set_as_current=False,
+            broker=env["REDIS_URL"],
+            broker_transport_options={"global_keyprefix": self._prefix},
+        )
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [
@@ -365,7 +429,7 @@ class CeleryWorker:
                 "--without-mingle",
                 "--without-heartbeat",
                 "-n",
-                f"test-{uuid.uuid4().hex[:6]}@%h",
+                self.name,
             ],
             cwd=REPO_ROOT,
             env=env,
@@ -385,6 +449,32 @@ class CeleryWorker:
             time.sleep(0.2)
         raise RuntimeError("celery worker not ready:\n" + self.log_path.read_text()[-3000:])
 
+    def is_idle(self) -> bool:
+        """True when this worker is done with everything it was given and nothing waits for it:
+        no task running, waiting for a pool process or for its countdown, none begun between two
+        looks, and its queues empty in between. Whatever the worker was going to do (send a
+        duplicate, say) it has done by then, so a test waits for this (`wait_until`) before it
+        asserts that something did not happen."""
+        before = self._activity()
+        if before is None or any(before[1:]):
+            return False
+        if any(self._broker.llen(self._prefix + queue) for queue in QUEUES):
+            return False
+        return self._activity() == before
+
+    def _activity(self) -> tuple[dict, list, list, list] | None:
+        """(tasks begun so far by name, running, reserved, waiting for their countdown), or None
+        if the worker did not answer."""
+        inspect = self._control.control.inspect(destination=[self.name], timeout=5, limit=1)
+        answers = []
+        for command in ("stats", "active", "reserved", "scheduled"):
+            reply = getattr(inspect, command)() or {}
+            if self.name not in reply:
+                return None
+            answers.append(reply[self.name])
+        stats, *tasks = answers
+        return (stats["total"], *tasks)
+
     def children(self) -> list[int]:
         out = subprocess.run(
             ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False
@@ -400,4 +490,6 @@ class CeleryWorker:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, 9)
                 self.process.wait()
+        self._control.close()
+        self._broker.close()
         self._log.close()

@@ -154,7 +154,7 @@ def test_every_task_routes_to_a_queue_that_the_readme_and_make_run_serve(
     celery_with_every_task, tmp_path
 ):
     from campaigns.core.events import EVENT_QUEUES
-    from campaigns.core.tasks import QUEUES
+    from campaigns.core.tasks import BULK, QUEUES, TRANSACTIONAL
     from campaigns.devstack.launcher import platform_processes
 
     tasks = sorted(name for name in celery_with_every_task.tasks if not name.startswith("celery."))
@@ -164,6 +164,10 @@ def test_every_task_routes_to_a_queue_that_the_readme_and_make_run_serve(
     routed = {name: router.route({}, name)["queue"].name for name in tasks}
     used = set(routed.values()) | set(EVENT_QUEUES.values())
     assert used <= set(QUEUES), f"a task or an event routes to an unknown queue: {routed}"
+    # A mailing's batches go to the bulk workers; test mails, which someone waits for, go to
+    # the transactional ones, with the confirmation mails.
+    assert routed["mailings.send_batch"] == BULK
+    assert routed["mailings.send_test"] == TRANSACTIONAL
 
     readme = _readme_worker_commands()
     assert len(readme) >= 2  # the README's Deploying section

@@ -38,9 +38,7 @@ def campaigner(demo, make_staff, staff_login):
     return staff_login(make_staff("campaigner", name="Rosa Campaigner"))
 
 
-def test_a_launch_that_fails_before_its_event_leaves_the_campaign_a_draft(
-    campaigner, monkeypatch
-):
+def test_a_launch_that_fails_before_its_event_leaves_the_campaign_a_draft(campaigner, monkeypatch):
     assert create(campaigner, status="ready").status_code == 303
     draft = campaign_by_slug()
     # The status and the audit entry are written; then recording the event fails.

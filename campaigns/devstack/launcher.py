@@ -28,14 +28,13 @@ runs in the instance folder.
 
 from __future__ import annotations
 
+import http.client
 import os
 import secrets
 import signal
 import socket
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -149,15 +148,19 @@ def start_mail_catcher(maildir: Path) -> MailCatcher:
     return catcher
 
 
-def web_answers(url: str) -> Callable[[], bool]:
+def web_answers(port: int) -> Callable[[], bool]:
+    """True once the web app on `port` answers HTTP at all (any status: the server is up)."""
+
     def answers() -> bool:
+        connection = http.client.HTTPConnection(HOST, port, timeout=2)
         try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own http:// URL
-                return True
-        except urllib.error.HTTPError:
-            return True  # any HTTP response means the server is up
-        except (OSError, urllib.error.URLError):
+            connection.request("GET", "/")
+            connection.getresponse()
+        except (OSError, http.client.HTTPException):
             return False
+        finally:
+            connection.close()
+        return True
 
     return answers
 
@@ -223,7 +226,7 @@ def run(
         sup.spawn(name, argv)
 
     url = f"http://{HOST}:{web_port}/"
-    sup.wait_until(web_answers(url), WEB_START_TIMEOUT, "the web app")
+    sup.wait_until(web_answers(web_port), WEB_START_TIMEOUT, "the web app")
     sup.say("devstack", f"Campaign platform running: open {url}")
     if admin_file.exists():
         sup.say(

@@ -16,7 +16,7 @@ bp = Blueprint("staff_account", __name__, url_prefix="/staff")
 init_staff_templating(bp)
 
 # Session key holding the secret of a two-factor set-up in progress (until a code proves it works).
-SETUP_SECRET_KEY = "staff_totp_setup"  # noqa: S105 - a session key, not a secret
+TOTP_SETUP_SESSION_KEY = "staff_totp_setup"
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -63,14 +63,14 @@ def two_factor_setup() -> ResponseReturnValue:
     user = current_staff()
     if user.totp_enabled:
         return redirect(url_for("staff_account.account"))
-    secret = session.get(SETUP_SECRET_KEY) or totp.new_secret()
-    session[SETUP_SECRET_KEY] = secret
+    secret = session.get(TOTP_SETUP_SESSION_KEY) or totp.new_secret()
+    session[TOTP_SETUP_SESSION_KEY] = secret
     form = TwoFactorForm()
     if form.validate_on_submit():
         if services.enable_two_factor(user, secret, form.code.data):
             db.session.commit()
             auth.log_in(user)  # this session goes on; the others ended
-            session.pop(SETUP_SECRET_KEY, None)
+            session.pop(TOTP_SETUP_SESSION_KEY, None)
             flash(_("Two-factor sign-in is on."), "success")
             return redirect(url_for("staff_account.account"))
         form.code.errors.append(_("That code is not right. Check the time on your phone."))

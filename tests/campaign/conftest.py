@@ -20,7 +20,7 @@ def campaign_by_slug(slug: str = SLUG) -> Campaign | None:
     return db.session.scalar(select(Campaign).where(Campaign.slug == slug))
 
 
-def create(client, **fields):  # noqa: ANN001, ANN201
+def create(client, **fields):
     """Submit the new-campaign form as a browser would; `fields` replace the defaults."""
     page = client.get("/staff/campaigns/new")
     data = {
@@ -40,13 +40,13 @@ def create(client, **fields):  # noqa: ANN001, ANN201
     return client.post("/staff/campaigns/new", data=data)
 
 
-def post(client, url: str, **fields):  # noqa: ANN001, ANN201
+def post(client, url: str, **fields):
     """POST to `url` with a CSRF token from the workspace's home page (every page has one)."""
     token = csrf_token(client.get("/staff/").get_data(as_text=True))
     return client.post(url, data={"csrf_token": token, **fields})
 
 
-def save_translation(client, campaign: Campaign, locale: str, **fields):  # noqa: ANN001, ANN201
+def save_translation(client, campaign: Campaign, locale: str, **fields):
     url = f"/staff/campaigns/{campaign.id}/translations/{locale}"
     page = client.get(url)
     data = {
@@ -62,13 +62,13 @@ def save_translation(client, campaign: Campaign, locale: str, **fields):  # noqa
 
 
 @pytest.fixture
-def campaigner(demo, make_staff, staff_login):  # noqa: ANN001, ANN201
+def campaigner(demo, make_staff, staff_login):
     """A signed-in campaigner's browser (demo networks and campaigns loaded)."""
     return staff_login(make_staff("campaigner", name="Rosa Campaigner"))
 
 
 @pytest.fixture
-def draft(campaigner) -> Campaign:  # noqa: ANN001
+def draft(campaigner) -> Campaign:
     """A draft made through the editor, its English text ready."""
     assert create(campaigner, status="ready").status_code == 303
     return campaign_by_slug()

@@ -51,7 +51,7 @@ def test_goal_accepts_thousands_separators(campaigner):
     assert campaign_by_slug().petition.goal == 10_000
 
 
-def assert_refused(response, field_id: str, message: str) -> str:  # noqa: ANN001
+def assert_refused(response, field_id: str, message: str) -> str:
     """422, the message next to the field (linked by aria-describedby), nothing saved."""
     html = response.get_data(as_text=True)
     assert response.status_code == 422, html[:2000]

@@ -13,11 +13,11 @@ from campaigns.extensions import db
 from tests.campaign.conftest import SLUG, campaign_by_slug, create, post
 
 
-def change(client, campaign, name: str, **fields):  # noqa: ANN001, ANN201
+def change(client, campaign, name: str, **fields):
     return post(client, f"/staff/campaigns/{campaign.id}/{name}", **fields)
 
 
-def campaign_page(client, campaign) -> str:  # noqa: ANN001
+def campaign_page(client, campaign) -> str:
     return client.get(f"/staff/campaigns/{campaign.id}/").get_data(as_text=True)
 
 

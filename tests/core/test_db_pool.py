@@ -12,7 +12,7 @@ from campaigns.extensions import db
 
 
 @pytest.fixture
-def engine(app_ctx) -> Iterator[Engine]:  # noqa: ANN001
+def engine(app_ctx) -> Iterator[Engine]:
     """The app's own engine with its pool emptied, so that each checkout gets the one
     connection back."""
     db.engine.dispose()

@@ -42,7 +42,7 @@ def test_the_task_retries_transient_errors_with_growing_delays(
     mailbox.reply = "421 try later"
     delays = []
 
-    def fake_retry(*, exc, countdown):  # noqa: ANN001, ANN202
+    def fake_retry(*, exc, countdown):
         delays.append(countdown)
         return RuntimeError("retry scheduled")
 
@@ -80,7 +80,7 @@ def test_a_task_gives_up_on_a_mail_refused_by_send_once(app, client, demo, mailb
     sign(client, email="nobody@example.org")
     event_id = only_event_id()
 
-    def refuse(_event):  # noqa: ANN001, ANN202 - a handler that sends with send_once
+    def refuse(_event):
         raise PermanentMailError("550 No such user")
 
     monkeypatch.setattr(events, "_batch_handlers", {})

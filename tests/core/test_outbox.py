@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -15,11 +14,11 @@ from campaigns.core.db import utcnow
 from campaigns.core.mail import SentMail
 from campaigns.core.redis import get_redis
 from campaigns.extensions import db
-from tests.support import dispatch, relay, run_outbox, sign, unprocessed_events
+from tests.support import ManualClock, dispatch, relay, run_outbox, sign, unprocessed_events
 from workers.events import prune_outbox
 
 
-def queued_messages(app, queue: str) -> int:  # noqa: ANN001
+def queued_messages(app, queue: str) -> int:
     # kombu's Redis transport keeps a queue as a list under the global key prefix.
     return get_redis().llen(app.config["REDIS_KEY_PREFIX"] + queue)
 
@@ -29,7 +28,7 @@ def test_an_event_is_published_to_the_broker_after_commit(app, client, demo):
     assert queued_messages(app, "transactional") == 1
 
 
-def published_tasks(app) -> list[tuple[str, str]]:  # noqa: ANN001
+def published_tasks(app) -> list[tuple[str, str]]:
     """(task name, argument) of the messages waiting in the broker's queues."""
     tasks = []
     for queue in ("transactional", "default"):
@@ -40,7 +39,7 @@ def published_tasks(app) -> list[tuple[str, str]]:  # noqa: ANN001
     return tasks
 
 
-def published_event_ids(app) -> list[str]:  # noqa: ANN001
+def published_event_ids(app) -> list[str]:
     """The event ids of the `events.dispatch` messages waiting in the broker's queues."""
     return [arg for task, arg in published_tasks(app) if task == "events.dispatch"]
 
@@ -50,7 +49,7 @@ def test_events_are_published_only_once_committed(app, client, demo, monkeypatch
     the signing service's SAVEPOINT is released."""
     seen = []
 
-    def publish_and_look(pairs):  # noqa: ANN001, ANN202
+    def publish_and_look(pairs):
         with db.engine.connect() as other_connection:  # sees committed rows only
             for event_id, _type in pairs:
                 seen.append(
@@ -140,7 +139,19 @@ def test_a_process_that_saw_the_doorbell_rung_does_not_ask_again_for_a_moment(ap
 def test_a_drain_finds_what_was_committed_without_a_ring_while_it_kept_looking(
     app, client, demo, mailbox, monkeypatch
 ):
-    monkeypatch.setattr(events, "DOORBELL_QUIET_SECONDS", 3.0)  # ample, however slow the machine
+    """A web process that saw the bell rung a moment ago commits an event without ringing: the
+    drain that unrang the bell is still looking, and sends its mail. The drain's clock is held,
+    and passes only when the test says, so the test knows at each step where the drain is."""
+    clock = ManualClock()
+    monkeypatch.setattr(events, "time", clock)
+    looks: list[int] = []  # what each of the drain's looks took
+    real_handler = events._batch_handlers["signature.created"]
+
+    def counted(*args: object) -> int:
+        looks.append(real_handler(*args))
+        return looks[-1]
+
+    monkeypatch.setitem(events._batch_handlers, "signature.created", counted)
     sign(client, email="first@example.org")
     with app.app_context():
         bell = events._doorbell("signature.created")
@@ -153,22 +164,30 @@ def test_a_drain_finds_what_was_committed_without_a_ring_while_it_kept_looking(
     # What this process remembers of the bell, as a web process would (the drain runs in a
     # thread here, and forgets the bell of its own process when it unrings it).
     seen = dict(events._bell_seen_at)
+    clock.hold()
+    unrung_at = clock.monotonic()
     worker = threading.Thread(target=drain_as_a_worker)
-    started = time.monotonic()
     worker.start()
-    with app.app_context():
-        while get_redis().exists(bell):  # the drain has unrung the bell
-            time.sleep(0.01)
-    mailbox.wait_for(1)
-    time.sleep(3 * events.DRAIN_GATHER_SECONDS)  # the drain has looked again and found nothing
-    assert worker.is_alive()  # and goes on looking
-    events._bell_seen_at.update(seen)
-    sign(client, email="late@example.org")  # the bell was seen rung a moment ago: no ring
-    assert published_tasks(app) == [("events.drain", "signature.created")]
+    try:
+        clock.wait_for_sleep(1)  # the drain unrang the bell, took the first mail, and waits
+        with app.app_context():
+            assert not get_redis().exists(bell)
+        assert looks == [1]
+        assert [str(m["To"]) for m in mailbox.messages] == ["first@example.org"]
+        clock.step()
+        clock.wait_for_sleep(2)  # it looked again, found nothing, and goes on looking
+        assert looks == [1, 0]
 
-    worker.join(timeout=30)
+        events._bell_seen_at.update(seen)
+        sign(client, email="late@example.org")  # the bell was seen rung a moment ago: no ring
+        assert published_tasks(app) == [("events.drain", "signature.created")]
+    finally:
+        clock.release()
+        worker.join(timeout=30)
+    assert not worker.is_alive()
     assert outcome == {"more": False}
-    assert time.monotonic() - started >= 3.0
+    assert looks[2] == 1  # the late event, at the drain's next look
+    assert clock.monotonic() - unrung_at >= events.DOORBELL_QUIET_SECONDS
     recipients = sorted(rcpt for _sender, rcpts in mailbox.envelopes for rcpt in rcpts)
     assert recipients == ["first@example.org", "late@example.org"]
     assert unprocessed_events() == 0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event as sa_event
+from sqlalchemy import select, text
 
 from campaigns.core.db import commit_unit_of_work
 from campaigns.core.events import Event
@@ -18,7 +20,7 @@ from campaigns.petitions.models import Petition, Signature
 from campaigns.petitions.tallies import handlers
 from campaigns.petitions.tallies import services as tallies
 from campaigns.petitions.tallies.models import HourlyConfirmations
-from tests.support import run_outbox
+from tests.support import run_outbox, wait_until
 
 _emails = iter(range(1_000_000))
 
@@ -66,7 +68,7 @@ def hourly_rows(petition: Petition) -> dict[datetime, int]:
     return dict(rows.all())
 
 
-def dashboard_html(client, petition: Petition) -> str:  # noqa: ANN001
+def dashboard_html(client, petition: Petition) -> str:
     response = client.get(f"/staff/campaigns/{petition.campaign_id}/dashboard")
     assert response.status_code == 200, response.status_code
     return response.get_data(as_text=True)
@@ -106,38 +108,77 @@ def test_a_confirmation_counts_once_in_its_hour_even_if_the_handler_runs_twice(a
 
 
 def test_two_workers_running_the_same_event_at_once_count_it_once(app, demo, mailbox):
+    """Both workers load the event while it is unprocessed. The first runs the handler and keeps
+    its transaction open until the second's handler is waiting for it (on PostgreSQL the server
+    says so; SQLite has writers take turns, so there it is enough that the second one's
+    statement is under way); then the first commits, and the second."""
     import threading
-    import time
 
     petition = naloxone()
     signature = confirmed(petition)
     db.session.commit()
     event_id = db.session.scalar(select(Event.id).where(Event.type == "signature.confirmed"))
     both_loaded = threading.Barrier(2)
-    errors = []
+    first_counted = threading.Event()
+    second_writing = threading.Event()
+    second_done = threading.Event()
 
-    def worker(hold: float) -> None:
+    def first(event: Event) -> None:
+        handlers.count_signature(event)
+        first_counted.set()
+        wait_until(
+            lambda: second_done.is_set() or (second_writing.is_set() and waiting_for_a_lock()),
+            timeout=30,
+            interval=0.01,
+        )
+
+    def second(event: Event) -> None:
+        assert first_counted.wait(timeout=30)
+        connection = db.session.connection()
+        sa_event.listen(connection, "before_cursor_execute", note_a_write)
+        try:
+            handlers.count_signature(event)
+        finally:
+            sa_event.remove(connection, "before_cursor_execute", note_a_write)
+
+    def note_a_write(_conn, _cursor, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith(("UPDATE", "INSERT")):
+            second_writing.set()  # on its way to the database
+
+    def worker(run, done: threading.Event | None = None) -> None:
         # As dispatch() does: load the unprocessed event, run the handler, then commit.
         with app.app_context():
             try:
                 event = db.session.get(Event, event_id)
-                both_loaded.wait(timeout=10)
-                time.sleep(0.3 - hold)  # the first worker runs the handler first
-                handlers.count_signature(event)
-                time.sleep(hold)  # ... and keeps its transaction open a while
+                both_loaded.wait(timeout=30)
+                run(event)
                 db.session.commit()
-            except Exception as exc:  # noqa: BLE001
-                errors.append(exc)
             finally:
                 db.session.remove()
+                if done is not None:
+                    done.set()
 
-    threads = [threading.Thread(target=worker, args=(hold,)) for hold in (0.3, 0.0)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    with ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(worker, first), pool.submit(worker, second, second_done)]
+    for run in runs:
+        run.result()  # a worker that failed raises here
     assert hourly_rows(petition) == {tallies.floor_hour(signature.confirmed_at): 1}
+
+
+def waiting_for_a_lock() -> bool:
+    """Whether a statement of this test's database waits for another transaction's lock (on
+    PostgreSQL; on SQLite, where a writer waits inside the driver, always True)."""
+    with db.engine.connect() as conn:
+        if conn.dialect.name != "postgresql":
+            return True
+        return bool(
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar()
+        )
 
 
 def test_withdrawn_after_confirming_drops_out(app, demo, mailbox):
@@ -161,7 +202,8 @@ def test_withdrawn_after_confirming_drops_out(app, demo, mailbox):
 
     db.session.refresh(old)
     db.session.refresh(recent)
-    assert petitions.reject(old) and petitions.reject(recent)
+    assert petitions.reject(old)
+    assert petitions.reject(recent)
     db.session.commit()
     run_outbox(app)  # the recent hour: the handler takes it off at once
     assert hourly_rows(petition) == {three_hours_ago: 1, tallies.floor_hour(recent.confirmed_at): 0}
@@ -219,7 +261,7 @@ def test_a_confirmed_signature_shows_everywhere_and_pending_ones_apart(
     }
     hourly = table(html, "table-hourly")
     assert len(hourly) == 48
-    assert list(hourly.values())[0] == "1"  # the current hour, first in the table
+    assert next(iter(hourly.values())) == "1"  # the current hour, first in the table
     assert sum(int(v) for v in hourly.values()) == 1
     assert sum(int(v) for v in table(html, "table-daily").values()) == 1
     assert table(html, "table-countries")["Portugal"] == "1"
@@ -231,8 +273,10 @@ def test_a_confirmed_signature_shows_everywhere_and_pending_ones_apart(
     tiles = svg(html, "chart-map")
     portugal = re.search(r"<title>Portugal: 1</title><rect[^>]*>", tiles)[0]
     germany = re.search(r"<title>Germany: 0</title><rect[^>]*>", tiles)[0]
-    assert 'fill="#f6f3f8"' in germany and "stroke-dasharray" in germany
-    assert 'fill="#f6f3f8"' not in portugal and "stroke-dasharray" not in portugal
+    assert 'fill="#f6f3f8"' in germany
+    assert "stroke-dasharray" in germany
+    assert 'fill="#f6f3f8"' not in portugal
+    assert "stroke-dasharray" not in portugal
     assert ">PT</text>" in tiles
 
 
@@ -283,11 +327,12 @@ def test_eci_section_only_when_enabled_with_the_thresholds(
     html = dashboard_html(client, petition)
     assert 'id="eci"' in html
     eci = re.search(r'<table[^>]*id="table-eci".*?</table>', html, re.S)[0]
-    rows = dict(
-        (code, re.findall(r'<td class="num">(.*?)</td>', row))
+    rows = {
+        code: re.findall(r'<td class="num">(.*?)</td>', row)
         for code, row in re.findall(r'<tr data-country="(\w\w)">(.*?)</tr>', eci, re.S)
-    )
-    assert len(rows) == 27 and "NO" not in rows  # Norway is not part of an initiative
+    }
+    assert len(rows) == 27
+    assert "NO" not in rows
     assert rows["MT"] == ["3", "4,320", "0.1%"]
     assert rows["DE"] == ["0", "69,120", "0%"]
     assert rows["FR"][1] == "58,320"
@@ -322,7 +367,8 @@ def test_a_coordinator_sees_only_their_networks_numbers(
 
     staff_login(make_staff("coordinator", network=asud))
     html = dashboard_html(client, petition)
-    assert jes.name not in html and "JES" not in html
+    assert jes.name not in html
+    assert "JES" not in html
     figures = dict(re.findall(r"<dt>(Confirmed|Pending)</dt><dd>(.*?)</dd>", html, re.S))
     assert figures == {"Confirmed": "2", "Pending": "1"}
     assert table(html, "table-networks") == {asud.name: "2"}
@@ -349,7 +395,8 @@ def test_signing_in_is_required_and_unknown_campaigns_are_404(
 ):
     petition = naloxone()
     response = client.get(f"/staff/campaigns/{petition.campaign_id}/dashboard")
-    assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
+    assert response.status_code == 302
+    assert "/staff/login" in response.headers["Location"]
     staff_login(make_staff("campaigner"))
     assert client.get("/staff/campaigns/999999/dashboard").status_code == 404
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import queue
 import signal
@@ -12,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -120,7 +120,8 @@ def _group_leader(setup: str) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         start_new_session=True,
     )
-    assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == b"ready\n"
     return proc
 
 
@@ -238,9 +239,14 @@ def _assert_all_gone(pids: set[int], launcher: Launcher) -> None:
     pytest.fail(f"processes left behind: {cmdlines}\n{launcher.output}")
 
 
-def _get(url: str) -> int:
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - local http URL
-        return response.status
+def _get(port: int, path: str) -> int:
+    """The status of GET `path` from the web app on `port`."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status
+    finally:
+        connection.close()
 
 
 @pytest.fixture
@@ -265,14 +271,15 @@ def test_make_run_serves_and_stops_cleanly(tmp_path, launch):
     launcher = launch(instance, port)
     launcher.wait_for(READY_LINE, timeout=90)
 
-    # urllib follows a redirect to the language page; what we end on must be a page.
-    assert _get(f"http://127.0.0.1:{port}/") == 200
+    # The root sends the visitor to their language's home page, which must be a page.
+    assert _get(port, "/") == 302
+    assert _get(port, "/en/") == 200
     # A first admin account to try the staff workspace with, its password readable by us only.
     admin_file = instance / "admin-password.txt"
     launcher.wait_for(f"Staff workspace: http://127.0.0.1:{port}/staff/", timeout=10)
     assert admin_file.read_text().splitlines()[0] == "admin@example.org"
     assert stat.S_IMODE(admin_file.stat().st_mode) == 0o600
-    assert _get(f"http://127.0.0.1:{port}/staff/login") == 200
+    assert _get(port, "/staff/login") == 200
     pids = stack_pids(instance, port)
     assert len(pids) >= 5, f"expected redis, web (+workers), worker, beat: {pids}"
     assert launcher.proc.pid in pids

@@ -64,7 +64,7 @@ class LiveServer:
         self._thread.join(timeout=10)
 
 
-def axe_violations(page) -> list[dict]:  # noqa: ANN001
+def axe_violations(page) -> list[dict]:
     """Run axe-core on the page as it is now and return its violations."""
     # `evaluate` goes through the DevTools protocol, which the page's CSP (script-src 'self', no
     # inline script) does not apply to; so no `bypass_csp` is needed, and the site's own CSP

@@ -20,7 +20,7 @@ TIMEOUT_MS = 15_000
 
 
 @pytest.fixture(scope="module")
-def live_server(app) -> Iterator[LiveServer]:  # noqa: ANN001
+def live_server(app) -> Iterator[LiveServer]:
     """The session's app over real HTTP. Links in emails and on pages point at it."""
     server = LiveServer(app).start()
     previous = app.config["PUBLIC_BASE_URL"]
@@ -31,7 +31,7 @@ def live_server(app) -> Iterator[LiveServer]:  # noqa: ANN001
 
 
 @pytest.fixture(scope="module")
-def browser():  # noqa: ANN201
+def browser():
     path = chromium_path()
     need(path is not None, "Chromium not found: install it or set CHROMIUM_PATH")
     try:
@@ -45,7 +45,7 @@ def browser():  # noqa: ANN201
 
 
 @pytest.fixture
-def page(browser, live_server):  # noqa: ANN001, ANN201
+def page(browser, live_server):
     """A fresh browser tab (own cookies) on the live server. The test fails on a JavaScript error,
     a console error (which includes any Content-Security-Policy violation) or a failed subresource
     (stylesheet, image...)."""
@@ -54,12 +54,12 @@ def page(browser, live_server):  # noqa: ANN001, ANN201
     page = context.new_page()
     problems: list[str] = []
 
-    def on_console(message) -> None:  # noqa: ANN001
+    def on_console(message) -> None:
         # HTTP errors are logged as "Failed to load resource"; on_response judges those.
         if message.type == "error" and not message.text.startswith("Failed to load resource"):
             problems.append(f"console error: {message.text}")
 
-    def on_response(response) -> None:  # noqa: ANN001
+    def on_response(response) -> None:
         # Pages may answer 4xx on purpose (422 for a form with errors); their resources may not.
         if response.status >= 400 and response.request.resource_type != "document":
             problems.append(
@@ -75,7 +75,7 @@ def page(browser, live_server):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def axe():  # noqa: ANN201
+def axe():
     """Collects axe-core violations page by page; the test asserts none at its end."""
     need(AXE_PATH.exists(), f"axe-core not found at {AXE_PATH}: run `npm ci`")
     return AxeChecks()
@@ -86,7 +86,7 @@ class AxeChecks:
         self.report: list[str] = []
         self.pages: list[str] = []
 
-    def check(self, page, label: str) -> None:  # noqa: ANN001
+    def check(self, page, label: str) -> None:
         self.pages.append(label)
         violations = axe_violations(page)
         if violations:

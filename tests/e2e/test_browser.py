@@ -26,20 +26,20 @@ TIMEOUT_MS = 15_000
 # --- page helpers ---------------------------------------------------------------------------
 
 
-def count_on(page) -> int:  # noqa: ANN001
+def count_on(page) -> int:
     """The big signature count on the petition or thank-you page ("1,234" -> 1234)."""
     text = page.locator(".count strong").inner_text()
     return int(re.sub(r"\D", "", text))
 
 
-def focused(page) -> str:  # noqa: ANN001
+def focused(page) -> str:
     """What has the keyboard focus: its id, else its tag name."""
     return page.evaluate(
         "() => { const e = document.activeElement; return e ? (e.id || e.tagName.toLowerCase()) : '' }"
     )
 
 
-def tab(page, expected: str) -> None:  # noqa: ANN001
+def tab(page, expected: str) -> None:
     """Press Tab once; the focus must land on `expected`, visibly."""
     page.keyboard.press("Tab")
     assert focused(page) == expected, f"Tab went to {focused(page)!r}, not {expected!r}"
@@ -48,7 +48,7 @@ def tab(page, expected: str) -> None:  # noqa: ANN001
     )
 
 
-def tab_until(page, expected: str, presses: int = 30) -> int:  # noqa: ANN001
+def tab_until(page, expected: str, presses: int = 30) -> int:
     """Press Tab until `expected` has the focus (from the top of the page); how many presses."""
     for n in range(1, presses + 1):
         page.keyboard.press("Tab")

@@ -24,13 +24,13 @@ from tests.support import (
 pytestmark = pytest.mark.e2e
 
 
-def relay_now(app) -> None:  # noqa: ANN001
+def relay_now(app) -> None:
     """What beat's `outbox.relay` does, with no grace period."""
     with app.app_context():
         relay()
 
 
-def confirm_all(client, mailbox, emails: list[str]) -> None:  # noqa: ANN001
+def confirm_all(client, mailbox, emails: list[str]) -> None:
     for email in emails:
         [message] = mailbox.to(email)
         confirm = next(link for link in links_in(message) if "/confirm/" in link)
@@ -66,13 +66,13 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_no_confirmation(
     assert sent_before_kill < len(emails)
 
     mailbox.rcpt_delay = 0.0
-    start_worker()
+    worker = start_worker()
     app.config["OUTBOX_RELAY_GRACE"] = 0
     try:
         wait_until(lambda: unprocessed_events() == 0, every=lambda: relay_now(app))
     finally:
         app.config["OUTBOX_RELAY_GRACE"] = 60
-    time.sleep(1)  # a duplicate would arrive now
+    wait_until(worker.is_idle)  # a duplicate would have arrived by now
 
     assert sorted(str(m["To"]) for m in mailbox.messages) == sorted(emails)
     confirm_all(client, mailbox, emails)
@@ -101,9 +101,9 @@ def test_signatures_made_while_redis_is_down_are_kept_and_confirmed_once(
 
         # Redis comes back (empty: it kept nothing on disk); a worker starts; beat relays.
         redis_server = EmbeddedRedis(tmp_path / "redis", port=redis_server.port)
-        start_worker(REDIS_URL=redis_server.url, REDIS_KEY_PREFIX="fault:")
+        worker = start_worker(REDIS_URL=redis_server.url, REDIS_KEY_PREFIX="fault:")
         wait_until(lambda: unprocessed_events() == 0, every=lambda: relay_now(faulty))
-        time.sleep(1)
+        wait_until(worker.is_idle)  # a duplicate would have arrived by now
 
         emails = ["before@example.org", *during]
         assert sorted(str(m["To"]) for m in mailbox.messages) == sorted(emails)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 
 import pytest
 from sqlalchemy import select
@@ -27,7 +26,7 @@ WORKER_SETTINGS = {
 }
 
 
-def beat(app) -> None:  # noqa: ANN001
+def beat(app) -> None:
     """What beat's `mailings.tick` does."""
     from workers.mailings import tick
 
@@ -40,7 +39,7 @@ def mailing_status(mailing_id: int) -> MailingStatus:
     return db.session.scalar(select(Mailing.status).where(Mailing.id == mailing_id))
 
 
-def scheduled_mailing(app, monkeypatch, name: str, count: int) -> tuple[list[str], Mailing]:  # noqa: ANN001
+def scheduled_mailing(app, monkeypatch, name: str, count: int) -> tuple[list[str], Mailing]:
     """`count` supporters and a mailing to them, due now; the test's app set as the workers."""
     for key, value in WORKER_SETTINGS.items():
         monkeypatch.setitem(app.config, key, type(app.config[key])(value))
@@ -70,14 +69,14 @@ def test_a_worker_killed_mid_batch_then_restarted_sends_everyone_exactly_once(
     assert len(mailbox.messages) < len(addresses)
 
     mailbox.rcpt_delay = 0.0
-    start_worker(**WORKER_SETTINGS)
+    worker = start_worker(**WORKER_SETTINGS)
     wait_until(
         lambda: mailing_status(mailing.id) == MailingStatus.SENT,
         timeout=90,
         interval=0.5,
         every=lambda: beat(app),
     )
-    time.sleep(1)  # a duplicate would arrive now
+    wait_until(worker.is_idle)  # a duplicate would have arrived by now
     assert sorted(str(m["To"]) for m in mailbox.messages) == sorted(addresses)
 
 
@@ -85,28 +84,34 @@ def test_two_beats_ticking_together_send_everyone_exactly_once(
     app, demo, mailbox, start_worker, monkeypatch
 ):
     addresses, mailing = scheduled_mailing(app, monkeypatch, "twice", 20)
-    start_worker(**WORKER_SETTINGS)
+    worker = start_worker(**WORKER_SETTINGS)
 
     stop = threading.Event()
+    together = threading.Barrier(2)  # each round, both beats tick at the same moment
     errors: list[BaseException] = []
 
     def keep_ticking() -> None:
-        while not stop.is_set():
+        while True:
+            try:
+                together.wait()
+            except threading.BrokenBarrierError:  # stopped
+                return
             try:
                 beat(app)
             except BaseException as error:  # noqa: BLE001 - reported below
                 errors.append(error)
-            time.sleep(0.1)
+            stop.wait(0.1)  # beat's pace, not a synchronisation
 
     beats = [threading.Thread(target=keep_ticking) for _ in range(2)]
     for thread in beats:
         thread.start()
     try:
         wait_until(lambda: mailing_status(mailing.id) == MailingStatus.SENT, timeout=90)
-        time.sleep(1)  # a duplicate would arrive now
     finally:
         stop.set()
+        together.abort()
         for thread in beats:
             thread.join()
+    wait_until(worker.is_idle)  # a duplicate would have arrived by now
     assert errors == []
     assert sorted(str(m["To"]) for m in mailbox.messages) == sorted(addresses)

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 SLUG = "harm-reduction-in-prisons"
 
 
-def sign_in(page, email: str) -> None:  # noqa: ANN001
+def sign_in(page, email: str) -> None:
     page.goto("/staff/login")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(STAFF_PASSWORD)

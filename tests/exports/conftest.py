@@ -16,19 +16,19 @@ from campaigns.petitions.models import Signature, SignatureStatus
 
 
 @pytest.fixture
-def campaign(demo) -> Campaign:  # noqa: ANN001
+def campaign(demo) -> Campaign:
     return db.session.scalars(
         select(Campaign).where(Campaign.slug == "naloxone-in-every-pocket")
     ).one()
 
 
 @pytest.fixture
-def networks(demo) -> dict[str, Network]:  # noqa: ANN001
+def networks(demo) -> dict[str, Network]:
     return {n.slug: n for n in db.session.scalars(select(Network))}
 
 
 @pytest.fixture
-def add_signature(campaign):  # noqa: ANN001, ANN201
+def add_signature(campaign):
     """add_signature(name=..., country=..., network=..., status=..., signed=..., newsletter=...)"""
     made = iter(range(1, 100_000))
 

@@ -47,7 +47,7 @@ def add_supporter(
 
 
 @pytest.fixture
-def supporter(demo):  # noqa: ANN001, ANN201
+def supporter(demo):
     return add_supporter
 
 

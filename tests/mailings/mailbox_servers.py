@@ -69,7 +69,7 @@ class _Running:
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def start(self):  # noqa: ANN201
+    def start(self):
         self._thread.start()
         return self
 

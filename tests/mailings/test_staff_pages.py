@@ -19,7 +19,7 @@ from tests.support import commit_change, csrf_token, start_due_mailings, text_pa
 NALOXONE = "naloxone-in-every-pocket"
 
 
-def compose(client, **fields):  # noqa: ANN001, ANN201
+def compose(client, **fields):
     page = client.get("/staff/mailings/new")
     data = {
         "csrf_token": csrf_token(page.get_data(as_text=True)),
@@ -277,7 +277,8 @@ def test_a_recipient_unsubscribes_and_subscribes_again_from_the_preferences_page
     assert "You receive campaign news" in page.get_data(as_text=True)
     token = csrf_token(page.get_data(as_text=True))
     off = browser.post(urlsplit(link).path, data={"csrf_token": token, "newsletter": "off"})
-    assert off.status_code == 200 and "You are unsubscribed" in off.get_data(as_text=True)
+    assert off.status_code == 200
+    assert "You are unsubscribed" in off.get_data(as_text=True)
     db.session.rollback()
     assert suppression_of("reader@example.org").reason == SuppressionReason.UNSUBSCRIBED
 

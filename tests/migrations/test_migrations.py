@@ -30,7 +30,7 @@ ENGINES = ["sqlite", "postgresql"] if os.environ.get("TEST_DATABASE_URL") else [
 
 
 @pytest.fixture(params=ENGINES)
-def empty_database(request, tmp_path):  # noqa: ANN001, ANN201
+def empty_database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
         return

@@ -83,7 +83,8 @@ def test_a_stale_csrf_token_shows_the_form_again_with_what_was_typed(client, dem
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "this form had expired" in html
-    assert 'value="Hana"' in html and 'value="hana@example.org"' in html
+    assert 'value="Hana"' in html
+    assert 'value="hana@example.org"' in html
     assert '<option selected value="SE">' in html
     assert "Solidarity</textarea>" in html
     # The page carries a fresh token: sending again works.
@@ -167,7 +168,8 @@ def test_unknown_methods_and_huge_bodies_are_handled(client, demo):
     ],
 )
 def test_no_line_break_reaches_a_mail_header(app_ctx, evil):
-    assert "\r" not in header_safe(evil) and "\n" not in header_safe(evil)
+    assert "\r" not in header_safe(evil)
+    assert "\n" not in header_safe(evil)
     with app_ctx.test_request_context():
         message = render_email(
             "petitions/confirm",

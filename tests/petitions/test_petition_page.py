@@ -103,12 +103,11 @@ def test_production_cookies_are_secure_host_only_and_httponly(other_app, demo):
     )
     cookies = response.headers.getlist("Set-Cookie")
     session_cookie = next(c for c in cookies if c.startswith("__Host-session="))
-    assert (
-        "Secure" in session_cookie
-        and "HttpOnly" in session_cookie
-        and "SameSite=Lax" in session_cookie
-    )
-    assert "Domain=" not in session_cookie and "Path=/" in session_cookie
+    assert "Secure" in session_cookie
+    assert "HttpOnly" in session_cookie
+    assert "SameSite=Lax" in session_cookie
+    assert "Domain=" not in session_cookie
+    assert "Path=/" in session_cookie
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
 
 

@@ -25,7 +25,7 @@ OPEN_ENDPOINTS = {
 }
 
 
-def staff_rules(app):  # noqa: ANN001, ANN201
+def staff_rules(app):
     return [
         rule
         for rule in app.url_map.iter_rules()
@@ -33,7 +33,7 @@ def staff_rules(app):  # noqa: ANN001, ANN201
     ]
 
 
-def url_for_rule(rule, values: dict[str, object]) -> str:  # noqa: ANN001
+def url_for_rule(rule, values: dict[str, object]) -> str:
     args = {name: values.get(name, 1) for name in rule.arguments}
     return rule.build(args, append_unknown=False)[1]
 

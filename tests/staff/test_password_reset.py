@@ -9,7 +9,7 @@ from campaigns.staff.models import StaffUser
 from tests.support import csrf_token, links_in, run_outbox
 
 
-def ask_for_reset(client, email: str):  # noqa: ANN001, ANN201
+def ask_for_reset(client, email: str):
     page = client.get("/staff/password/forgot")
     return client.post(
         "/staff/password/forgot",
@@ -17,13 +17,13 @@ def ask_for_reset(client, email: str):  # noqa: ANN001, ANN201
     )
 
 
-def reset_link(mailbox, email: str) -> str:  # noqa: ANN001
+def reset_link(mailbox, email: str) -> str:
     (message,) = mailbox.to(email)
     link = next(link for link in links_in(message) if "/staff/password/reset/" in link)
     return re.sub(r"^https?://[^/]+", "", link)
 
 
-def choose_password(client, path: str, password: str):  # noqa: ANN001, ANN201
+def choose_password(client, path: str, password: str):
     page = client.get(path)
     return client.post(
         path,

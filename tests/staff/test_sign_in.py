@@ -15,7 +15,7 @@ from tests.conftest import STAFF_PASSWORD
 from tests.support import csrf_token
 
 
-def post_login(client, email: str, password: str):  # noqa: ANN001, ANN201
+def post_login(client, email: str, password: str):
     page = client.get("/staff/login")
     return client.post(
         "/staff/login",
@@ -162,7 +162,7 @@ def test_an_idle_session_expires(app, make_staff, staff_login):
     assert "Your session ended" in page.get_data(as_text=True)
 
 
-def enable_two_factor(client) -> str:  # noqa: ANN001
+def enable_two_factor(client) -> str:
     page = client.get("/staff/account/two-factor")
     secret = page.get_data(as_text=True).split('class="secret">')[1].split("<")[0]
     response = client.post(

@@ -12,7 +12,7 @@ from campaigns.staff.models import Role, StaffUser
 from tests.support import csrf_token
 
 
-def add_member(client, **fields):  # noqa: ANN001, ANN201
+def add_member(client, **fields):
     page = client.get("/staff/team/new")
     assert page.status_code == 200
     data = {"csrf_token": csrf_token(page.get_data(as_text=True)), "name": "", "is_active": "y"}
@@ -33,7 +33,8 @@ def test_an_admin_adds_a_coordinator_of_a_network(demo, make_staff, staff_login,
     )
     assert response.status_code == 302
     added = member("coord@example.org")
-    assert added.role == Role.COORDINATOR and added.network_id == network.id
+    assert added.role == Role.COORDINATOR
+    assert added.network_id == network.id
 
 
 @pytest.mark.parametrize("network_id", ["", "999999", "99999999999999999999", "²", "1; drop"])
