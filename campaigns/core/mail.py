@@ -172,6 +172,12 @@ def _message_id_domain() -> str:
     return message_id_domain(config["MAIL_MESSAGE_ID_DOMAIN"], config["MAIL_DEFAULT_SENDER"])
 
 
+def first_name(full_name: str | None) -> str:
+    """What a mail greets a person by: the first word of the name they gave ("" for none)."""
+    parts = (full_name or "").split()
+    return parts[0] if parts else ""
+
+
 def render_email(template: str, locale: str, recipient: str, **context: object) -> Email:
     """Build a multipart (text + HTML) message from the three templates, in `locale`."""
     with force_locale(locale):

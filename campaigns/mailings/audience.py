@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Select, exists, func, select, update
 
 from campaigns.core.db import insert_unless_present
+from campaigns.core.mail import first_name
 from campaigns.extensions import db
 from campaigns.mailings.models import Delivery, Mailing
 from campaigns.mailings.suppression import suppressed_among
@@ -94,11 +95,6 @@ def count_recipients(audience: Audience, chunk: int = 1000) -> int:
         for start in range(0, len(emails), chunk)
     )
     return len(emails) - suppressed
-
-
-def first_name(full_name: str | None) -> str:
-    parts = (full_name or "").split()
-    return parts[0] if parts else ""
 
 
 def extend_recipient_list(mailing: Mailing, batch_size: int = 2000) -> bool:

@@ -106,14 +106,63 @@ def prepare(locale: str, subject: str, body_markdown: str) -> PreparedVersion:
         raise ComposeError("; ".join(problems(subject) + problems(body_markdown)))
     subject_text, subject_fields = _tokenise(header_safe(subject))
     body_text, body_fields = _tokenise(body_markdown)
-    html = markdown_lib.markdown(body_text, extensions=["sane_lists"])
+    # nl2br: a line break the author typed ("In solidarity,<newline>the team") stays one.
+    html = markdown_lib.markdown(body_text, extensions=["sane_lists", "nl2br"])
     html = nh3.clean(html, link_rel="noopener noreferrer")
+    html = _link_bare_action_links(html, body_fields)
     return PreparedVersion(
         locale=locale,
         subject=Template(subject_text, subject_fields),
-        text=Template(body_text, body_fields),
+        text=Template(plain_text(body_text), body_fields),
         html=Template(html, body_fields),
     )
+
+
+# An element or tag, or the text between them (nh3's output is well formed).
+_HTML_PARTS = re.compile(r"(<a\b[^>]*>.*?</a>)|(<[^>]+>)|([^<]+)", re.DOTALL)
+# Long addresses wrap instead of widening the mail beyond a phone's screen.
+_LINK_STYLE = "word-break:break-all;"
+
+
+def _link_bare_action_links(html: str, fields: tuple[tuple[str, str | None], ...]) -> str:
+    """`{{ action_link }}` written as text becomes a link in the HTML part; written as the
+    address of a Markdown link (`[Sign](...)`), or inside a link already, it stays as it is."""
+    linked = {_token(i) for i, (name, _fallback) in enumerate(fields) if name == "action_link"}
+    if not linked:
+        return html
+
+    def link(token: re.Match) -> str:
+        if token.group(0) not in linked:
+            return token.group(0)
+        address = token.group(0)
+        return f'<a href="{address}" rel="noopener noreferrer" style="{_LINK_STYLE}">{address}</a>'
+
+    def part(match: re.Match) -> str:
+        text = match.group(3)
+        return _TOKEN.sub(link, text) if text is not None else match.group(0)
+
+    return _HTML_PARTS.sub(part, html)
+
+
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_MD_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_MD_EMPHASIS = re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
+_MD_HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
+_MD_CODE = re.compile(r"`([^`]*)`")
+
+
+def plain_text(markdown: str) -> str:
+    """The text part of a mail written in Markdown: what a reader sees, without the marks that
+    only make sense rendered (`**bold**` reads "bold"; a link reads "text (address)")."""
+    text = _MD_IMAGE.sub(r"\1", markdown)
+    text = _MD_LINK.sub(
+        lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", text
+    )
+    text = _MD_STRONG.sub(r"\2", text)
+    text = _MD_EMPHASIS.sub(r"\2", text)
+    text = _MD_HEADING.sub("", text)
+    return _MD_CODE.sub(r"\1", text)
 
 
 def merge_values(

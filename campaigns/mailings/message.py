@@ -22,6 +22,7 @@ from urllib.parse import quote
 from flask import current_app, render_template
 from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import escape
 
 from campaigns.core.mime import (
     alternative,
@@ -37,6 +38,7 @@ _UNSUBSCRIBE_SALT = "mailing-unsubscribe"
 # Stand-ins for per-recipient links in the layout rendered once per language.
 _UNSUBSCRIBE_URL = "zqunsubscribeurlzq"
 _PREFERENCES_URL = "zqpreferencesurlzq"
+_SUBJECT = "zqsubjectzq"  # the page title of the HTML part: the subject
 _LINK_ID = "zqlinkidzq"  # where each recipient's signed token goes
 
 
@@ -97,6 +99,7 @@ def prepare_layout(version: PreparedVersion) -> Layout:
             "emails/mailings/bulk.html",
             locale=version.locale,
             body="zqbodyzq",
+            subject=_SUBJECT,
             unsubscribe_url=_UNSUBSCRIBE_URL,
             preferences_url=_PREFERENCES_URL,
         )
@@ -160,7 +163,7 @@ class MessageFactory:
         preferences_url = preferences_link.replace(_LINK_ID, token)
         subject, text, html = layout.version.render(recipient.values)
         text = text + "\n\n" + layout.text_footer
-        html = layout.html_before + html + layout.html_after
+        html = layout.html_before.replace(_SUBJECT, str(escape(subject))) + html + layout.html_after
         text = text.replace(_UNSUBSCRIBE_URL, unsubscribe_url).replace(
             _PREFERENCES_URL, preferences_url
         )

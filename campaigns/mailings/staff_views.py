@@ -24,8 +24,9 @@ from sqlalchemy import func, select
 from campaigns.audit.services import record as audit
 from campaigns.campaign.models import Campaign
 from campaigns.core.i18n import language_name
+from campaigns.core.mail import first_name
 from campaigns.extensions import db
-from campaigns.mailings.audience import Audience, count_recipients, first_name
+from campaigns.mailings.audience import Audience, count_recipients
 from campaigns.mailings.compose import MERGE_FIELDS, merge_values, prepare
 from campaigns.mailings.forms import (
     ScheduleForm,

@@ -13,6 +13,7 @@ from campaigns.core.events import Event, handles, handles_in_batches, mark_proce
 from campaigns.core.mail import (
     Email,
     OutgoingMail,
+    first_name,
     render_email,
     send_batch,
     send_once,
@@ -119,6 +120,7 @@ def send_already_signed_mail(event: Event) -> None:
             "petitions/already_signed",
             lang,
             signature.email,
+            name=first_name(signature.name),
             title=campaign.translation_for(lang).title,
             petition_url=public_url("petitions.petition", lang=lang, slug=campaign.slug),
             reject_url=public_url(

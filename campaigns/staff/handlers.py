@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 
 from campaigns.core.events import Event, handles
-from campaigns.core.mail import render_email, send_once
+from campaigns.core.mail import first_name, render_email, send_once
 from campaigns.core.urls import public_url
 from campaigns.extensions import db
 from campaigns.staff.models import StaffUser
@@ -25,6 +25,7 @@ def send_password_reset_mail(event: Event) -> None:
             "staff/password_reset",
             locale,
             user.email,
+            name=first_name(user.name),
             reset_url=public_url("staff.reset_password", token=make_reset_token(user)),
             valid_minutes=current_app.config["STAFF_PASSWORD_RESET_MAX_AGE"] // 60,
         ),
