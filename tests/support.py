@@ -213,6 +213,18 @@ def app_settings(database_url: str, redis_service: tuple[str, str], smtp_sink: S
     }
 
 
+def scripts_in(html: str) -> list[str]:
+    """Every script a page has, as the address it loads; an inline script fails the test (the
+    Content-Security-Policy forbids them, and public pages load nothing from elsewhere)."""
+    found = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.S)
+    for attributes, body in found:
+        assert not body.strip(), f"an inline script: {body[:80]!r}"
+        assert re.search(r'src="/static/[\w.-]+\.js"', attributes), (
+            f"a foreign script: {attributes}"
+        )
+    return [re.search(r'src="([^"]+)"', attributes).group(1) for attributes, _ in found]
+
+
 def csrf_token(html: str) -> str:
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
     assert match, "no CSRF token on the page"

@@ -44,7 +44,7 @@ def test_a_launch_that_fails_before_its_event_leaves_the_campaign_a_draft(campai
     # The status and the audit entry are written; then recording the event fails.
     monkeypatch.setattr("campaigns.campaign.lifecycle.record_event", crash)
 
-    response = post(campaigner, f"/staff/campaigns/{draft.id}/launch")
+    response = post(campaigner, f"/staff/campaigns/{draft.id}/launch", confirmed="yes")
 
     assert response.status_code == 500
     campaign = campaign_by_slug()
@@ -54,7 +54,9 @@ def test_a_launch_that_fails_before_its_event_leaves_the_campaign_a_draft(campai
     assert db.session.scalar(select(func.count()).select_from(Event)) == 0
 
     monkeypatch.undo()  # and the same press, without the failure, does all three
-    assert post(campaigner, f"/staff/campaigns/{draft.id}/launch").status_code == 303
+    assert (
+        post(campaigner, f"/staff/campaigns/{draft.id}/launch", confirmed="yes").status_code == 303
+    )
     assert campaign_by_slug().status == CampaignStatus.LIVE
     assert audit_entries("campaign.state_changed") == 1
 

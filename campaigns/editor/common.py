@@ -22,7 +22,7 @@ LANGUAGE_STATE_LABELS = {
 CHANGE_BUTTONS = {
     "launch": (
         _l("Launch"),
-        _l("The page becomes public and takes signatures; member networks are alerted."),
+        _l("The page becomes public and takes signatures."),
     ),
     "pause": (_l("Pause signing"), _l("The page stays visible and says signing is paused.")),
     "resume": (_l("Resume signing"), _l("The page takes signatures again.")),

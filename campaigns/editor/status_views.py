@@ -1,5 +1,6 @@
 """Staff actions of the campaign editor that change a campaign's status: launch, pause, resume,
-close and deliver (see campaigns.campaign.lifecycle)."""
+close and deliver (see campaigns.campaign.lifecycle). Launching and closing ask first, saying
+what will happen (see campaigns.staff.confirmation)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,20 @@ from collections.abc import Callable
 
 from flask import Blueprint, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 
 from campaigns.campaign import lifecycle
-from campaigns.campaign.models import CampaignStatus
-from campaigns.editor.common import campaign_or_404, editor_helpers
+from campaigns.campaign.models import Campaign, CampaignStatus, TranslationStatus
+from campaigns.campaign.services import language_label, staff_title
+from campaigns.editor.common import campaign_or_404, editor_helpers, editor_languages
 from campaigns.editor.forms import DeliveryForm
+from campaigns.editor.services import language_states
 from campaigns.editor.views import show_page
 from campaigns.extensions import db
+from campaigns.petitions.tallies.services import current_tally
 from campaigns.staff.auth import current_staff, staff_required
+from campaigns.staff.confirmation import Question, ask, confirmed
 from campaigns.staff.models import Capability
 
 bp = Blueprint("editor_status", __name__, url_prefix="/staff/campaigns")
@@ -42,7 +48,33 @@ def _change_status(campaign_id: int, change: Callable[..., None], *args: object)
 @bp.route("/<int:campaign_id>/launch", methods=["POST"])
 @staff_required(EDIT)
 def launch(campaign_id: int) -> ResponseReturnValue:
+    campaign = campaign_or_404(campaign_id)
+    if not confirmed() and not lifecycle.launch_problems(campaign):
+        return ask(_launch_question(campaign))
     return _change_status(campaign_id, lifecycle.launch)
+
+
+def _launch_question(campaign: Campaign) -> Question:
+    consequences = [_("The petition page becomes public and takes signatures.")]
+    falling_back = [
+        language_label(code)
+        for code, state in language_states(campaign, editor_languages()).items()
+        if state != TranslationStatus.READY.value
+    ]
+    if falling_back:
+        consequences.append(
+            _(
+                "Visitors reading %(languages)s see the %(default)s version: theirs is not ready.",
+                languages=", ".join(falling_back),
+                default=language_label(campaign.default_locale),
+            )
+        )
+    return Question(
+        title=_("Launch “%(title)s”?", title=staff_title(campaign)),
+        consequences=consequences,
+        button=_("Yes, launch it"),
+        back_url=url_for("editor.show", campaign_id=campaign.id),
+    )
 
 
 @bp.route("/<int:campaign_id>/pause", methods=["POST"])
@@ -60,6 +92,26 @@ def resume(campaign_id: int) -> ResponseReturnValue:
 @bp.route("/<int:campaign_id>/close", methods=["POST"])
 @staff_required(EDIT)
 def close(campaign_id: int) -> ResponseReturnValue:
+    campaign = campaign_or_404(campaign_id)
+    if not confirmed() and campaign.status in lifecycle.CHANGES["close"][0]:
+        total = current_tally(campaign.petition.id).total
+        return ask(
+            Question(
+                title=_("Close “%(title)s” for good?", title=staff_title(campaign)),
+                consequences=[
+                    _("Signing ends for good: the petition cannot be opened again."),
+                    ngettext(
+                        "The page stays up with its final count: %(count)s confirmed signature.",
+                        "The page stays up with its final count: %(count)s confirmed signatures.",
+                        total,
+                        count=format_decimal(total),
+                    ),
+                ],
+                button=_("Yes, close it"),
+                back_url=url_for("editor.show", campaign_id=campaign.id),
+                danger=True,
+            )
+        )
     return _change_status(campaign_id, lifecycle.close)
 
 

@@ -61,10 +61,13 @@ def resume(mailing: Mailing) -> bool:
     return _change_status(mailing, (MailingStatus.PAUSED,), MailingStatus.SENDING)
 
 
+CANCELLABLE = (MailingStatus.SCHEDULED, MailingStatus.SENDING, MailingStatus.PAUSED)
+
+
 def cancel(mailing: Mailing) -> bool:
     return _change_status(
         mailing,
-        (MailingStatus.SCHEDULED, MailingStatus.SENDING, MailingStatus.PAUSED),
+        CANCELLABLE,
         MailingStatus.CANCELLED,
         finished_at=utcnow(),
     )

@@ -1,5 +1,5 @@
 """Staff actions that send a mailing: a test to staff addresses, scheduling it, and pausing,
-resuming or cancelling it. Each change and its audit entry are one transaction; the batches and
+resuming or cancelling it. Sending and cancelling ask first, in numbers. Each change and its audit entry are one transaction; the batches and
 tests are published after its commit."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -24,9 +25,12 @@ from campaigns.mailings.batches import SEND_TEST_TASK
 from campaigns.mailings.compose import MERGE_FIELD
 from campaigns.mailings.forms import ScheduleForm, TestSendForm
 from campaigns.mailings.models import Mailing
+from campaigns.mailings.progress import mailing_progress
 from campaigns.mailings.staff_views import mailing_or_404, status_label
 from campaigns.staff.auth import current_staff, staff_required
+from campaigns.staff.confirmation import Question, ask, confirmed
 from campaigns.staff.models import Capability, StaffUser
+from campaigns.staff.templating import staff_datetime
 
 bp = Blueprint("mailing_sending", __name__, url_prefix="/staff/mailings")
 SEND = Capability.SEND_MAILINGS
@@ -153,11 +157,49 @@ def schedule(mailing_id: int) -> ResponseReturnValue:
     if problem := _action_campaign_problem(mailing):
         flash(problem, "error")
         return _back(mailing)
-    if count_recipients(Audience.from_dict(mailing.audience)) == 0:
+    recipients = count_recipients(Audience.from_dict(mailing.audience))
+    if recipients == 0:
         flash(_("Nobody would receive this mailing: widen the audience first."), "error")
         return _back(mailing)
+    if not confirmed():
+        return ask(_send_question(mailing, when, recipients, form.send_at.data or ""))
     done = lifecycle.schedule(mailing, when)
-    return _state_change(mailing, "schedule", done, _("Scheduled."))
+    if when is None:
+        message = _("Sending has started.")
+    else:
+        message = _("Scheduled for %(when)s.", when=staff_datetime(when))
+    return _state_change(mailing, "schedule", done, message)
+
+
+def _send_question(
+    mailing: Mailing, when: datetime | None, recipients: int, send_at: str
+) -> Question:
+    count = format_decimal(recipients)
+    if when is None:
+        consequence = ngettext(
+            "This sends %(count)s email now.",
+            "This sends %(count)s emails now.",
+            recipients,
+            count=count,
+        )
+    else:
+        consequence = ngettext(
+            "This sends %(count)s email on %(when)s.",
+            "This sends %(count)s emails on %(when)s.",
+            recipients,
+            count=count,
+            when=staff_datetime(when),
+        )
+    return Question(
+        title=_("Send “%(name)s”?", name=mailing.name),
+        consequences=[
+            consequence,
+            _("Until it starts you can take it back to draft; a sent email cannot be recalled."),
+        ],
+        button=_("Yes, send it now") if when is None else _("Yes, schedule it"),
+        back_url=url_for("staff_mailings.show", mailing_id=mailing.id),
+        carry={"send_at": send_at},
+    )
 
 
 @bp.route("/<int:mailing_id>/unschedule", methods=["POST"])
@@ -187,9 +229,37 @@ def resume(mailing_id: int) -> ResponseReturnValue:
     return response
 
 
+def _not_sent_yet(mailing: Mailing) -> int:
+    """Emails of the mailing not handed over yet. Its recipient list is built as it sends, so
+    until it is complete those still to be added are counted from the audience."""
+    progress = mailing_progress(mailing)
+    if mailing.audience_complete:
+        return progress.by_status.get("queued", 0) + progress.by_status.get("sending", 0)
+    return max(count_recipients(Audience.from_dict(mailing.audience)) - progress.done, 0)
+
+
 @bp.route("/<int:mailing_id>/cancel", methods=["POST"])
 @staff_required(SEND)
 def cancel(mailing_id: int) -> ResponseReturnValue:
     mailing = mailing_or_404(mailing_id)
+    if not confirmed() and mailing.status in lifecycle.CANCELLABLE:
+        unsent = _not_sent_yet(mailing)
+        return ask(
+            Question(
+                title=_("Cancel “%(name)s” for good?", name=mailing.name),
+                consequences=[
+                    ngettext(
+                        "%(count)s email not sent yet will never be sent.",
+                        "%(count)s emails not sent yet will never be sent.",
+                        unsent,
+                        count=format_decimal(unsent),
+                    ),
+                    _("A cancelled mailing cannot be sent again."),
+                ],
+                button=_("Yes, cancel the mailing"),
+                back_url=url_for("staff_mailings.show", mailing_id=mailing.id),
+                danger=True,
+            )
+        )
     done = lifecycle.cancel(mailing)
     return _state_change(mailing, "cancel", done, _("Cancelled."))

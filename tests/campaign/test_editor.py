@@ -148,7 +148,10 @@ def test_settings_are_edited_and_the_slug_is_fixed_after_the_launch(campaigner, 
     assert campaign.petition.eci_progress is False
     assert audit_actions().count("campaign.updated") == 1
 
-    assert post(campaigner, f"/staff/campaigns/{campaign.id}/launch").status_code == 303
+    assert (
+        post(campaigner, f"/staff/campaigns/{campaign.id}/launch", confirmed="yes").status_code
+        == 303
+    )
     page = campaigner.get(url).get_data(as_text=True)
     assert 'name="slug"' not in page
     assert "fixed since the launch" in page

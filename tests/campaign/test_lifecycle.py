@@ -14,7 +14,8 @@ from tests.campaign.conftest import SLUG, campaign_by_slug, create, post
 
 
 def change(client, campaign, name: str, **fields):
-    return post(client, f"/staff/campaigns/{campaign.id}/{name}", **fields)
+    """Press the button of a change, and confirm it where it asks first (launch, close)."""
+    return post(client, f"/staff/campaigns/{campaign.id}/{name}", confirmed="yes", **fields)
 
 
 def campaign_page(client, campaign) -> str:

@@ -47,7 +47,7 @@ def test_a_translation_is_checked_like_the_original(campaigner, draft):
 
 
 def test_the_default_version_of_a_public_campaign_stays_ready(campaigner, draft):
-    post(campaigner, f"/staff/campaigns/{draft.id}/launch")
+    post(campaigner, f"/staff/campaigns/{draft.id}/launch", confirmed="yes")
     response = save_translation(
         campaigner, draft, "en", title="Housing first", summary="s", body_markdown="b"
     )

@@ -96,6 +96,8 @@ def test_compose_preview_schedule_and_watch_a_mailing_go_out(
     send_at = (datetime.now(zone) + timedelta(minutes=2)).replace(second=0, microsecond=0)
     page.get_by_label(re.compile("Send at")).fill(send_at.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_role("button", name="Schedule the mailing").click()
+    page.get_by_text(re.compile(r"This sends \d+ emails? on ")).wait_for()  # it asks first
+    page.get_by_role("button", name="Yes, schedule it").click()
     page.locator(".badge", has_text="scheduled").wait_for()
 
     # Stored for that minute, in UTC; beat leaves it alone until then.

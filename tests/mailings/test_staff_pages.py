@@ -128,7 +128,11 @@ def test_scheduling_in_the_staff_members_time_zone(supporter, make_staff, staff_
     )
     client.post(
         f"/staff/mailings/{mailing.id}/schedule",
-        data={"csrf_token": token, "send_at": local.strftime("%Y-%m-%dT%H:%M")},
+        data={
+            "csrf_token": token,
+            "send_at": local.strftime("%Y-%m-%dT%H:%M"),
+            "confirmed": "yes",
+        },
     )
     mailing = db.session.get(Mailing, mailing.id)
     assert mailing.status == MailingStatus.SCHEDULED
