@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, has_request_context, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -37,13 +37,26 @@ def _messages() -> dict[int, tuple[str, str]]:
     }
 
 
+def _staff_messages() -> dict[int, tuple[str, str]]:
+    return {
+        404: (
+            _("Page not found"),
+            _("This page does not exist, or what it showed was deleted. Use the menu to go on."),
+        ),
+    }
+
+
 def render_error(
     code: int, title: str | None = None, message: str | None = None
 ) -> tuple[str, int]:
-    default_title, default_message = _messages().get(code, _messages()[400])
+    staff = has_request_context() and request.path.startswith("/staff/")
+    messages = _staff_messages() if staff else _messages()
+    default_title, default_message = messages.get(code, _messages().get(code, _messages()[400]))
     title, message = title or default_title, message or default_message
+    # In the workspace, its own frame: the menu stays, and the words speak to staff.
+    template = "errors/staff_error.html" if staff and code < 500 else "errors/error.html"
     try:
-        page = render_template("errors/error.html", code=code, title=title, message=message)
+        page = render_template(template, code=code, title=title, message=message)
     except Exception:
         log.exception("could not render the error page for %s", code)
         page = f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1>"

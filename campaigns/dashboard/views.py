@@ -45,7 +45,7 @@ def campaign_dashboard(campaign_id: int) -> ResponseReturnValue:
         countries=_country_rows(board),
         hour_label=lambda moment: _hour_label(moment, zone),
         day_label=lambda day: format_date(day, "medium", locale=get_locale()),
-        percent=lambda share: format_percent(share, "#,##0.#%"),
+        percent=share_percent,
         can_export=user.can(Capability.EXPORT),
     )
 
@@ -55,6 +55,14 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+def share_percent(share: float) -> str:
+    """A share as a percentage. One that is not nothing never reads "0%": 2 signatures of a
+    goal of 10,000 read "< 0.1%"."""
+    if 0 < share < 0.0005:  # below what rounds to 0.1%
+        return "< " + format_percent(0.001, "#,##0.#%")
+    return format_percent(share, "#,##0.#%")
 
 
 def _hour_label(moment: datetime, zone: ZoneInfo) -> str:
@@ -178,8 +186,7 @@ def _charts(board: Dashboard, zone: ZoneInfo) -> dict[str, object]:
                 charts.Bar(
                     country_name(c.code),
                     c.share,
-                    format_percent(c.share, "#,##0.#%")
-                    + (" ✓ " + _("reached") if c.reached else ""),
+                    share_percent(c.share) + (" ✓ " + _("reached") if c.reached else ""),
                     done=c.reached,
                 )
                 for c in ranked

@@ -82,7 +82,7 @@ class MailingVersion(db.Model):
 
 class DeliveryStatus(enum.StrEnum):
     QUEUED = "queued"
-    SENDING = "sending"  # claimed by a worker; see mailings.sending for what a crash means
+    SENDING = "sending"  # claimed by a worker; see mailings.batches for what a crash means
     SENT = "sent"
     FAILED = "failed"  # refused by the server (5xx) or given up after retries
     SKIPPED = "skipped"  # unsubscribed or suppressed after the list was built

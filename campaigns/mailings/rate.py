@@ -2,7 +2,7 @@
 
 Per second: each message gets a start time at least 1/rate after the previous one (a generic cell
 rate algorithm), so no second holds more than the rate as long as each message starts at its
-time (mailings.sending gives up the times a slow reply made it miss). Per hour: messages are counted in
+time (mailings.batches gives up the times a slow reply made it miss). Per hour: messages are counted in
 one-minute buckets, and a message may start only while the last 61 buckets (more than any hour)
 hold fewer than the hourly limit, so no hour, however it is cut, exceeds it either. Start times a
 batch gives up before starting a message in them (after a slow reply, or when the SMTP connection

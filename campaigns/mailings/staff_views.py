@@ -227,8 +227,24 @@ STATUS_LABELS = {
 }
 
 
+# As a badge, capitalised like a campaign's ("Live").
+STATUS_BADGES = {
+    MailingStatus.DRAFT: _l("Draft"),
+    MailingStatus.SCHEDULED: _l("Scheduled"),
+    MailingStatus.SENDING: _l("Sending"),
+    MailingStatus.PAUSED: _l("Paused"),
+    MailingStatus.SENT: _l("Sent"),
+    MailingStatus.CANCELLED: _l("Cancelled"),
+}
+
+
 def status_label(status: MailingStatus) -> str:
+    """The status inside a sentence ("while the mailing is paused")."""
     return str(STATUS_LABELS[MailingStatus(status)])
+
+
+def status_badge(status: MailingStatus) -> str:
+    return str(STATUS_BADGES[MailingStatus(status)])
 
 
 def masked_address(email: str) -> str:
@@ -240,4 +256,4 @@ def masked_address(email: str) -> str:
 
 @bp.app_context_processor
 def mailing_helpers() -> dict[str, object]:
-    return {"mailing_status_label": status_label, "masked_address": masked_address}
+    return {"mailing_status_badge": status_badge, "masked_address": masked_address}

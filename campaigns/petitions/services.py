@@ -186,3 +186,13 @@ def signature_from_token(token: str, action: str) -> Signature:
     if signature is None:
         raise TokenError
     return signature
+
+
+def stepped_goal(total: int, goal: int) -> int:
+    """The goal a petition's page shows: the next step of 100, 200, 500, 1,000, 2,000 ... above
+    the count, up to the petition's own goal. A bar towards 10,000 looks empty at 12 signatures;
+    one towards 100 shows the way (as Proca's pages do)."""
+    step = 100
+    while step <= total:
+        step = step * 5 // 2 if str(step).startswith("2") else step * 2
+    return min(step, goal)

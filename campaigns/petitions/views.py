@@ -7,7 +7,16 @@ import hmac
 import logging
 
 import redis
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -27,6 +36,9 @@ from campaigns.petitions.models import Petition, SignatureStatus
 from campaigns.petitions.tallies.services import Tally, count_confirmed, current_tally
 
 log = logging.getLogger(__name__)
+
+# Session key: the address just signed with, shown once by the "check your email" page.
+SIGNED_WITH = "signed_with"
 
 bp = Blueprint("petitions", __name__, url_prefix="/<lang>")
 
@@ -101,6 +113,7 @@ def render_petition_page(
         open_for_signing=open_for_signing,
         notice=notice,
         data_use=wording("signature", locale),
+        stepped_goal=services.stepped_goal,
         **extra,
     )
 
@@ -164,6 +177,8 @@ def petition(slug: str) -> ResponseReturnValue:
     commit_unit_of_work()
     if outcome is signing.SignOutcome.CLOSED:
         return _render_petition(_petition_or_404(slug), form, status=409)
+    # For the next page only, which names it so that a mistyped address shows.
+    session[SIGNED_WITH] = signing.normalize_email(form.email.data)  # where the mail goes
     # The same page whatever else happened: whether an address has signed is nobody else's
     # business.
     return redirect(url_for(".check_email", slug=slug), 303)
@@ -189,7 +204,13 @@ def expired_form(_error: CSRFError) -> ResponseReturnValue:
 def check_email(slug: str) -> ResponseReturnValue:
     petition = _petition_or_404(slug)
     translation = petition.campaign.translation_for(str(get_locale()))
-    return render_template("petitions/check_email.html", petition=petition, translation=translation)
+    return render_template(
+        "petitions/check_email.html",
+        petition=petition,
+        translation=translation,
+        address=session.pop(SIGNED_WITH, None),
+        resend_minutes=max(1, current_app.config["CONFIRMATION_RESEND_INTERVAL"] // 60),
+    )
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
@@ -228,14 +249,21 @@ def reject(token: str) -> ResponseReturnValue:
         return render_template("petitions/link_problem.html", problem="invalid"), 404
     campaign = signature.petition.campaign
     translation = campaign.translation_for(str(get_locale()))
+    # A confirmed signature is withdrawn by its signer, who changed their mind; a pending one by
+    # the owner of an address someone else typed. The pages speak to each.
+    withdrawing = signature.status == SignatureStatus.CONFIRMED
     if request.method == "POST":
         # Link scanners only follow links (GET); removing takes a press of the button.
         services.reject(signature)
         db.session.commit()
-        return render_template("petitions/rejected.html", translation=translation)
+        return render_template(
+            "petitions/rejected.html", translation=translation, withdrawn=withdrawing
+        )
     if signature.status == SignatureStatus.REJECTED:
-        return render_template("petitions/rejected.html", translation=translation)
-    return render_template("petitions/reject.html", translation=translation, token=token)
+        return render_template("petitions/rejected.html", translation=translation, withdrawn=False)
+    return render_template(
+        "petitions/reject.html", translation=translation, token=token, withdrawing=withdrawing
+    )
 
 
 @bp.route("/c/<slug>/thanks")
@@ -251,4 +279,5 @@ def thanks(slug: str) -> ResponseReturnValue:
         translation=translation,
         tally=current_tally(petition.id),
         share_url=page_url,
+        stepped_goal=services.stepped_goal,
     )

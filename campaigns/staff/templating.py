@@ -25,14 +25,25 @@ class NavItem(NamedTuple):
     current: bool
 
 
-# The workspace's sections: (endpoint, label, capability needed). A section appears once its
-# blueprint is registered and the person's role includes the capability.
+# The workspace's sections: (endpoint, label, capability needed, the blueprints whose pages belong
+# to it: the menu shows the section as current on them). A section appears once its blueprint is
+# registered and the person's role includes the capability.
 SECTIONS = [
-    ("editor.index", _l("Campaigns"), Capability.VIEW_CAMPAIGNS),
-    ("staff_mailings.index", _l("Mailings"), Capability.SEND_MAILINGS),
-    ("mail_catcher.index", _l("Mail catcher"), Capability.READ_MAIL_CATCHER),
-    ("staff_team.team", _l("Staff accounts"), Capability.MANAGE_STAFF),
-    ("audit.log", _l("Audit log"), Capability.READ_AUDIT_LOG),
+    (
+        "editor.index",
+        _l("Campaigns"),
+        Capability.VIEW_CAMPAIGNS,
+        ("editor", "editor_texts", "editor_status", "dashboard", "exports"),
+    ),
+    (
+        "staff_mailings.index",
+        _l("Mailings"),
+        Capability.SEND_MAILINGS,
+        ("staff_mailings", "mailing_sending"),
+    ),
+    ("mail_catcher.index", _l("Mail catcher"), Capability.READ_MAIL_CATCHER, ("mail_catcher",)),
+    ("staff_team.team", _l("Staff accounts"), Capability.MANAGE_STAFF, ("staff_team",)),
+    ("audit.log", _l("Audit log"), Capability.READ_AUDIT_LOG, ("audit",)),
 ]
 
 ROLE_NAMES = {
@@ -48,13 +59,11 @@ def staff_navigation() -> list[NavItem]:
         return []
     endpoint = request.endpoint or ""
     items = []
-    for section_endpoint, label, capability in SECTIONS:
+    blueprint = endpoint.partition(".")[0]
+    for section_endpoint, label, capability, blueprints in SECTIONS:
         if section_endpoint not in current_app.view_functions or not user.can(capability):
             continue
-        blueprint = section_endpoint.partition(".")[0]
-        current = endpoint == section_endpoint or (
-            blueprint != "staff" and endpoint.startswith(blueprint + ".")
-        )
+        current = endpoint == section_endpoint or blueprint in blueprints
         items.append(NavItem(str(label), url_for(section_endpoint), current))
     return items
 

@@ -1,0 +1,65 @@
+"""What a supporter reads after signing: the address the mail goes to and when it may come again,
+a goal that shows the way, plain words to withdraw a confirmed signature."""
+
+from __future__ import annotations
+
+import pytest
+
+from campaigns.petitions.services import stepped_goal
+from tests.petitions.test_signing import confirmation_links, path_of
+from tests.support import csrf_token, run_outbox, sign
+
+
+def test_check_your_email_names_the_address_and_when_the_mail_may_come_again(client, demo):
+    response = sign(client, email="  Mia@Example.org ")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "We are sending an email to mia@example.org." in page
+    assert "at most once every 10 minutes" in page
+    assert "Sign again with the right one" in page
+    # Shown once: the address does not stay on the page for whoever uses the browser next.
+    assert "mia@example.org" not in client.get(response.location).get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("total", "shown"),
+    [(0, 100), (99, 100), (100, 200), (250, 500), (999, 1000), (4_999, 5_000), (9_000, 10_000)],
+)
+def test_the_goal_shown_steps_up_with_the_count_to_the_petitions_own(total, shown):
+    assert stepped_goal(total, 10_000) == shown
+
+
+def test_the_goal_shown_never_passes_the_petitions_own():
+    assert stepped_goal(50, 80) == 80
+    assert stepped_goal(12_000, 10_000) == 10_000
+
+
+def test_a_petition_with_few_signatures_shows_its_next_goal(client, demo):
+    page = client.get("/en/c/naloxone-in-every-pocket").get_data(as_text=True)
+    assert "Next goal: 100, on the way to 10,000" in page
+    assert '<progress max="100" value="0"' in page
+
+
+def test_a_confirmed_signer_withdraws_in_plain_words(app, client, demo, mailbox):
+    sign(client, email="lou@example.org")
+    run_outbox(app)
+    confirm, reject = confirmation_links(mailbox.messages[0])
+    page = client.get(path_of(confirm)).get_data(as_text=True)
+    client.post(path_of(confirm), data={"csrf_token": csrf_token(page)})
+
+    asked = client.get(path_of(reject)).get_data(as_text=True)
+    assert "Withdraw your signature?" in asked
+    assert "If you have changed your mind" in asked
+    assert "Did someone sign with your email address?" not in asked
+
+    done = client.post(path_of(reject), data={"csrf_token": csrf_token(asked)})
+    text = done.get_data(as_text=True)
+    assert "Signature withdrawn" in text
+    assert "Sorry for the trouble" not in text
+
+
+def test_a_pending_signature_is_still_removed_as_someone_elses(app, client, demo, mailbox):
+    sign(client, email="not-me@example.org")
+    run_outbox(app)
+    _confirm, reject = confirmation_links(mailbox.messages[0])
+    asked = client.get(path_of(reject)).get_data(as_text=True)
+    assert "Did someone sign with your email address?" in asked
