@@ -153,7 +153,7 @@ def celery_with_every_task(app):
 def test_every_task_routes_to_a_queue_that_the_readme_and_make_run_serve(
     celery_with_every_task, tmp_path
 ):
-    from campaigns.core.events import EVENT_QUEUES
+    from campaigns.core.event_types import EVENT_QUEUES
     from campaigns.core.tasks import BULK, QUEUES, TRANSACTIONAL
     from campaigns.devstack.launcher import platform_processes
 

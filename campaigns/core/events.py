@@ -32,7 +32,7 @@ In a burst even asking Redis is too much: a web process that saw a bell rung tak
 without asking, for `DOORBELL_QUIET_SECONDS`, and every drain keeps looking that long after it
 unrings the bell, so what those processes commit meanwhile is still found.
 
-Event types, what they carry and when they fire are documented in `EVENT_TYPES`.
+Event types, what they carry and when they fire are documented in `event_types.py`.
 """
 
 from __future__ import annotations
@@ -51,38 +51,12 @@ from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
 from campaigns.core.db import UTCDateTime, utcnow
+from campaigns.core.event_types import EVENT_QUEUES, EVENT_TYPES
 from campaigns.core.redis import get_redis, key
-from campaigns.core.tasks import DEFAULT, TRANSACTIONAL
+from campaigns.core.tasks import DEFAULT
 from campaigns.extensions import db
 
 log = logging.getLogger(__name__)
-
-EVENT_TYPES: dict[str, str] = {
-    "signature.created": "A supporter signed a petition; the signature is pending. "
-    "Payload: signature_id. Sends the confirmation mail.",
-    "signature.confirmation_requested": "A supporter signed again while pending and may receive "
-    "the confirmation mail once more. Payload: signature_id.",
-    "signature.signed_again": "Someone signed again with the address of a confirmed signature. "
-    "Payload: signature_id. Tells the address's owner, by email, that their signature counts.",
-    "signature.confirmed": "A supporter confirmed with the link in the mail. Payload: signature_id. "
-    "Updates the counters and checks milestones.",
-    "signature.rejected": "Someone said 'it wasn't me'; the address was removed. "
-    "Payload: signature_id, was_confirmed. Corrects the counters.",
-    "petition.milestone_reached": "A petition's confirmed count reached a milestone for the first "
-    "time. Payload: petition_id, threshold, kind ('count' or 'goal').",
-    "campaign.launched": "Staff launched a campaign: its page is live and takes signatures. "
-    "Payload: campaign_id, staff_user_id.",
-    "staff.password_reset_requested": "A staff member asked for a password reset. "
-    "Payload: staff_user_id. Sends the reset link by email.",
-}
-
-# Which Celery queue an event's handlers run on: mail to supporters never waits behind bulk work.
-EVENT_QUEUES: dict[str, str] = {
-    "signature.created": TRANSACTIONAL,
-    "signature.confirmation_requested": TRANSACTIONAL,
-    "signature.signed_again": TRANSACTIONAL,
-    "staff.password_reset_requested": TRANSACTIONAL,
-}
 
 Handler = Callable[["Event"], None]
 # (event type, an event of that type or None) -> how many events it settled; 0 when none was

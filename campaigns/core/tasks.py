@@ -26,7 +26,7 @@ DEFAULT = "default"
 QUEUES = (TRANSACTIONAL, DEFAULT, BULK)
 
 # Task name -> queue, for the tasks that do not run on DEFAULT. Events choose their queue when
-# they are published (campaigns.core.events.EVENT_QUEUES).
+# they are published (campaigns.core.event_types.EVENT_QUEUES).
 TASK_ROUTES: dict[str, str] = {
     "mailings.send_batch": BULK,
     "mailings.send_test": TRANSACTIONAL,
@@ -50,7 +50,7 @@ def celery_settings(config: Mapping[str, Any]) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
-        # Events choose their queue when published (campaigns.core.events.EVENT_QUEUES).
+        # Events choose their queue when published (campaigns.core.event_types.EVENT_QUEUES).
         "task_default_queue": DEFAULT,
         "task_routes": {name: {"queue": queue} for name, queue in TASK_ROUTES.items()},
         "broker_connection_retry_on_startup": True,

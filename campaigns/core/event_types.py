@@ -1,0 +1,34 @@
+"""Every event of the outbox (see events.py): when it fires, what it carries, what handles it,
+and the queue its handlers run on. An event type not listed here cannot be recorded or handled.
+"""
+
+from __future__ import annotations
+
+from campaigns.core.tasks import TRANSACTIONAL
+
+EVENT_TYPES: dict[str, str] = {
+    "signature.created": "A supporter signed a petition; the signature is pending. "
+    "Payload: signature_id. Sends the confirmation mail.",
+    "signature.confirmation_requested": "A supporter signed again while pending and may receive "
+    "the confirmation mail once more. Payload: signature_id.",
+    "signature.signed_again": "Someone signed again with the address of a confirmed signature. "
+    "Payload: signature_id. Tells the address's owner, by email, that their signature counts.",
+    "signature.confirmed": "A supporter confirmed with the link in the mail. Payload: signature_id. "
+    "Updates the counters and checks milestones.",
+    "signature.rejected": "Someone said 'it wasn't me'; the address was removed. "
+    "Payload: signature_id, was_confirmed. Corrects the counters.",
+    "petition.milestone_reached": "A petition's confirmed count reached a milestone for the first "
+    "time. Payload: petition_id, threshold, kind ('count' or 'goal').",
+    "campaign.launched": "Staff launched a campaign: its page is live and takes signatures. "
+    "Payload: campaign_id, staff_user_id.",
+    "staff.password_reset_requested": "A staff member asked for a password reset. "
+    "Payload: staff_user_id. Sends the reset link by email.",
+}
+
+# Which Celery queue an event's handlers run on: mail to supporters never waits behind bulk work.
+EVENT_QUEUES: dict[str, str] = {
+    "signature.created": TRANSACTIONAL,
+    "signature.confirmation_requested": TRANSACTIONAL,
+    "signature.signed_again": TRANSACTIONAL,
+    "staff.password_reset_requested": TRANSACTIONAL,
+}
