@@ -22,6 +22,7 @@ GRID = "#d6d2c8"
 BAR = "#5b2480"
 BAR_DONE = "#1f6f3d"
 WIDTH = 720
+MAX_COLUMN_WIDTH = 40
 
 
 def nice_step(value: float) -> int:
@@ -58,15 +59,25 @@ def column_chart(
     desc: str,
     points: Sequence[tuple[str, str, int]],
     label_every: int,
+    axes: tuple[str, str],
 ) -> Markup:
-    """Vertical bars over time. `points` are (axis label, full label, value); every
-    `label_every`-th axis label is written under its bar, the full label shows on hover."""
-    left, right, top, bottom, height = 60, 10, 14, 40, 240
+    """Vertical bars over time, under a visible title, with the axes named (`axes`: x, y).
+    `points` are (axis label, full label, value); every `label_every`-th axis label is written
+    under its bar (a second line after "\n", for the date where a day begins), the full label
+    shows on hover. A bar is never wider than a few days' worth, so one day is not a wall."""
+    left, right, top, bottom, height = 76, 10, 40, 68, 280
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     peak = max((v for _l, _f, v in points), default=0)
     step = nice_step(peak / 4) if peak else 1
     ceiling = step * max(1, math.ceil(peak / step))
-    body = []
+    x_axis, y_axis = axes
+    body = [
+        f'<text x="0" y="18" font-size="16" font-weight="700" fill="{INK}">{escape(title)}</text>',
+        f'<text transform="translate(14 {top + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle" '
+        f'font-size="12" fill="{MUTED}">{escape(y_axis)}</text>',
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="12" '
+        f'fill="{MUTED}">{escape(x_axis)}</text>',
+    ]
     for tick in range(0, ceiling + 1, step):
         y = top + plot_h - plot_h * tick / ceiling
         body.append(
@@ -75,7 +86,7 @@ def column_chart(
             f'fill="{MUTED}">{escape(_number(tick))}</text>'
         )
     slot = plot_w / max(len(points), 1)
-    bar_w = max(slot * 0.8, 1)
+    bar_w = min(max(slot * 0.8, 1), MAX_COLUMN_WIDTH)
     for i, (axis_label, full_label, value) in enumerate(points):
         x = left + i * slot + (slot - bar_w) / 2
         h = plot_h * value / ceiling
@@ -85,9 +96,13 @@ def column_chart(
             f'height="{h:.1f}" fill="{BAR}"><title>{hover}</title></rect>'
         )
         if i % label_every == 0:
+            lines = "".join(
+                f'<tspan x="{x + bar_w / 2:.1f}" dy="{0 if n == 0 else 14}">{escape(line)}</tspan>'
+                for n, line in enumerate(axis_label.split("\n"))
+            )
             body.append(
-                f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" '
-                f'font-size="12" fill="{INK}">{escape(axis_label)}</text>'
+                f'<text y="{top + plot_h + 16}" text-anchor="middle" font-size="12" '
+                f'fill="{INK}">{lines}</text>'
             )
     body.append(
         f'<line x1="{left}" x2="{WIDTH - right}" y1="{top + plot_h}" y2="{top + plot_h}" '

@@ -80,18 +80,31 @@ def _country_rows(board: Dashboard) -> list[tuple[str, str, int]]:
     return sorted(rows, key=lambda row: (-row[2], row[1]))
 
 
+HOURLY_LABEL_EVERY = 6
+
+
+def _hourly_points(
+    hourly: list[tuple[datetime, int]], zone: ZoneInfo
+) -> list[tuple[str, str, int]]:
+    """(axis label, full label, value) per hour; the axis names the day under the first time
+    written and under the first one of each new day."""
+    locale = get_locale()
+    points, last_day = [], None
+    for i, (hour, value) in enumerate(hourly):
+        axis = format_datetime(hour, "HH:mm", tzinfo=zone, locale=locale)
+        day = hour.astimezone(zone).date()
+        if i % HOURLY_LABEL_EVERY == 0 and day != last_day:
+            axis += "\n" + format_skeleton("MMMd", day, locale=locale)
+            last_day = day
+        points.append((axis, _hour_label(hour, zone), value))
+    return points
+
+
 def _charts(board: Dashboard, zone: ZoneInfo) -> dict[str, object]:
     locale = get_locale()
     n = format_decimal
 
-    hourly = [
-        (
-            format_datetime(hour, "HH:mm", tzinfo=zone, locale=locale),
-            _hour_label(hour, zone),
-            value,
-        )
-        for hour, value in board.hourly
-    ]
+    hourly = _hourly_points(board.hourly, zone)
     busiest_hour = max(board.hourly, key=lambda point: point[1])
     hourly_desc = _(
         "Confirmed signatures per hour over the last %(hours)d hours: %(total)s in all.",
@@ -149,7 +162,8 @@ def _charts(board: Dashboard, zone: ZoneInfo) -> dict[str, object]:
             _("Confirmed signatures per hour, last %(hours)d hours", hours=len(board.hourly)),
             hourly_desc,
             hourly,
-            label_every=6,
+            label_every=HOURLY_LABEL_EVERY,
+            axes=(_("Hour (%(zone)s)", zone=zone.key), _("Confirmed signatures")),
         ),
         "daily": charts.column_chart(
             "chart-daily",
@@ -157,6 +171,7 @@ def _charts(board: Dashboard, zone: ZoneInfo) -> dict[str, object]:
             daily_desc,
             daily,
             label_every=max(1, math.ceil(len(daily) / 8)),
+            axes=(_("Day"), _("Confirmed signatures")),
         ),
         "map": charts.tile_map(
             "chart-map",
