@@ -109,10 +109,12 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns.staff.audit_views import bp as audit_bp
     from campaigns.staff.team_views import bp as staff_team_bp
     from campaigns.staff.views import bp as staff_bp
+    from campaigns.workspace.views import bp as workspace_bp
 
     public = (home_bp, petitions_bp, api_bp, mailings_public_bp, mailings_bounces_bp)
     staff = (
         staff_bp,
+        workspace_bp,
         staff_account_bp,
         staff_team_bp,
         editor_bp,

@@ -13,7 +13,7 @@ from campaigns.core.i18n import LANGUAGE_COOKIE
 from campaigns.core.ratelimit import limit_posts
 from campaigns.extensions import db
 from campaigns.staff import auth, passwords, services
-from campaigns.staff.auth import current_staff, staff_required
+from campaigns.staff.auth import current_staff
 from campaigns.staff.forms import CodeForm, LoginForm, NewPasswordForm, ResetRequestForm
 from campaigns.staff.templating import init_staff_templating
 
@@ -33,13 +33,9 @@ limit_sign_in_posts = limit_posts("staff-sign-in", "RATELIMIT_STAFF_LOGIN_PER_IP
 
 
 def _home() -> str:
-    return url_for("staff.home")
-
-
-@bp.route("/")
-@staff_required()
-def home() -> ResponseReturnValue:
-    return render_template("staff/home.html")
+    # The home page reads every domain, so it lives above them (campaigns/workspace/): named
+    # here, not imported.
+    return url_for("workspace.home")
 
 
 # --- Signing in and out ----------------------------------------------------------------------
