@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from campaigns.campaign import lifecycle
 from campaigns.campaign.models import Campaign, CampaignStatus, TranslationStatus
-from campaigns.campaign.services import translation_in
+from campaigns.campaign.services import staff_title, translation_in
 from campaigns.editor import services
 from campaigns.editor.common import (
     campaign_or_404,
@@ -22,6 +22,7 @@ from campaigns.editor.forms import DeliveryForm, NewCampaignForm, SettingsForm, 
 from campaigns.extensions import db
 from campaigns.petitions.tallies.services import current_tally
 from campaigns.staff.auth import current_staff, staff_required
+from campaigns.staff.listing import Column, Listing
 from campaigns.staff.models import Capability
 
 bp = Blueprint("editor", __name__, url_prefix="/staff/campaigns")
@@ -37,15 +38,36 @@ def index() -> ResponseReturnValue:
     rows = [
         {
             "campaign": campaign,
+            "title": staff_title(campaign),
             "confirmed": current_tally(campaign.petition.id).total if campaign.petition else 0,
             "languages": services.language_states(campaign, codes),
         }
         for campaign in services.all_campaigns()
     ]
+    statuses = list(CampaignStatus)
+    listing = Listing(
+        {
+            "title": Column(lambda row: row["title"]),
+            "status": Column(lambda row: statuses.index(CampaignStatus(row["campaign"].status))),
+            "network": Column(
+                lambda row: (
+                    row["campaign"].lead_network.name if row["campaign"].lead_network else None
+                )
+            ),
+            "confirmed": Column(lambda row: row["confirmed"], descending_first=True),
+        },
+        text=lambda row: (
+            row["title"],
+            row["campaign"].slug,
+            row["campaign"].lead_network.name if row["campaign"].lead_network else None,
+            lifecycle.status_label(row["campaign"].status),
+        ),
+    )
     me = current_staff()
     return render_template(
         "editor/index.html",
-        rows=rows,
+        rows=listing.apply(rows),
+        listing=listing,
         can_edit=me.can(EDIT),
         can_export=me.can(Capability.EXPORT),
     )

@@ -21,6 +21,7 @@ from campaigns.core.mail import header_safe
 from campaigns.core.urls import public_url
 
 if TYPE_CHECKING:
+    from campaigns.campaign.models import Campaign
     from campaigns.mailings.models import Mailing
 
 MERGE_FIELD = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*([^{}]*?)\s*)?\}\}")
@@ -171,13 +172,50 @@ def merge_values(
     """The merge fields' values for one recipient. The action link is the campaign in their
     language, attributed to the network that brought them; it carries no personal token, so a
     forwarded mail reveals nothing and nobody is tracked."""
-    values = {"first_name": first_name}
-    campaign = mailing.action_campaign
-    if campaign is not None:
-        translation = campaign.translation_for(locale)
-        values["campaign_title"] = translation.title if translation else ""
-        query = {"source": source_code} if source_code else {}
-        values["action_link"] = public_url(
-            "petitions.petition", lang=locale, slug=campaign.slug, **query
+    return {
+        "first_name": first_name,
+        **_campaign_values(mailing.action_campaign, locale, source_code),
+    }
+
+
+def _campaign_values(
+    campaign: Campaign | None, locale: str, source_code: str | None = None
+) -> dict[str, str]:
+    if campaign is None:
+        return {}
+    translation = campaign.translation_for(locale)
+    query = {"source": source_code} if source_code else {}
+    return {
+        "campaign_title": translation.title if translation else "",
+        "action_link": public_url("petitions.petition", lang=locale, slug=campaign.slug, **query),
+    }
+
+
+@dataclass(frozen=True)
+class MergeExample:
+    written: str  # "{{ first_name | friend }}"
+    meaning: str
+    for_ada: str  # what a supporter who signed as "Ada Lovelace" receives
+    for_nameless: str  # what a supporter who gave no first name receives
+
+
+EXAMPLE_NAME = "Ada"
+_EXAMPLES = ("first_name", "first_name | friend", "campaign_title", "action_link")
+
+
+def merge_examples(campaign: Campaign | None, locale: str) -> list[MergeExample]:
+    """What each merge field produces, worked out by the code that fills them in, for the
+    compose page: staff see output, not syntax."""
+    values = {"first_name": EXAMPLE_NAME, **_campaign_values(campaign, locale)}
+    nameless = {**values, "first_name": ""}
+    examples = []
+    for example in _EXAMPLES:
+        written = "{{ " + example + " }}"
+        template = Template(*_tokenise(written))
+        name = example.split("|")[0].strip()
+        examples.append(
+            MergeExample(
+                written, str(MERGE_FIELDS[name]), template.fill(values), template.fill(nameless)
+            )
         )
-    return values
+    return examples

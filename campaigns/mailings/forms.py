@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from campaigns.campaign.models import Campaign
 from campaigns.core.i18n import SIGNER_COUNTRIES, country_name, language_name
@@ -32,7 +33,36 @@ def _single_line(_form: FlaskForm, field: StringField) -> None:
         raise ValidationError(_l("Please write this on a single line."))
 
 
-class MailingForm(FlaskForm):
+class ChecklistField(SelectMultipleField):
+    """Several choices as checkboxes: no Ctrl/Cmd to hold, long names wrap, and a long list gets
+    a filter box (static/mailing-form.js)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class AudienceForm(FlaskForm):
+    """Who receives a mailing. Also read on its own, from a query string, for the live count."""
+
+    campaign_ids = ChecklistField(
+        _l("Signers of these campaigns (none chosen: all campaigns)"), coerce=int
+    )
+    countries = ChecklistField(_l("Countries (none chosen: all)"))
+    locales = ChecklistField(_l("Languages (none chosen: all)"))
+    network_ids = ChecklistField(
+        _l("Brought by these member networks (none chosen: any)"), coerce=int
+    )
+
+    def audience(self) -> Audience:
+        return Audience(
+            campaign_ids=self.campaign_ids.data or [],
+            countries=self.countries.data or [],
+            locales=self.locales.data or [],
+            network_ids=self.network_ids.data or [],
+        )
+
+
+class MailingForm(AudienceForm):
     """The mailing's settings and audience; each language's text is added by `mailing_form()`."""
 
     name = StringField(
@@ -46,14 +76,6 @@ class MailingForm(FlaskForm):
     )
     default_locale = SelectField(_l("Default language (for recipients of other languages)"))
     action_campaign_id = SelectField(_l("Campaign for the action link and campaign title"))
-    campaign_ids = SelectMultipleField(
-        _l("Signers of these campaigns (none chosen: all campaigns)"), coerce=int
-    )
-    countries = SelectMultipleField(_l("Countries (none chosen: all)"))
-    locales = SelectMultipleField(_l("Languages (none chosen: all)"))
-    network_ids = SelectMultipleField(
-        _l("Brought by these member networks (none chosen: any)"), coerce=int
-    )
 
 
 def mailing_form(languages: tuple[str, ...] | None = None, **kwargs: object) -> MailingForm:
@@ -117,18 +139,25 @@ class ScheduleForm(FlaskForm):
 def fill_choices(form: MailingForm) -> None:
     """The choices that come from the database and the configured languages."""
     languages = current_app.config["LANGUAGES"]
+    form.default_locale.choices = [(code, language_name(code)) for code in languages]
+    form.action_campaign_id.choices = [("", _("None"))] + [
+        (str(i), t) for i, t in fill_audience_choices(form)
+    ]
+
+
+def fill_audience_choices(form: AudienceForm) -> list[tuple[int, str]]:
+    """The audience's choices; returns the campaigns, newest first, as (id, title)."""
     campaigns = db.session.scalars(select(Campaign).order_by(Campaign.id.desc())).all()
     titles = [(c.id, campaign_title(c)) for c in campaigns]
-    form.default_locale.choices = [(code, language_name(code)) for code in languages]
-    form.locales.choices = [(code, language_name(code)) for code in languages]
-    form.action_campaign_id.choices = [("", _("None"))] + [(str(i), t) for i, t in titles]
     form.campaign_ids.choices = titles
     form.countries.choices = sorted(
         ((cc, country_name(cc)) for cc in SIGNER_COUNTRIES), key=lambda c: c[1]
     )
+    form.locales.choices = [(code, language_name(code)) for code in current_app.config["LANGUAGES"]]
     form.network_ids.choices = [
         (n.id, n.name) for n in db.session.scalars(select(Network).order_by(Network.name))
     ]
+    return titles
 
 
 def campaign_title(campaign: Campaign) -> str:
@@ -153,7 +182,8 @@ def load(form: MailingForm, mailing: Mailing) -> None:
 
 
 def versions_valid(form: MailingForm) -> bool:
-    """Each language has both a subject and a text, or neither; the default language has one."""
+    """Each language has both a subject and a text, or neither; the default language has one.
+    Checked beside the fields' own validators, so that one save reports every problem."""
     ok = True
     for code in current_app.config["LANGUAGES"]:
         subject, body = getattr(form, f"subject_{code}"), getattr(form, f"body_{code}")
@@ -162,7 +192,7 @@ def versions_valid(form: MailingForm) -> bool:
             empty.errors.append(_("Write both a subject and a text in this language, or neither."))
             ok = False
     default = form.default_locale.data
-    if not getattr(form, f"subject_{default}").data:
+    if default in current_app.config["LANGUAGES"] and not getattr(form, f"subject_{default}").data:
         getattr(form, f"subject_{default}").errors.append(
             _("The default language needs its version: every recipient without one gets it.")
         )
@@ -177,12 +207,7 @@ def save(form: MailingForm, mailing: Mailing) -> None:
     mailing.action_campaign_id = (
         int(form.action_campaign_id.data) if form.action_campaign_id.data else None
     )
-    mailing.audience = Audience(
-        campaign_ids=form.campaign_ids.data or [],
-        countries=form.countries.data or [],
-        locales=form.locales.data or [],
-        network_ids=form.network_ids.data or [],
-    ).to_dict()
+    mailing.audience = form.audience().to_dict()
     existing = {v.locale: v for v in mailing.versions}
     for code in current_app.config["LANGUAGES"]:
         subject = getattr(form, f"subject_{code}").data

@@ -19,6 +19,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from campaigns.audit.services import record as audit
@@ -27,10 +28,13 @@ from campaigns.core.i18n import language_name
 from campaigns.core.mail import first_name
 from campaigns.extensions import db
 from campaigns.mailings.audience import Audience, count_recipients
-from campaigns.mailings.compose import MERGE_FIELDS, merge_values, prepare
+from campaigns.mailings.compose import EXAMPLE_NAME, merge_examples, merge_values, prepare
 from campaigns.mailings.forms import (
+    AudienceForm,
+    MailingForm,
     ScheduleForm,
     TestSendForm,
+    fill_audience_choices,
     fill_choices,
     load,
     mailing_form,
@@ -48,6 +52,7 @@ from campaigns.mailings.models import (
 from campaigns.mailings.progress import Progress, mailing_progress
 from campaigns.networks.models import Network
 from campaigns.staff.auth import current_staff, staff_required
+from campaigns.staff.listing import Column, Listing
 from campaigns.staff.models import Capability
 
 bp = Blueprint("staff_mailings", __name__, url_prefix="/staff/mailings")
@@ -69,7 +74,19 @@ def index() -> ResponseReturnValue:
             .group_by(Delivery.mailing_id)
         ).all()
     )
-    return render_template("mailings/staff/index.html", mailings=mailings, sent=counts)
+    statuses = list(MailingStatus)
+    listing = Listing(
+        {
+            "name": Column(lambda m: m.name),
+            "status": Column(lambda m: statuses.index(MailingStatus(m.status))),
+            "scheduled": Column(lambda m: m.scheduled_at, descending_first=True),
+            "sent": Column(lambda m: counts.get(m.id, 0), descending_first=True),
+        },
+        text=lambda m: (m.name, status_badge(m.status)),
+    )
+    return render_template(
+        "mailings/staff/index.html", mailings=listing.apply(mailings), listing=listing, sent=counts
+    )
 
 
 # --- Compose ---------------------------------------------------------------------------------
@@ -83,7 +100,8 @@ def _compose(mailing: Mailing | None) -> ResponseReturnValue:
     fill_choices(form)
     if request.method == "GET" and mailing is not None:
         load(form, mailing)
-    if form.validate_on_submit() and versions_valid(form):
+    # Both checks run on every save, so that one save reports every problem.
+    if form.is_submitted() and all([form.validate(), versions_valid(form)]):
         new = mailing is None
         if new:
             mailing = Mailing(created_by_id=current_staff().id, status=MailingStatus.DRAFT)
@@ -99,11 +117,48 @@ def _compose(mailing: Mailing | None) -> ResponseReturnValue:
             "mailings/staff/compose.html",
             form=form,
             mailing=mailing,
-            merge_fields=MERGE_FIELDS,
+            recipients_text=recipients_text(count_recipients(_audience_as_far_as_valid(form))),
+            merge_examples=merge_examples(_chosen_campaign(form), _chosen_locale(form)),
+            example_name=EXAMPLE_NAME,
             languages=current_app.config["LANGUAGES"],
         ),
         422 if form.errors else 200,
     )
+
+
+def _audience_as_far_as_valid(form: AudienceForm) -> Audience:
+    """The audience chosen so far; a list with a value that is no longer a choice (a network
+    deleted meanwhile) counts as not narrowing anything, as its error says."""
+    lists = ("campaign_ids", "countries", "locales", "network_ids")
+    return Audience(**{name: [] if form[name].errors else form[name].data or [] for name in lists})
+
+
+def _chosen_campaign(form: MailingForm) -> Campaign | None:
+    chosen = form.action_campaign_id.data
+    return db.session.get(Campaign, int(chosen)) if chosen and chosen.isdigit() else None
+
+
+def _chosen_locale(form: MailingForm) -> str:
+    languages = current_app.config["LANGUAGES"]
+    return form.default_locale.data if form.default_locale.data in languages else languages[0]
+
+
+def recipients_text(count: int) -> str:
+    return ngettext(
+        "%(num)s person would receive it now.", "%(num)s people would receive it now.", count
+    )
+
+
+@bp.route("/recipients.json")
+@staff_required(SEND)
+def recipients_json() -> ResponseReturnValue:
+    """The live count of the compose page: the audience chosen so far, as a query string."""
+    form = AudienceForm(formdata=request.args, meta={"csrf": False})
+    fill_audience_choices(form)
+    if not form.validate():
+        return jsonify(errors=form.errors), 400
+    count = count_recipients(form.audience())
+    return jsonify(count=count, text=recipients_text(count))
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -13,8 +13,9 @@ from campaigns.networks.models import Network
 from campaigns.staff import services
 from campaigns.staff.auth import current_staff, staff_required
 from campaigns.staff.forms import SettingsForm, StaffForm
+from campaigns.staff.listing import Column, Listing
 from campaigns.staff.models import Capability, Role, StaffUser
-from campaigns.staff.templating import init_staff_templating
+from campaigns.staff.templating import ROLE_NAMES, init_staff_templating
 
 bp = Blueprint("staff_team", __name__, url_prefix="/staff")
 init_staff_templating(bp)
@@ -45,8 +46,26 @@ def team() -> ResponseReturnValue:
     members = db.session.scalars(
         select(StaffUser).order_by(StaffUser.is_active.desc(), StaffUser.email)
     ).all()
+    listing = Listing(
+        {
+            "email": Column(lambda m: m.email),
+            "name": Column(lambda m: m.name or None),
+            "role": Column(lambda m: str(ROLE_NAMES[Role(m.role)])),
+            "network": Column(lambda m: m.network.name if m.network else None),
+            "last_login": Column(lambda m: m.last_login_at, descending_first=True),
+        },
+        text=lambda m: (
+            m.email,
+            m.name,
+            str(ROLE_NAMES[Role(m.role)]),
+            m.network.name if m.network else None,
+        ),
+    )
     return render_template(
-        "staff/team.html", members=members, two_factor_required=services.two_factor_required()
+        "staff/team.html",
+        members=listing.apply(members),
+        listing=listing,
+        two_factor_required=services.two_factor_required(),
     )
 
 

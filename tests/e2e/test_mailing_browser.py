@@ -82,7 +82,18 @@ def test_compose_preview_schedule_and_watch_a_mailing_go_out(
     french.get_by_label("Text (Markdown)").fill(
         "Bonjour {{ first_name | ami·e }},\n\n**Merci** d'avoir signé."
     )
+    # The audience: ticking narrows it and the count follows; the long list of countries has
+    # a filter box.
+    count = page.locator("#recipient-count")
+    assert count.inner_text() == "3 people would receive it now."
+    page.get_by_label("Find in the list").fill("portu")
+    countries = page.locator("fieldset.checklist", has_text="Countries")
+    assert countries.get_by_label("Germany").is_hidden()
+    countries.get_by_label("Portugal").check()
+    page.get_by_text("0 people would receive it now.").wait_for()
     axe.check(page, "compose page")
+    countries.get_by_label("Portugal").uncheck()
+    page.get_by_text("3 people would receive it now.").wait_for()
     page.get_by_role("button", name="Save").click()
     page.get_by_role("heading", level=1, name="Naloxone update").wait_for()
     assert page.locator("dd strong").first.inner_text() == "3"  # the recipients, before sending

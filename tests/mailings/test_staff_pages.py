@@ -13,6 +13,7 @@ from campaigns.audit.models import AuditEntry
 from campaigns.extensions import db
 from campaigns.mailings import batches, lifecycle
 from campaigns.mailings.models import Mailing, MailingStatus
+from campaigns.networks.models import Network
 from tests.mailings.conftest import make_mailing
 from tests.support import commit_change, csrf_token, start_due_mailings, text_part
 
@@ -70,6 +71,68 @@ def test_bad_compositions_are_refused_next_to_the_field_and_keep_the_text(
     header = compose(client, subject_en="Two\r\nlines")
     assert header.status_code == 422
     assert db.session.scalars(select(Mailing)).all() == []
+
+
+def test_an_empty_save_reports_every_problem_at_once_and_saves_nothing(
+    make_staff, staff_login, demo
+):
+    client = staff_login(make_staff("campaigner"))
+    response = compose(client, name="", subject_en="", body_en="", subject_fr="Sujet")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    summary = page[
+        page.index('class="error-summary"') : page.index("</div>", page.index("error-summary"))
+    ]
+    assert "Please give the mailing a name." in summary
+    assert "The default language needs its version" in summary
+    assert "Write both a subject and a text in this language" in summary
+    assert 'value="Sujet"' in page  # what was typed stays
+    assert db.session.scalars(select(Mailing)).all() == []
+
+
+def recipients(client, query: str):
+    response = client.get(f"/staff/mailings/recipients.json{query}")
+    return response.status_code, response.get_json()
+
+
+def test_the_recipient_count_follows_the_audience_as_it_is_chosen(
+    supporter, make_staff, staff_login
+):
+    supporter(NALOXONE, "de@example.org", country="DE")
+    supporter(NALOXONE, "pt@example.org", country="PT", locale="fr")
+    supporter(NALOXONE, "quiet@example.org", country="PT", newsletter=False)
+    client = staff_login(make_staff("campaigner"))
+
+    assert recipients(client, "") == (200, {"count": 2, "text": "2 people would receive it now."})
+    assert recipients(client, "?countries=PT")[1]["count"] == 1
+    assert recipients(client, "?countries=PT&countries=DE&locales=fr")[1]["count"] == 1
+    assert recipients(client, "?countries=AT")[1]["text"] == "0 people would receive it now."
+    status, body = recipients(client, "?countries=XX")
+    assert status == 400
+    assert "countries" in body["errors"]
+    # The same count on the page itself, before any script runs and after a failed save.
+    page = compose(client, name="", countries="PT").get_data(as_text=True)
+    assert "1 person would receive it now." in page
+
+
+def test_the_recipient_count_is_for_staff_who_send_mailings(make_staff, staff_login, demo):
+    asud = db.session.scalar(select(Network).where(Network.slug == "asud"))
+    client = staff_login(make_staff("coordinator", network=asud))
+    assert client.get("/staff/mailings/recipients.json").status_code == 403
+
+
+def test_merge_fields_are_shown_as_what_they_produce(make_staff, staff_login, demo):
+    client = staff_login(make_staff("campaigner"))
+    page = client.get("/staff/mailings/new").get_data(as_text=True)
+    assert "A supporter called Ada receives" in page
+    assert "<td>friend</td>" in page  # {{ first_name | friend }} for someone without a name
+    assert "stay empty until you choose a campaign" in page
+
+    campaign_id = re.search(r'<option value="(\d+)">Naloxone in every pocket', page).group(1)
+    chosen = compose(client, name="", action_campaign_id=campaign_id).get_data(as_text=True)
+    assert "<td>Naloxone in every pocket" in chosen
+    assert f"/en/c/{NALOXONE}</td>" in chosen
+    assert "stay empty until you choose a campaign" not in chosen
 
 
 def test_preview_fills_merge_fields_as_for_the_staff_member(make_staff, staff_login, demo):
