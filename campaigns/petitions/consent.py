@@ -8,6 +8,7 @@ supporter really saw, even after the wording or its translation changes.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
@@ -19,7 +20,16 @@ from sqlalchemy.exc import IntegrityError
 from campaigns.extensions import db
 from campaigns.petitions.models import ConsentRecord, ConsentText
 
-# purpose -> wording. "signature" is the processing notice every signer agrees to by signing.
+# What every signer agrees to by signing, said twice: in a few short points that the form shows,
+# and in full, one tap away. The stored "signature" wording is both, exactly as shown.
+SIGNATURE_POINTS = (
+    _l("We use your name, email address and country to count your signature."),
+    _l("We email you a link to confirm that the signature is yours."),
+    _l("We never sell or share your email address. Your name is public only if you tick the box."),
+    _l("You can withdraw your signature at any time with the link in our emails."),
+)
+
+# purpose -> wording. "signature" is the full processing notice.
 CONSENT_WORDING = {
     "signature": _l(
         "We use your name, email address and country only to count your signature, to check that "
@@ -40,18 +50,44 @@ CONSENT_WORDING = {
 }
 
 
-def wording(purpose: str, locale: str) -> str:
-    """The exact text shown for `purpose` in `locale`, with today's settings filled in.
+@dataclass(frozen=True)
+class DataUseNotice:
+    """The processing notice as the petition form shows it: short points, then the full text."""
+
+    points: tuple[str, ...]
+    full: str
+
+    def as_shown(self) -> str:
+        """The one text a consent record points at: every word the form showed, in its order."""
+        return "\n".join(f"- {point}" for point in self.points) + "\n\n" + self.full
+
+
+def data_use_notice(locale: str) -> DataUseNotice:
+    """The signing notice in `locale`, with today's settings filled in.
 
     Remembered per app: the catalogues and the settings only change with a new process, and
     switching the locale to translate costs more than the rest of recording a consent."""
+    cache = current_app.extensions.setdefault("consent_wording", {})
+    notice = cache.get(("signature", locale))
+    if notice is None:
+        with force_locale(locale):
+            points = tuple(str(point) for point in SIGNATURE_POINTS)
+            full = str(CONSENT_WORDING["signature"])
+        days = current_app.config["UNCONFIRMED_RETENTION_DAYS"]
+        notice = DataUseNotice(points=points, full=full % {"days": days})
+        cache[("signature", locale)] = notice
+    return notice
+
+
+def wording(purpose: str, locale: str) -> str:
+    """The exact text shown for `purpose` in `locale` (see `data_use_notice` for "signature")."""
+    if purpose == "signature":
+        return data_use_notice(locale).as_shown()
     cache = current_app.extensions.setdefault("consent_wording", {})
     text = cache.get((purpose, locale))
     if text is None:
         with force_locale(locale):
             text = str(CONSENT_WORDING[purpose])
-        if purpose == "signature":
-            text = text % {"days": current_app.config["UNCONFIRMED_RETENTION_DAYS"]}
         cache[(purpose, locale)] = text
     return text
 

@@ -30,7 +30,7 @@ from campaigns.core.ratelimit import over_limit
 from campaigns.core.urls import public_url
 from campaigns.extensions import db
 from campaigns.petitions import services, signing
-from campaigns.petitions.consent import wording
+from campaigns.petitions.consent import data_use_notice
 from campaigns.petitions.forms import SignatureForm
 from campaigns.petitions.models import Petition, SignatureStatus
 from campaigns.petitions.tallies.services import Tally, count_confirmed, current_tally
@@ -112,7 +112,7 @@ def render_petition_page(
         csrf_value=csrf_value or generate_csrf(),
         open_for_signing=open_for_signing,
         notice=notice,
-        data_use=wording("signature", locale),
+        data_use=data_use_notice(locale),
         stepped_goal=services.stepped_goal,
         **extra,
     )

@@ -90,7 +90,7 @@ def test_sign_by_keyboard_and_confirm_through_a_real_worker(
     assert page.locator("#country").input_value() == "IE"
     tab(page, "comment")
     page.keyboard.type("Naloxone saves lives.")
-    tab(page, "summary")  # "How we use your data" (open details), read before choosing
+    tab(page, "summary")  # "Read the full notice" of how the data is used (closed details)
     tab(page, "show_name")
     page.keyboard.press("Space")
     assert page.locator("#show_name").is_checked()

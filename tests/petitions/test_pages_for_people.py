@@ -1,10 +1,17 @@
 """What a supporter reads after signing: the address the mail goes to and when it may come again,
-a goal that shows the way, plain words to withdraw a confirmed signature."""
+a goal that shows the way, plain words to withdraw a confirmed signature; and before signing, how
+their data is used in a few points, with the full notice one tap away."""
 
 from __future__ import annotations
 
-import pytest
+import html
+import re
 
+import pytest
+from sqlalchemy import select
+
+from campaigns.extensions import db
+from campaigns.petitions.models import ConsentRecord
 from campaigns.petitions.services import stepped_goal
 from tests.petitions.test_signing import confirmation_links, path_of
 from tests.support import csrf_token, run_outbox, sign
@@ -63,3 +70,33 @@ def test_a_pending_signature_is_still_removed_as_someone_elses(app, client, demo
     _confirm, reject = confirmation_links(mailbox.messages[0])
     asked = client.get(path_of(reject)).get_data(as_text=True)
     assert "Did someone sign with your email address?" in asked
+
+
+def data_use_as_shown(page: str) -> tuple[list[str], str, bool]:
+    """The points, the full notice and whether the notice is open, as the form shows them."""
+    section = re.search(r'<section class="data-use".*?</section>', page, re.S).group(0)
+    points = [html.unescape(p) for p in re.findall(r"<li>(.*?)</li>", section, re.S)]
+    details = re.search(r"<details( open)?>.*?<p>(.*?)</p>", section, re.S)
+    return points, html.unescape(details.group(2)), bool(details.group(1))
+
+
+@pytest.mark.parametrize(("lang", "opening"), [("en", "We use your"), ("fr", "Nous utilisons")])
+def test_the_data_notice_is_a_few_points_and_the_record_keeps_every_word_shown(
+    client, demo, lang, opening
+):
+    page = client.get(f"/{lang}/c/naloxone-in-every-pocket").get_data(as_text=True)
+    points, full, is_open = data_use_as_shown(page)
+    assert 3 <= len(points) <= 4
+    assert all(len(point.split()) <= 20 for point in points)  # short enough for a phone
+    assert points[0].startswith(opening)
+    assert not is_open  # the full notice is one tap away, not in the way
+    assert len(full.split()) > 100
+
+    sign(client, lang=lang)
+
+    record = db.session.scalar(
+        select(ConsentRecord).where(ConsentRecord.granted).join(ConsentRecord.consent_text)
+    )
+    stored = record.consent_text
+    assert (stored.purpose, stored.locale) == ("signature", lang)
+    assert stored.text == "\n".join(f"- {point}" for point in points) + "\n\n" + full
