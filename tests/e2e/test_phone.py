@@ -100,6 +100,7 @@ def test_no_page_scrolls_sideways_on_a_phone(phone, demo, make_staff, axe):
     staff = [
         "/staff/",
         "/staff/campaigns/",
+        "/staff/campaigns/?q=naloxone&sort=confirmed",  # searched and sorted
         f"/staff/campaigns/{campaign_id}/",
         f"/staff/campaigns/{campaign_id}/settings",
         f"/staff/campaigns/{campaign_id}/translations",
