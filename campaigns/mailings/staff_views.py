@@ -17,9 +17,9 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from campaigns.audit.services import record as audit
@@ -127,15 +127,22 @@ def _compose(mailing: Mailing | None) -> ResponseReturnValue:
 
 
 def _audience_as_far_as_valid(form: AudienceForm) -> Audience:
-    """The audience chosen so far; a list with a value that is no longer a choice (a network
-    deleted meanwhile) counts as not narrowing anything, as its error says."""
+    """The audience chosen so far, leaving out any value that is not a choice (a network deleted
+    meanwhile): its field shows the error, and the count covers the rest."""
     lists = ("campaign_ids", "countries", "locales", "network_ids")
-    return Audience(**{name: [] if form[name].errors else form[name].data or [] for name in lists})
+    known = {name: {value for value, _label in form[name].choices} for name in lists}
+    return Audience(
+        **{name: [v for v in form[name].data or [] if v in known[name]] for name in lists}
+    )
 
 
 def _chosen_campaign(form: MailingForm) -> Campaign | None:
-    chosen = form.action_campaign_id.data
-    return db.session.get(Campaign, int(chosen)) if chosen and chosen.isdigit() else None
+    if form.action_campaign_id.errors:  # not one of the choices (the field says so)
+        return None
+    try:
+        return db.session.get(Campaign, int(form.action_campaign_id.data or ""))
+    except ValueError:  # none chosen, or not a number
+        return None
 
 
 def _chosen_locale(form: MailingForm) -> str:
@@ -145,7 +152,10 @@ def _chosen_locale(form: MailingForm) -> str:
 
 def recipients_text(count: int) -> str:
     return ngettext(
-        "%(num)s person would receive it now.", "%(num)s people would receive it now.", count
+        "%(number)s person would receive it now.",
+        "%(number)s people would receive it now.",
+        count,
+        number=format_decimal(count),
     )
 
 

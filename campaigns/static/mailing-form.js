@@ -44,12 +44,16 @@
     fetch(count.dataset.url + "?" + query.toString(), {
       credentials: "same-origin", headers: { "Accept": "application/json" }
     })
-      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (data) {
         // Only the answer to the latest question: an older, slower one must not overwrite it.
-        if (data && mine === asked) { count.querySelector("strong").textContent = data.text; }
+        if (mine === asked) { count.querySelector("strong").textContent = data.text; }
       })
-      .catch(function () {});
+      .catch(function () {
+        // A figure that no longer matches the ticks must not stay on screen looking current
+        // (a network error, or a session that ended and answers with the sign-in page).
+        if (mine === asked) { count.querySelector("strong").textContent = count.dataset.unavailable; }
+      });
   }
 
   audience.addEventListener("change", function (event) {

@@ -18,10 +18,10 @@ from campaigns.editor.services import language_states
 from campaigns.extensions import db
 from campaigns.mailings.models import Delivery, DeliveryStatus, Mailing, MailingStatus
 from campaigns.mailings.progress import mailing_progress
-from campaigns.petitions.models import Petition
+from campaigns.petitions.models import Petition, Signature, SignatureStatus
 from campaigns.petitions.tallies.models import HourlyConfirmations
 from campaigns.petitions.tallies.services import current_tally
-from campaigns.staff.models import Capability, StaffUser
+from campaigns.staff.models import Capability, Role, StaffUser
 
 # A mailing's failed deliveries stay on the home page this long after it finished.
 FAILURES_SHOWN_FOR = timedelta(days=7)
@@ -69,8 +69,13 @@ class Attention:
 def needs_attention(user: StaffUser, now: datetime | None = None) -> Attention:
     now = now or utcnow()
     attention = Attention()
-    if user.can(Capability.VIEW_CAMPAIGNS):
-        attention.live = live_campaigns(_start_of_day(now, ZoneInfo(user.timezone)))
+    since = _start_of_day(now, ZoneInfo(user.timezone))
+    if user.role == Role.COORDINATOR:
+        # Their own network's figures, as on their dashboards; none without a network.
+        if user.network_id is not None:
+            attention.live = live_campaigns_of_network(user.network_id, since)
+    elif user.can(Capability.VIEW_CAMPAIGNS):
+        attention.live = live_campaigns(since)
     if user.can(Capability.SEND_MAILINGS):
         attention.mailings = mailings_underway()
         attention.failures = recent_failures(now - FAILURES_SHOWN_FOR)
@@ -109,6 +114,29 @@ def live_campaigns(since: datetime) -> list[LiveCampaign]:
             max(int(today.get(petition_id) or 0), 0),
         )
         for campaign, petition_id in rows
+    ]
+
+
+def live_campaigns_of_network(network_id: int, since: datetime) -> list[LiveCampaign]:
+    """The live campaigns with the confirmed signatures `network_id` brought: in all, today."""
+    brought = (Signature.source_network_id == network_id) & (
+        Signature.status == SignatureStatus.CONFIRMED
+    )
+    rows = db.session.execute(
+        select(
+            Campaign,
+            func.count(Signature.id).filter(brought),
+            func.count(Signature.id).filter(brought & (Signature.confirmed_at >= since)),
+        )
+        .join(Petition, Petition.campaign_id == Campaign.id)
+        .outerjoin(Signature, Signature.petition_id == Petition.id)
+        .where(Campaign.status == CampaignStatus.LIVE)
+        .group_by(Campaign.id)
+        .order_by(Campaign.id.desc())
+    ).all()
+    return [
+        LiveCampaign(campaign, staff_title(campaign), total, today)
+        for campaign, total, today in rows
     ]
 
 

@@ -115,6 +115,29 @@ def test_the_recipient_count_follows_the_audience_as_it_is_chosen(
     assert "1 person would receive it now." in page
 
 
+def test_odd_values_in_the_audience_or_campaign_are_refused_with_the_rest_still_counted(
+    supporter, make_staff, staff_login
+):
+    supporter(NALOXONE, "pt@example.org", country="PT")
+    supporter(NALOXONE, "de@example.org", country="DE")
+    client = staff_login(make_staff("campaigner"))
+    for odd in ("²", "9" * 30, "x"):
+        response = compose(client, action_campaign_id=odd, countries=["PT", "XX"])
+        assert response.status_code == 422, odd
+        page = response.get_data(as_text=True)
+        assert "1 person would receive it now." in page  # Portugal, the valid tick
+        assert 'href="#countries-0"' in page  # the summary leads to the first box of the list
+        assert 'aria-describedby="countries-error"' in page
+
+
+def test_the_recipient_count_is_written_as_a_number_of_the_page_language(app):
+    from campaigns.mailings.staff_views import recipients_text
+
+    with app.test_request_context("/en/"):
+        assert recipients_text(12345) == "12,345 people would receive it now."
+        assert recipients_text(1) == "1 person would receive it now."
+
+
 def test_the_recipient_count_is_for_staff_who_send_mailings(make_staff, staff_login, demo):
     asud = db.session.scalar(select(Network).where(Network.slug == "asud"))
     client = staff_login(make_staff("coordinator", network=asud))

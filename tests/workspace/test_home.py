@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -12,6 +14,7 @@ from campaigns.mailings import lifecycle
 from campaigns.mailings.models import Delivery, DeliveryStatus, Mailing, MailingStatus
 from campaigns.networks.models import Network
 from campaigns.petitions.models import Petition
+from campaigns.petitions.tallies.models import HourlyConfirmations
 from tests.mailings.conftest import add_supporter, make_mailing
 from tests.support import commit_change, run_outbox
 
@@ -71,7 +74,23 @@ def test_live_campaigns_with_todays_count_mailings_failures_and_translations(
     db.session.add_all([draft, Petition(campaign=draft, goal=1000)])
     db.session.commit()
 
-    html = staff_login(make_staff("campaigner")).get("/staff/").get_data(as_text=True)
+    # Five confirmations in the hour before midnight in the campaigner's zone: not today's.
+    campaigner = make_staff("campaigner")
+    campaigner.timezone = "Pacific/Auckland"
+    midnight = datetime.now(ZoneInfo("Pacific/Auckland")).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    naloxone = db.session.scalar(select(Petition).join(Campaign).where(Campaign.slug == NALOXONE))
+    db.session.add(
+        HourlyConfirmations(
+            petition_id=naloxone.id,
+            hour=(midnight - timedelta(hours=1)).astimezone(UTC),
+            confirmed=5,
+        )
+    )
+    db.session.commit()
+
+    html = staff_login(campaigner).get("/staff/").get_data(as_text=True)
 
     live = section(html, "Live campaigns")
     assert re.search(r"Naloxone in every pocket 2 2 ", live)  # today, in all; pending not counted
@@ -87,15 +106,23 @@ def test_live_campaigns_with_todays_count_mailings_failures_and_translations(
     assert "Nothing needs your attention" not in html
 
 
-def test_a_coordinator_sees_the_live_campaigns_and_nothing_of_mailings_or_texts(
+def test_a_coordinator_sees_what_their_network_brought_and_nothing_of_mailings_or_texts(
     demo, make_staff, staff_login
 ):
-    named_mailing("January news")
     asud = db.session.scalar(select(Network).where(Network.slug == "asud"))
+    other = db.session.scalar(select(Network).where(Network.slug != "asud"))
+    add_supporter(NALOXONE, "brought@example.org", network=asud)
+    add_supporter(NALOXONE, "elsewhere@example.org", network=other)
+    add_supporter(NALOXONE, "direct@example.org")
+    add_supporter(NALOXONE, "unconfirmed@example.org", network=asud, confirmed=False)
+    named_mailing("January news")
+
     html = (
         staff_login(make_staff("coordinator", network=asud)).get("/staff/").get_data(as_text=True)
     )
-    assert "Naloxone in every pocket" in section(html, "Live campaigns")
+    live = section(html, "Live campaigns")
+    assert re.search(r"Naloxone in every pocket 1 1 ", live)  # only what their network brought
+    assert "Signatures your network brought" in live
     assert "Mailings on their way" not in html
     assert "Translations not ready" not in html
 
