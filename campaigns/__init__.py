@@ -100,6 +100,9 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns.editor.views import bp as editor_bp
     from campaigns.exports.views import bp as exports_bp
     from campaigns.home.views import bp as home_bp
+    from campaigns.lobbying.action_views import bp as letter_action_bp
+    from campaigns.lobbying.directory_views import bp as targets_bp
+    from campaigns.lobbying.public_views import bp as lobbying_bp
     from campaigns.mailings.bounce_views import bp as mailings_bounces_bp
     from campaigns.mailings.public_views import bp as mailings_public_bp
     from campaigns.mailings.sending_views import bp as mailing_sending_bp
@@ -111,7 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns.staff.views import bp as staff_bp
     from campaigns.workspace.views import bp as workspace_bp
 
-    public = (home_bp, petitions_bp, api_bp, mailings_public_bp, mailings_bounces_bp)
+    public = (home_bp, petitions_bp, lobbying_bp, api_bp, mailings_public_bp, mailings_bounces_bp)
     staff = (
         staff_bp,
         workspace_bp,
@@ -122,6 +125,8 @@ def _register_blueprints(app: Flask) -> None:
         editor_status_bp,
         dashboard_bp,
         exports_bp,
+        targets_bp,
+        letter_action_bp,
         staff_mailings_bp,
         mailing_sending_bp,
         mail_catcher_bp,
@@ -133,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
 
 # Each registers its functions with @handles when imported (once per process).
 HANDLER_MODULES = (
+    "campaigns.lobbying.handlers",
     "campaigns.mailings.handlers",
     "campaigns.petitions.handlers",
     "campaigns.petitions.tallies.handlers",
@@ -147,7 +153,9 @@ def _register_event_handlers() -> None:
 
 def _register_cli(app: Flask) -> None:
     from campaigns.devstack.demo import demo_cli
+    from campaigns.lobbying.cli import targets_cli
     from campaigns.staff.cli import staff_cli
 
     app.cli.add_command(demo_cli)
     app.cli.add_command(staff_cli)
+    app.cli.add_command(targets_cli)

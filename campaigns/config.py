@@ -155,6 +155,24 @@ class Config:
     # Shared secret of POST /hooks/bounces (Authorization: Bearer <token>); empty: webhook off.
     BOUNCE_WEBHOOK_TOKEN = os.environ.get("BOUNCE_WEBHOOK_TOKEN", "")
 
+    # Lobbying. Letters reach the real policymakers only when this is "live" AND an admin has
+    # switched the action live; otherwise every letter goes to LOBBYING_TEST_INBOX.
+    LOBBYING_DELIVERY = os.environ.get("LOBBYING_DELIVERY", "test")
+    LOBBYING_TEST_INBOX = os.environ.get(
+        "LOBBYING_TEST_INBOX", "letters-test@campaigns.example.org"
+    )
+    # At most this many letters an hour to one target, only in its office hours (its time zone).
+    LOBBYING_PER_TARGET_PER_HOUR = _int("LOBBYING_PER_TARGET_PER_HOUR", 30)
+    LOBBYING_OFFICE_HOURS = os.environ.get("LOBBYING_OFFICE_HOURS", "Mon-Fri 08:00-19:00")
+    LOBBYING_DEFAULT_TIME_ZONE = os.environ.get("LOBBYING_DEFAULT_TIME_ZONE", "Europe/Brussels")
+    # Each letter's time moves later by up to this share of the spacing, so letters do not
+    # arrive on the minute like a machine's.
+    LOBBYING_JITTER = float(os.environ.get("LOBBYING_JITTER", "0.25"))
+    LOBBYING_TICK_INTERVAL = _int("LOBBYING_TICK_INTERVAL", 15)
+    LOBBYING_BATCH_SIZE = _int("LOBBYING_BATCH_SIZE", 200)
+    # A claim older than this belongs to a worker that died: the letter is scheduled again.
+    LOBBYING_CLAIM_LEASE = _int("LOBBYING_CLAIM_LEASE", 300)
+
 
 class DevelopmentConfig(Config):
     """The embedded stack of `make run`: plain HTTP on loopback, a generated secret."""

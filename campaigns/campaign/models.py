@@ -27,6 +27,11 @@ PUBLIC_STATUSES = (
 )
 
 
+class CampaignKind(enum.StrEnum):
+    PETITION = "petition"  # supporters sign; the count is delivered
+    LETTER = "letter"  # each supporter's letter goes to policymakers (campaigns.lobbying)
+
+
 class TranslationStatus(enum.StrEnum):
     DRAFT = "draft"
     READY = "ready"
@@ -48,6 +53,17 @@ class Campaign(TimestampMixin, db.Model):
         nullable=False,
         index=True,
     )
+    kind: Mapped[CampaignKind] = mapped_column(
+        Enum(
+            CampaignKind,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=CampaignKind.PETITION,
+        server_default=CampaignKind.PETITION.value,
+        nullable=False,
+    )
     default_locale: Mapped[str] = mapped_column(String(8), default="en", nullable=False)
     lead_network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id"))
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -65,6 +81,7 @@ class Campaign(TimestampMixin, db.Model):
         order_by="CampaignTranslation.locale",
     )
     petition = relationship("Petition", back_populates="campaign", uselist=False)
+    letter_action = relationship("LetterAction", back_populates="campaign", uselist=False)
 
     def translation_for(self, locale: str) -> CampaignTranslation | None:
         """The text in `locale` when it is ready, else the default language's (callers say so)."""
@@ -101,6 +118,11 @@ class CampaignTranslation(db.Model):
     # Who the action addresses, e.g. "Members of the European Parliament's Public Health committee".
     target: Mapped[str] = mapped_column(String(300), nullable=False, default="")
     body_markdown: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # A letter action's letter in this language (plain text; empty for a petition).
+    letter_subject: Mapped[str] = mapped_column(
+        String(200), nullable=False, default="", server_default=""
+    )
+    letter_body: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
 
     campaign: Mapped[Campaign] = relationship(back_populates="translations")
 

@@ -21,6 +21,16 @@ EVENT_TYPES: dict[str, str] = {
     "time. Payload: petition_id, threshold, kind ('count' or 'goal').",
     "campaign.launched": "Staff launched a campaign: its page is live and takes signatures. "
     "Payload: campaign_id, staff_user_id.",
+    "letter.created": "A supporter wrote a letter to policymakers; it is pending. "
+    "Payload: letter_id. Sends the confirmation mail.",
+    "letter.confirmation_requested": "A supporter wrote again while pending and may receive the "
+    "confirmation mail once more. Payload: letter_id.",
+    "letter.written_again": "Someone wrote again with the address of a confirmed letter. "
+    "Payload: letter_id. Tells the address's owner that their letter is on its way.",
+    "letter.confirmed": "A supporter confirmed their letter. Payload: letter_id. Schedules its "
+    "deliveries (one per target, paced) and mails the supporter who receives it.",
+    "letter.rejected": "Someone said 'it wasn't me' or withdrew a letter. Payload: letter_id. "
+    "Deliveries not yet sent are cancelled.",
     "staff.password_reset_requested": "A staff member asked for a password reset. "
     "Payload: staff_user_id. Sends the reset link by email.",
 }
@@ -31,4 +41,8 @@ EVENT_QUEUES: dict[str, str] = {
     "signature.confirmation_requested": TRANSACTIONAL,
     "signature.signed_again": TRANSACTIONAL,
     "staff.password_reset_requested": TRANSACTIONAL,
+    "letter.created": TRANSACTIONAL,
+    "letter.confirmation_requested": TRANSACTIONAL,
+    "letter.written_again": TRANSACTIONAL,
+    "letter.confirmed": TRANSACTIONAL,
 }
