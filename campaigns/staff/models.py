@@ -32,6 +32,11 @@ class Capability(enum.StrEnum):
     READ_MAIL_CATCHER = "read_mail_catcher"
     MANAGE_STAFF = "manage_staff"  # accounts, roles, the two-factor requirement
     READ_AUDIT_LOG = "read_audit_log"
+    VIEW_TARGETS = "view_targets"  # the directory of policymakers and their letters' statistics
+    EDIT_TARGETS = "edit_targets"  # add and edit targets, log their answers, switch to a digest
+    # Let an action's letters reach the real policymakers (with LOBBYING_DELIVERY=live). Admins
+    # only: a mistake here writes to members of parliament in the network's name.
+    SEND_LETTERS_LIVE = "send_letters_live"
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -42,6 +47,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.EDIT_CAMPAIGNS,
             Capability.SEND_MAILINGS,
             Capability.EXPORT,
+            Capability.VIEW_TARGETS,
+            Capability.EDIT_TARGETS,
         }
     ),
     # Counts only: the privacy notice every signer agrees to says a member network sees how many
