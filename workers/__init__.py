@@ -8,6 +8,7 @@ can add one), is acknowledged late and may run twice: the services they call are
 TASK_MODULES = [
     "workers.bounces",
     "workers.events",
+    "workers.lobbying",
     "workers.mailings",
     "workers.petitions",
     "workers.tallies",

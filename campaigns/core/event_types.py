@@ -29,8 +29,6 @@ EVENT_TYPES: dict[str, str] = {
     "Payload: letter_id. Tells the address's owner that their letter is on its way.",
     "letter.confirmed": "A supporter confirmed their letter. Payload: letter_id. Schedules its "
     "deliveries (one per target, paced) and mails the supporter who receives it.",
-    "letter.rejected": "Someone said 'it wasn't me' or withdrew a letter. Payload: letter_id. "
-    "Deliveries not yet sent are cancelled.",
     "staff.password_reset_requested": "A staff member asked for a password reset. "
     "Payload: staff_user_id. Sends the reset link by email.",
 }

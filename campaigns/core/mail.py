@@ -133,6 +133,9 @@ class Email:
     html: str
     locale: str
     message_id: str
+    reply_to: str = ""  # `Name <address>`, where answers should go (a letter: its writer)
+    # Further headers, e.g. X-Original-To of a letter sent to the test inbox.
+    extra_headers: tuple[tuple[str, str], ...] = ()
 
     @cached_property
     def envelope_to(self) -> str:
@@ -147,6 +150,9 @@ class Email:
         with its domain in IDNA, which only a server announcing SMTPUTF8 accepts)."""
         to = self.envelope_to
         content_type, body = alternative(self.text, self.html)
+        extra = "".join(f"{name}: {encode_header(value)}\r\n" for name, value in self.extra_headers)
+        if self.reply_to:
+            extra = f"Reply-To: {encode_sender(self.reply_to)}\r\n{extra}"
         head = (
             f"From: {encode_sender(self.sender)}\r\n"
             f"To: {to}\r\n"
@@ -156,11 +162,12 @@ class Email:
             # RFC 3834: tell autoresponders (vacation replies) not to answer.
             "Auto-Submitted: auto-generated\r\n"
             f"Content-Language: {self.locale}\r\n"
+            f"{extra}"
             "MIME-Version: 1.0\r\n"
             f"{content_type}"
             "\r\n"
         )
-        smtputf8 = not to.isascii()
+        smtputf8 = not to.isascii() or not sender_address(self.reply_to).isascii()
         return (head + body).encode("utf-8" if smtputf8 else "ascii"), smtputf8
 
     def as_bytes(self) -> bytes:

@@ -78,6 +78,10 @@ def celery_settings(config: Mapping[str, Any]) -> dict[str, Any]:
                 "task": "mailings.read_bounce_mailbox",
                 "schedule": float(config["BOUNCE_MAILBOX_INTERVAL"]),
             },
+            "lobbying-tick": {
+                "task": "lobbying.tick",
+                "schedule": float(config["LOBBYING_TICK_INTERVAL"]),
+            },
             "tallies-reconcile": {
                 "task": "tallies.reconcile",
                 "schedule": float(config["TALLY_RECONCILE_INTERVAL"]),

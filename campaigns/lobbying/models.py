@@ -81,8 +81,10 @@ class Target(TimestampMixin, db.Model):
     # Set when a letter to this address bounced: later letters skip the target until staff fix it.
     bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     bounce_reason: Mapped[str | None] = mapped_column(String(300))
-    # Pacing: the earliest time the next letter to this target may be scheduled.
+    # Pacing: the earliest time the next letter to this target may be scheduled, and when a
+    # worker last took one to send (two takes are at least 3600 / pace seconds apart).
     next_slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     committees: Mapped[list[TargetCommittee]] = relationship(
         back_populates="target", cascade="all, delete-orphan", order_by="TargetCommittee.committee"

@@ -42,6 +42,16 @@ CONSENT_WORDING = {
         "your signature at any time with the link in our emails. An unconfirmed signature is "
         "deleted after %(days)d days."
     ),
+    # What a supporter agrees to by sending a letter (campaigns.lobbying).
+    "letter_delivery": _l(
+        "We send your letter to the policymakers listed above, each by email, in your name: they "
+        "see your name, your country and your email address, and may answer you directly. We "
+        "email you first to check that the letter is really yours, and nothing is sent before "
+        "you confirm. Writing about drug policy can reveal your political opinions, so we handle "
+        "it as sensitive data: we never sell or share your email address with anyone else. You "
+        "can withdraw your letter with the link in our emails; letters already delivered cannot "
+        "be called back."
+    ),
     "public_name": _l("Show my name publicly on the petition page."),
     "newsletter": _l(
         "Keep me informed by email about this and other campaigns of the network. "

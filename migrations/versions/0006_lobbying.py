@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("bounced_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("bounce_reason", sa.String(length=300), nullable=True),
         sa.Column("next_slot_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_targets")),
         sa.UniqueConstraint("ep_id", name=op.f("uq_targets_ep_id")),

@@ -1,0 +1,174 @@
+"""Letter actions and letters: finding an action open for letters, the links in the mails, and
+confirming or withdrawing a letter. Services flush; the caller commits. Writing a letter is in
+writing.py, its delivery in delivery.py."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import contains_eager, selectinload
+
+from campaigns.campaign.models import PUBLIC_STATUSES, Campaign, CampaignKind, CampaignStatus
+from campaigns.core.db import utcnow
+from campaigns.core.events import record_event
+from campaigns.extensions import db
+from campaigns.lobbying.models import (
+    Letter,
+    LetterAction,
+    LetterConsent,
+    LetterDelivery,
+    LetterDeliveryStatus,
+    LetterStatus,
+)
+
+
+class TokenError(Exception):
+    """A confirmation or withdrawal link that is malformed or not ours."""
+
+
+class TokenExpired(TokenError):
+    """A link that was ours but is too old."""
+
+
+def live_action(slug: str) -> LetterAction | None:
+    """The letter action of a publicly visible campaign, or None."""
+    return db.session.scalar(
+        select(LetterAction)
+        .join(Campaign)
+        .options(contains_eager(LetterAction.campaign), selectinload(LetterAction.chosen))
+        .where(
+            Campaign.slug == slug,
+            Campaign.kind == CampaignKind.LETTER,
+            Campaign.status.in_(PUBLIC_STATUSES),
+        )
+    )
+
+
+def accepts_letters(action: LetterAction) -> bool:
+    return action.campaign.status == CampaignStatus.LIVE
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def email_digest(email: str) -> str:
+    """A keyed hash of the address: kept after a withdrawal, so that nobody writes twice to the
+    same policymakers in one action, yet the address itself is gone."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, normalize_email(email).encode(), hashlib.sha256).hexdigest()
+
+
+def confirmed_letters(action_id: int) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Letter)
+        .where(Letter.action_id == action_id, Letter.status == LetterStatus.CONFIRMED)
+    )
+
+
+def confirm(letter: Letter) -> bool:
+    """Confirm a pending letter. True only for the request that confirmed it; its deliveries are
+    scheduled by the worker (event letter.confirmed)."""
+    now = utcnow()
+    done = db.session.execute(
+        update(Letter)
+        .where(Letter.id == letter.id, Letter.status == LetterStatus.PENDING)
+        .values(status=LetterStatus.CONFIRMED, confirmed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        return False
+    db.session.execute(
+        update(LetterConsent)
+        .where(LetterConsent.letter_id == letter.id)
+        .values(confirmed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    record_event("letter.confirmed", letter_id=letter.id)
+    db.session.flush()
+    db.session.refresh(letter)
+    return True
+
+
+# Deliveries that a withdrawal still stops.
+NOT_YET_SENT = (
+    LetterDeliveryStatus.AWAITING_CONFIRMATION,
+    LetterDeliveryStatus.SCHEDULED,
+    LetterDeliveryStatus.IN_DIGEST,
+)
+
+
+def reject(letter: Letter) -> bool:
+    """'It wasn't me', or a withdrawal: stop what has not gone yet and erase the personal data.
+
+    The keyed hash of the address stays for a confirmed letter (its owner wrote it; some of it may
+    have been delivered), so the same person cannot write again; it goes for a pending one (someone
+    else typed the address, and its owner may still want to write)."""
+    for previous in (LetterStatus.CONFIRMED, LetterStatus.PENDING):
+        erase = {
+            "status": LetterStatus.REJECTED,
+            "rejected_at": utcnow(),
+            "email": None,
+            "name": None,
+            "note": None,
+            "subject": None,
+            "body": None,
+        }
+        if previous == LetterStatus.PENDING:
+            erase["email_digest"] = None
+        done = db.session.execute(
+            update(Letter)
+            .where(Letter.id == letter.id, Letter.status == previous)
+            .values(**erase)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount == 1:
+            db.session.execute(
+                update(LetterDelivery)
+                .where(
+                    LetterDelivery.letter_id == letter.id,
+                    LetterDelivery.status.in_(NOT_YET_SENT),
+                )
+                .values(status=LetterDeliveryStatus.CANCELLED)
+                .execution_options(synchronize_session=False)
+            )
+            db.session.flush()
+            db.session.refresh(letter)
+            return True
+    return False
+
+
+def delivered_to(letter: Letter) -> list[LetterDelivery]:
+    """The letter's deliveries that were not cancelled, in the order the supporter saw them."""
+    return [d for d in letter.deliveries if d.status != LetterDeliveryStatus.CANCELLED]
+
+
+# -- links in the mails --------------------------------------------------------------------
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"letter-{purpose}")
+
+
+def make_token(letter_id: int, purpose: str) -> str:
+    return _serializer(purpose).dumps(letter_id)
+
+
+def letter_from_token(token: str, purpose: str) -> Letter:
+    # A withdrawal link never expires: it only ever stops and erases.
+    max_age = current_app.config["CONFIRMATION_MAX_AGE"] if purpose == "confirm" else None
+    try:
+        letter_id = _serializer(purpose).loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise TokenExpired from exc
+    except BadSignature as exc:
+        raise TokenError from exc
+    letter = db.session.get(Letter, letter_id) if isinstance(letter_id, int) else None
+    if letter is None:
+        raise TokenError
+    return letter
