@@ -103,6 +103,8 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns.lobbying.action_views import bp as letter_action_bp
     from campaigns.lobbying.directory_views import bp as targets_bp
     from campaigns.lobbying.public_views import bp as lobbying_bp
+    from campaigns.lobbying.report_views import bp as letter_report_bp
+    from campaigns.lobbying.scorecard_views import bp as scorecard_bp
     from campaigns.mailings.bounce_views import bp as mailings_bounces_bp
     from campaigns.mailings.public_views import bp as mailings_public_bp
     from campaigns.mailings.sending_views import bp as mailing_sending_bp
@@ -114,7 +116,15 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns.staff.views import bp as staff_bp
     from campaigns.workspace.views import bp as workspace_bp
 
-    public = (home_bp, petitions_bp, lobbying_bp, api_bp, mailings_public_bp, mailings_bounces_bp)
+    public = (
+        home_bp,
+        petitions_bp,
+        lobbying_bp,
+        scorecard_bp,
+        api_bp,
+        mailings_public_bp,
+        mailings_bounces_bp,
+    )
     staff = (
         staff_bp,
         workspace_bp,
@@ -127,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
         exports_bp,
         targets_bp,
         letter_action_bp,
+        letter_report_bp,
         staff_mailings_bp,
         mailing_sending_bp,
         mail_catcher_bp,

@@ -247,11 +247,6 @@ def reject(token: str) -> ResponseReturnValue:
     )
 
 
-@bp.route("/write/<slug>/scorecard")
-def scorecard(slug: str) -> ResponseReturnValue:
-    abort(404)
-
-
 @bp.route("/write/<slug>/thanks")
 def thanks(slug: str) -> ResponseReturnValue:
     action = _action_or_404(slug)
