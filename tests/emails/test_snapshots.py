@@ -11,6 +11,7 @@ import email
 import email.policy
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -20,6 +21,21 @@ from campaigns.mailings.message import MessageFactory, Recipient, prepare_layout
 
 SNAPSHOTS = Path(__file__).with_name("snapshots")
 BASE = "https://campaigns.example.org"
+
+# Who a letter goes to, as the lobbying mails list them.
+LETTER_TARGETS = [
+    SimpleNamespace(
+        name="Marc LEROY", political_group="Renew", role="Member of the European Parliament"
+    ),
+    SimpleNamespace(
+        name="Director of the EU Drugs Agency", political_group=None, role="Executive Director"
+    ),
+]
+LETTER_LINKS = {
+    "title": "End the war on people who use drugs",
+    "action_url": f"{BASE}/en/write/end-the-war-on-people",
+    "reject_url": f"{BASE}/en/letters/not-me/TOKEN",
+}
 
 # (template, context) of every transactional mail: what its handler passes, with fixed values.
 TRANSACTIONAL = {
@@ -35,6 +51,22 @@ TRANSACTIONAL = {
         "title": "Naloxone in every pocket",
         "petition_url": f"{BASE}/en/c/naloxone-in-every-pocket",
         "reject_url": f"{BASE}/en/not-me/TOKEN",
+    },
+    "lobbying/confirm": {
+        **LETTER_LINKS,
+        "targets": LETTER_TARGETS,
+        "confirm_url": f"{BASE}/en/letters/confirm/TOKEN",
+        "valid_days": 7,
+    },
+    "lobbying/receipt": {
+        **LETTER_LINKS,
+        "name": "Ana",
+        "deliveries": [SimpleNamespace(target=t) for t in LETTER_TARGETS],
+    },
+    "lobbying/already_written": {
+        **LETTER_LINKS,
+        "name": "Ana",
+        "deliveries": [SimpleNamespace(target=t) for t in LETTER_TARGETS],
     },
     "staff/password_reset": {
         "name": "Rosa",
@@ -82,7 +114,9 @@ def test_each_transactional_mail_matches_its_snapshot(app_ctx, update_snapshots,
     check_snapshot(f"{stem}.txt", message.text, update_snapshots)
     check_snapshot(f"{stem}.html", message.html, update_snapshots)
     check_html(message.html)
-    if template == "petitions/confirm":
+    if template.startswith("lobbying/"):
+        assert "Marc LEROY (Renew)" in message.text  # who receives the letter, by name
+    if template in ("petitions/confirm", "lobbying/confirm"):
         # Not by name: the address is not confirmed yet (see the template).
         assert "Ana" not in message.text
     else:
