@@ -31,7 +31,14 @@ def tab_until(page, expected: str, presses: int = 40) -> None:
 
 
 def test_write_by_keyboard_confirm_and_the_worker_delivers_to_the_test_inbox(
-    app, page, live_server, action, directory, mailbox, start_worker, axe  # noqa: F811
+    app,
+    page,
+    live_server,
+    action,
+    directory,
+    mailbox,
+    start_worker,
+    axe,  # noqa: F811
 ):
     start_worker(
         PUBLIC_BASE_URL=live_server.url, LOBBYING_OFFICE_HOURS=ALWAYS_OPEN, LOBBYING_JITTER="0"

@@ -73,7 +73,7 @@ def test_office_hours_are_read_from_the_setting():
     monday = hours.next_open(friday_night.astimezone(UTC), BRUSSELS).astimezone(BRUSSELS)
     assert (monday.weekday(), monday.hour) == (0, 8)
     for wrong in ("weekdays 8-19", "Mon-Fri 19:00-08:00", "Mon-Xyz 08:00-19:00"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="office hours"):
             parse_office_hours(wrong)
 
 
@@ -93,7 +93,8 @@ def test_no_target_gets_more_than_its_pace_nor_anything_outside_office_hours(
         .where(LetterDelivery.status == LetterDeliveryStatus.SENT)
         .order_by(LetterDelivery.claimed_at)
     ).all()
-    assert len(sent) == 600 and len(mailbox.messages) == 600
+    assert len(sent) == 600
+    assert len(mailbox.messages) == 600
     pace = app.config["LOBBYING_PER_TARGET_PER_HOUR"]
     for target in targets:
         times = [at for target_id, at, _zone in sent if target_id == target.id]
@@ -121,7 +122,9 @@ def test_a_backlog_after_an_outage_still_goes_at_the_pace(action, directory, off
     assert sent == 1
 
 
-def test_a_letter_claimed_by_a_worker_that_died_is_sent_once(action, directory, office_clock, mailbox):
+def test_a_letter_claimed_by_a_worker_that_died_is_sent_once(
+    action, directory, office_clock, mailbox
+):
     confirmed_letters(action, [directory["marc"]], 1)
     office_clock.now += timedelta(minutes=1)  # past the letter's jitter
     claimed, _deferred, _more = delivery.claim_due(office_clock.now, 10)
@@ -150,7 +153,8 @@ def test_two_beats_claim_each_letter_once(action, directory, office_clock):
     office_clock.now += timedelta(minutes=1)
     first, _, _ = delivery.claim_due(office_clock.now, 10)
     second, _, _ = delivery.claim_due(office_clock.now, 10)
-    assert len(first) == 3 and second == []
+    assert len(first) == 3
+    assert second == []
 
 
 def test_a_bounced_address_flags_the_target_and_skips_its_letters(
@@ -166,7 +170,8 @@ def test_a_bounced_address_flags_the_target_and_skips_its_letters(
         office_clock.now += timedelta(minutes=1)
         delivery.tick()
         db.session.refresh(marc)
-        assert marc.bounced_at is not None and "No such user" in marc.bounce_reason
+        assert marc.bounced_at is not None
+        assert "No such user" in marc.bounce_reason
         statuses = db.session.scalars(select(LetterDelivery.status)).all()
         assert sorted(statuses) == ["bounced", "skipped", "skipped"]
     finally:
