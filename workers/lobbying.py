@@ -4,11 +4,14 @@ each target accepts."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from celery import shared_task
 from celery.utils.log import get_task_logger
+from flask import current_app
 
-from campaigns.lobbying import delivery, digest
+from campaigns.extensions import db
+from campaigns.lobbying import delivery, digest, services
 
 log = get_task_logger(__name__)
 
@@ -37,3 +40,12 @@ def tick(**_kwargs: object) -> None:
     digested = digest.send_digests()
     if digested:
         log.info("letters: %s sent in daily digests", digested)
+
+
+@shared_task(name="lobbying.purge_unconfirmed", acks_late=True, reject_on_worker_lost=True)
+def purge_unconfirmed_letters(**_kwargs: object) -> int:
+    """Delete letters left unconfirmed past the retention period (beat runs this hourly)."""
+    days = current_app.config["UNCONFIRMED_RETENTION_DAYS"]
+    deleted = services.purge_unconfirmed(timedelta(days=days))
+    db.session.commit()
+    return deleted

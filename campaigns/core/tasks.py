@@ -78,6 +78,10 @@ def celery_settings(config: Mapping[str, Any]) -> dict[str, Any]:
                 "task": "mailings.read_bounce_mailbox",
                 "schedule": float(config["BOUNCE_MAILBOX_INTERVAL"]),
             },
+            "purge-unconfirmed-letters": {
+                "task": "lobbying.purge_unconfirmed",
+                "schedule": 3600.0,
+            },
             "lobbying-tick": {
                 "task": "lobbying.tick",
                 "schedule": float(config["LOBBYING_TICK_INTERVAL"]),

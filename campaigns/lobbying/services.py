@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import contains_eager, selectinload
 
 from campaigns.campaign.models import PUBLIC_STATUSES, Campaign, CampaignKind, CampaignStatus
@@ -141,6 +142,22 @@ def reject(letter: Letter) -> bool:
             db.session.refresh(letter)
             return True
     return False
+
+
+def purge_unconfirmed(older_than: timedelta) -> int:
+    """Delete letters never confirmed within `older_than`, with their deliveries (none was sent)
+    and consent records. Returns how many were deleted."""
+    cutoff = utcnow() - older_than
+    ids = db.session.scalars(
+        select(Letter.id)
+        .where(Letter.status == LetterStatus.PENDING, Letter.created_at < cutoff)
+        .limit(5000)
+    ).all()
+    if ids:
+        db.session.execute(delete(LetterConsent).where(LetterConsent.letter_id.in_(ids)))
+        db.session.execute(delete(LetterDelivery).where(LetterDelivery.letter_id.in_(ids)))
+        db.session.execute(delete(Letter).where(Letter.id.in_(ids)))
+    return len(ids)
 
 
 def delivered_to(letter: Letter) -> list[LetterDelivery]:

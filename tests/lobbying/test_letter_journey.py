@@ -193,3 +193,19 @@ def test_writing_again_sends_no_second_letter(app, client, action, mailbox, offi
     assert "You have already written" in mailbox.messages[-1]["Subject"]
     assert db.session.scalar(select(db.func.count()).select_from(Letter)) == 1
     assert db.session.scalar(select(db.func.count()).select_from(LetterDelivery)) == 3
+
+
+def test_a_letter_never_confirmed_is_deleted_after_the_retention_period(app, client, action):
+    from datetime import timedelta
+
+    from campaigns.lobbying.services import purge_unconfirmed
+
+    write(client)
+    write(client, email="bea@example.org")
+    bea = db.session.scalar(select(Letter).where(Letter.email == "bea@example.org"))
+    bea.created_at -= timedelta(days=31)
+    db.session.commit()
+    assert purge_unconfirmed(timedelta(days=30)) == 1
+    db.session.commit()
+    assert db.session.scalars(select(Letter.email)).all() == ["ana@example.org"]
+    assert db.session.scalar(select(db.func.count()).select_from(LetterDelivery)) == 3
