@@ -33,6 +33,18 @@ ACTIONS: dict[str, str] = {
     ),
     "signatures.exported": _l("Exported signatures as CSV"),
     "mail_catcher.viewed": _l("Read a message in the built-in mail catcher"),
+    "letter_action.updated": _l(
+        "Saved a letter action's settings (who receives the letters, what supporters may change)"
+    ),
+    "letter_action.live_changed": _l(
+        "Switched a letter action's letters live (to the policymakers) or back to test mode"
+    ),
+    "target.created": _l("Added a policymaker to the directory of targets"),
+    "target.updated": _l("Edited a policymaker in the directory of targets"),
+    "target.state_changed": _l(
+        "Switched a target's daily digest, cleared its bounce, or deactivated or reactivated it"
+    ),
+    "targets.imported": _l("Imported the Members of the European Parliament from a file"),
 }
 
 

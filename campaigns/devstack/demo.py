@@ -21,6 +21,7 @@ from campaigns.campaign.models import (
     TranslationStatus,
 )
 from campaigns.core.db import utcnow
+from campaigns.devstack.demo_letters import load_demo_letter_action
 from campaigns.extensions import db
 from campaigns.networks.models import Network
 from campaigns.petitions.models import Petition
@@ -323,6 +324,12 @@ def load_command() -> None:
     if load_demo_content():
         db.session.commit()
         click.echo(f"Loaded {len(NETWORKS)} networks and {len(CAMPAIGNS)} demo campaigns.")
+        if load_demo_letter_action():
+            db.session.commit()
+            click.echo(
+                "Loaded the MEPs of the 10th term and an example letter action (test mode: its "
+                "letters go to the test inbox)."
+            )
     else:
         click.echo("The database already has campaigns; demo content not loaded.")
 

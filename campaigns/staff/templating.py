@@ -41,6 +41,7 @@ SECTIONS = [
         Capability.SEND_MAILINGS,
         ("staff_mailings", "mailing_sending"),
     ),
+    ("targets.index", _l("Targets"), Capability.VIEW_TARGETS, ("targets",)),
     ("mail_catcher.index", _l("Mail catcher"), Capability.READ_MAIL_CATCHER, ("mail_catcher",)),
     ("staff_team.team", _l("Staff accounts"), Capability.MANAGE_STAFF, ("staff_team",)),
     ("audit.log", _l("Audit log"), Capability.READ_AUDIT_LOG, ("audit",)),
