@@ -45,6 +45,7 @@ ACTIONS: dict[str, str] = {
         "Switched a target's daily digest, cleared its bounce, or deactivated or reactivated it"
     ),
     "targets.imported": _l("Imported the Members of the European Parliament from a file"),
+    "target.response_logged": _l("Logged a policymaker's answer to a letter action"),
 }
 
 

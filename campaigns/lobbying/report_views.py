@@ -17,11 +17,9 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
-from campaigns.audit.services import ACTIONS
 from campaigns.campaign.models import PUBLIC_STATUSES, Campaign, CampaignKind
 from campaigns.campaign.services import staff_title
 from campaigns.core.db import parse_id, utcnow
@@ -40,10 +38,6 @@ bp = Blueprint(
 )
 VIEW = Capability.VIEW_TARGETS
 EDIT = Capability.EDIT_TARGETS
-
-# The audit log's list of actions names every action it may hold: this one is logged here.
-ACTIONS.setdefault("target.response_logged", _l("Logged a policymaker's answer to a letter action"))
-
 
 def _action_or_404(campaign_id: int) -> tuple[Campaign, LetterAction]:
     campaign = db.session.get(Campaign, campaign_id)
