@@ -5,7 +5,8 @@ anything else it needs), then records who made it and when (a CampaignStateChang
 entry) in the caller's transaction. A change that is not allowed raises `TransitionRefused` with a
 message for the staff member; nothing is changed then.
 
-    draft            → live       launch (the default language's version must be ready)
+    draft            → live       launch (the default language's version must be ready; a
+                                  letter's must have its letter, and its action find someone)
     live             → paused     pause (the page stays up; signing is paused)
     paused           → live       resume
     live or paused   → closed     close
@@ -20,8 +21,10 @@ from flask_babel import lazy_gettext as _l
 from campaigns.audit.services import record
 from campaigns.campaign.models import (
     Campaign,
+    CampaignKind,
     CampaignStateChange,
     CampaignStatus,
+    CampaignTranslation,
     TranslationStatus,
 )
 from campaigns.campaign.services import language_label
@@ -75,11 +78,57 @@ def launch_problems(campaign: Campaign) -> list[str]:
                 language=language_label(campaign.default_locale),
             )
         )
+    if campaign.kind == CampaignKind.LETTER:
+        return problems + _letter_problems(campaign, default)
     petition = campaign.petition
     if petition is None:
         problems.append(_("The campaign has no petition."))
     elif petition.deadline is not None and petition.deadline < utcnow().date():
         problems.append(_("The deadline has passed: change it in the settings first."))
+    return problems
+
+
+def _letter_problems(campaign: Campaign, default: CampaignTranslation | None) -> list[str]:
+    """A letter campaign also needs its letter in the default language, and an action whose rule
+    can find someone to write to. (The action is read through the campaign's relationship: this
+    package sits below campaigns.lobbying and does not import it; rules compare as strings.)"""
+    problems = []
+    if default is None or not (default.letter_subject.strip() and default.letter_body.strip()):
+        problems.append(
+            _(
+                "The %(language)s version (the default language) needs the letter's subject "
+                "and body.",
+                language=language_label(campaign.default_locale),
+            )
+        )
+    action = campaign.letter_action
+    if action is None:
+        return [*problems, _("The campaign has no letter action.")]
+
+    def receiving(purpose: str) -> bool:
+        return any(c.purpose == purpose and c.target.receives_letters for c in action.chosen)
+
+    if action.rule == "named" and not receiving("named") and not receiving("fallback"):
+        problems.append(
+            _(
+                "Nobody would receive the letters: the named list and the fallback list have "
+                "nobody who can receive them. Choose policymakers in the letter settings."
+            )
+        )
+    elif action.rule == "committees" and not action.committees.split():
+        problems.append(
+            _(
+                "The letters go to members of chosen committees, but no committee is chosen: "
+                "choose one in the letter settings."
+            )
+        )
+    elif action.rule == "group" and not action.political_group:
+        problems.append(
+            _(
+                "The letters go to the MEPs of a political group, but no group is chosen: "
+                "choose one in the letter settings."
+            )
+        )
     return problems
 
 

@@ -17,7 +17,11 @@ def live_campaigns() -> list[Campaign]:
         db.session.scalars(
             select(Campaign)
             .where(Campaign.status == CampaignStatus.LIVE)
-            .options(selectinload(Campaign.translations), selectinload(Campaign.petition))
+            .options(
+                selectinload(Campaign.translations),
+                selectinload(Campaign.petition),
+                selectinload(Campaign.letter_action),
+            )
             .order_by(Campaign.launched_at.desc().nulls_last(), Campaign.id.desc())
         )
     )

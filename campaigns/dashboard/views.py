@@ -12,11 +12,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 
-from campaigns.campaign.models import Campaign
+from campaigns.campaign.models import Campaign, CampaignKind
 from campaigns.core.i18n import SIGNER_COUNTRIES, country_name
 from campaigns.dashboard import charts
 from campaigns.dashboard.services import Dashboard, build_dashboard
 from campaigns.extensions import db
+from campaigns.lobbying.action_services import letter_counts, mode_of
 from campaigns.networks.models import Network
 from campaigns.staff.auth import current_staff, staff_required
 from campaigns.staff.models import Capability, Role
@@ -31,9 +32,11 @@ def campaign_dashboard(campaign_id: int) -> ResponseReturnValue:
     if user.role == Role.COORDINATOR and user.network_id is None:
         abort(403)  # never "all networks" by accident of a missing network
     campaign = db.get_or_404(Campaign, campaign_id)
+    network = db.session.get(Network, user.scoped_network_id) if user.scoped_network_id else None
+    if campaign.kind == CampaignKind.LETTER and campaign.letter_action is not None:
+        return _letter_page(campaign, network)
     if campaign.petition is None:
         abort(404)
-    network = db.session.get(Network, user.scoped_network_id) if user.scoped_network_id else None
     zone = _zone(user.timezone)
     board = build_dashboard(campaign, network, zone)
     translation = campaign.translation_for(str(get_locale()))
@@ -47,6 +50,22 @@ def campaign_dashboard(campaign_id: int) -> ResponseReturnValue:
         day_label=lambda day: format_date(day, "medium", locale=get_locale()),
         percent=share_percent,
         can_export=user.can(Capability.EXPORT),
+    )
+
+
+def _letter_page(campaign: Campaign, network: Network | None) -> ResponseReturnValue:
+    """A letter campaign has no signatures to chart yet: its letters, counted (those the staff
+    member's network brought, for a coordinator), and where they go."""
+    translation = campaign.translation_for(str(get_locale()))
+    action = campaign.letter_action
+    return render_template(
+        "dashboard/letter.html",
+        campaign=campaign,
+        title=translation.title if translation else campaign.slug,
+        counts=letter_counts(action, network.id if network else None),
+        network=network,
+        mode=mode_of(action),
+        can_edit=current_staff().can(Capability.EDIT_CAMPAIGNS),
     )
 
 

@@ -15,7 +15,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import InstrumentedAttribute
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import (
     InputRequired,
     Length,
@@ -27,7 +35,12 @@ from wtforms.validators import (
 from wtforms.widgets import TextInput
 
 from campaigns.campaign.markup import disallowed_markup
-from campaigns.campaign.models import Campaign, CampaignTranslation, TranslationStatus
+from campaigns.campaign.models import (
+    Campaign,
+    CampaignKind,
+    CampaignTranslation,
+    TranslationStatus,
+)
 from campaigns.core.db import parse_id, utcnow
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -35,6 +48,8 @@ SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 WHOLE_NUMBER = re.compile(r"\d{1,3}(?:[ ,.'\u00a0\u202f]\d{3})+|\d+")
 MAX_GOAL = 100_000_000
 MAX_BODY_LENGTH = 50_000
+# A letter's body, as the supporter sends it (plain text).
+LETTER_BODY_MAX = 5_000
 DELIVERY_NOTE_MAX_LENGTH = 5_000
 
 
@@ -46,6 +61,7 @@ SLUG_MAX = _column_length(Campaign.slug)
 TITLE_MAX = _column_length(CampaignTranslation.title)
 SUMMARY_MAX = _column_length(CampaignTranslation.summary)
 TARGET_MAX = _column_length(CampaignTranslation.target)
+LETTER_SUBJECT_MAX = _column_length(CampaignTranslation.letter_subject)
 
 TOO_LONG = _l("Please use at most %(max)d characters.")
 
@@ -65,6 +81,13 @@ class Written:
         if not (field.data or "").strip():
             field.errors[:] = []
             raise StopValidation(self.message)
+
+
+def _plain_text(value: str | None) -> str | None:
+    """Line ends as one character each (browsers send CR LF), no spaces around the text."""
+    if not isinstance(value, str):
+        return value
+    return value.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def _single_line(_form: FlaskForm, field: StringField) -> None:
@@ -244,13 +267,85 @@ class TextForm(FlaskForm):
         ),
         render_kw={"rows": 16, "maxlength": MAX_BODY_LENGTH},
     )
+    # A letter campaign's letter in this language; the view removes both for a petition. Either
+    # may stay empty in a draft: the view requires both for a version marked ready.
+    letter_subject = StringField(
+        _l("Letter subject"),
+        validators=[Optional(), Length(max=LETTER_SUBJECT_MAX, message=TOO_LONG), _single_line],
+        filters=[_strip],
+        description=_l("One line: the subject of the email every policymaker receives."),
+        render_kw={"maxlength": LETTER_SUBJECT_MAX},
+    )
+    letter_body = TextAreaField(
+        _l("Letter body"),
+        validators=[Optional(), Length(max=LETTER_BODY_MAX, message=TOO_LONG)],
+        filters=[_plain_text],
+        description=_l(
+            "Plain text, at most 5,000 characters: no Markdown or HTML. A greeting such as "
+            "“Dear …” is added for each policymaker automatically, and the supporter's name is "
+            "added as the signature."
+        ),
+        render_kw={"rows": 14, "maxlength": LETTER_BODY_MAX},
+    )
     status = SelectField(
         _l("Status of this version"), choices=TRANSLATION_STATUS_CHOICES, validate_choice=True
     )
 
 
+KIND_CHOICES = [
+    (CampaignKind.PETITION.value, _l("Petition")),
+    (CampaignKind.LETTER.value, _l("Letter to policymakers")),
+]
+# The settings only a petition has: ignored (and not required) for a letter.
+PETITION_ONLY_FIELDS = ("goal", "deadline", "eci_progress")
+LETTER_FIELDS = ("letter_subject", "letter_body")
+
+
 class NewCampaignForm(SettingsForm, TextForm):
-    """A new campaign: its settings and its default language's text."""
+    """A new campaign: its kind (fixed from then on), its settings and its default language's
+    text."""
+
+    kind = RadioField(
+        _l("Kind of campaign"),
+        choices=KIND_CHOICES,
+        default=CampaignKind.PETITION.value,
+        validators=[InputRequired(_l("Please choose a petition or a letter to policymakers."))],
+        invalid_choice_message=_l("Please choose a petition or a letter to policymakers."),
+        description=_l("It cannot be changed once the campaign is saved."),
+    )
+
+    @property
+    def is_letter(self) -> bool:
+        return self.kind.data == CampaignKind.LETTER.value
+
+    def validate(self, extra_validators: dict | None = None) -> bool:
+        super().validate(extra_validators)
+        # What belongs to the other kind is ignored: a letter has no goal, deadline or ECI
+        # progress, a petition no letter.
+        ignored = LETTER_FIELDS if not self.is_letter else PETITION_ONLY_FIELDS
+        for name in ignored:
+            self[name].errors = []
+        if self.is_letter:
+            require_letter_when_ready(self)
+        return not any(f.errors for f in self)
+
+
+def require_letter_when_ready(form: TextForm) -> bool:
+    """A letter campaign's version can be marked ready only with its letter: both parts."""
+    if form.status.data != TranslationStatus.READY.value:
+        return True
+    ok = True
+    for f, message in (
+        (
+            form.letter_subject,
+            _l("Please write the letter's subject, or keep this version as a draft."),
+        ),
+        (form.letter_body, _l("Please write the letter's body, or keep this version as a draft.")),
+    ):
+        if not f.errors and not (f.data or "").strip():
+            f.errors.append(message)
+            ok = False
+    return ok
 
 
 class DeliveryForm(FlaskForm):

@@ -1,5 +1,6 @@
-"""Writing campaigns: create one with its petition, change its settings, save a language's
-version. Each change is audited in the caller's transaction; the caller commits."""
+"""Writing campaigns: create one with its petition or its letter action, change its settings,
+save a language's version. Each change is audited in the caller's transaction; the caller
+commits."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from campaigns.audit.services import record
 from campaigns.campaign.models import (
     Campaign,
+    CampaignKind,
     CampaignStateChange,
     CampaignStatus,
     CampaignTranslation,
@@ -20,6 +22,7 @@ from campaigns.campaign.models import (
 from campaigns.campaign.services import translation_in
 from campaigns.core.db import utcnow
 from campaigns.extensions import db
+from campaigns.lobbying.models import EditPolicy, LetterAction, SelectionRule
 from campaigns.networks.models import Network
 from campaigns.petitions.models import Petition
 from campaigns.staff.models import StaffUser
@@ -36,6 +39,7 @@ def all_campaigns() -> list[Campaign]:
             .options(
                 selectinload(Campaign.translations),
                 selectinload(Campaign.petition),
+                selectinload(Campaign.letter_action),
                 selectinload(Campaign.lead_network),
             )
             .order_by(Campaign.id.desc())
@@ -71,14 +75,30 @@ def slug_taken(slug: str, except_campaign_id: int | None = None) -> bool:
 
 @dataclass
 class Settings:
-    """A campaign's settings as the editor submits them."""
+    """A campaign's settings as the editor submits them (a letter has no goal, deadline or ECI
+    progress: those stay None for it)."""
 
     slug: str
     default_locale: str
     lead_network_id: int
-    goal: int
-    deadline: date | None
-    eci_progress: bool
+    goal: int | None = None
+    deadline: date | None = None
+    eci_progress: bool | None = None
+    kind: CampaignKind = CampaignKind.PETITION
+
+
+PETITION_SETTINGS = ("goal", "deadline", "eci_progress")
+
+
+def new_letter_action() -> LetterAction:
+    """A new letter campaign's action: the supporter's own MEPs, members of the civil liberties
+    (LIBE) and public health (SANT) committees first, five at most; a paragraph of their own."""
+    return LetterAction(
+        rule=SelectionRule.OWN_COUNTRY,
+        committees="LIBE SANT",
+        max_targets=5,
+        edit_policy=EditPolicy.NOTE,
+    )
 
 
 @dataclass
@@ -90,20 +110,27 @@ class Text:
     target: str
     body_markdown: str
     status: TranslationStatus
+    letter_subject: str = ""
+    letter_body: str = ""
 
 
 def create_campaign(settings: Settings, text: Text, staff: StaffUser) -> Campaign:
-    """A draft campaign with its petition and its default language's text."""
+    """A draft campaign with its petition (or, for a letter, its letter action) and its default
+    language's text."""
     campaign = Campaign(
         slug=settings.slug,
+        kind=settings.kind,
         status=CampaignStatus.DRAFT,
         default_locale=settings.default_locale,
         lead_network_id=settings.lead_network_id,
         created_by_id=staff.id,
     )
-    campaign.petition = Petition(
-        goal=settings.goal, deadline=settings.deadline, eci_progress=settings.eci_progress
-    )
+    if settings.kind == CampaignKind.LETTER:
+        campaign.letter_action = new_letter_action()
+    else:
+        campaign.petition = Petition(
+            goal=settings.goal, deadline=settings.deadline, eci_progress=bool(settings.eci_progress)
+        )
     campaign.translations.append(CampaignTranslation(locale=settings.default_locale, **vars(text)))
     campaign.state_changes.append(
         CampaignStateChange(
@@ -119,23 +146,23 @@ def create_campaign(settings: Settings, text: Text, staff: StaffUser) -> Campaig
         "campaign.created",
         target=campaign,
         campaign_id=campaign.id,
-        detail={"slug": campaign.slug, "locale": settings.default_locale},
+        detail={
+            "slug": campaign.slug,
+            "locale": settings.default_locale,
+            "kind": settings.kind.value,
+        },
         actor=staff,
     )
     return campaign
 
 
 def update_settings(campaign: Campaign, settings: Settings, staff: StaffUser) -> list[str]:
-    """Apply the settings; returns the names of those that changed (also written to the audit)."""
+    """Apply the settings; returns the names of those that changed (also written to the audit).
+    A letter campaign has no petition: its goal, deadline and ECI progress are left alone."""
     petition = campaign.petition
-    targets = {
-        "slug": campaign,
-        "default_locale": campaign,
-        "lead_network_id": campaign,
-        "goal": petition,
-        "deadline": petition,
-        "eci_progress": petition,
-    }
+    targets = {"slug": campaign, "default_locale": campaign, "lead_network_id": campaign}
+    if petition is not None:
+        targets.update(dict.fromkeys(PETITION_SETTINGS, petition))
     changed = []
     for name, target in targets.items():
         value = getattr(settings, name)

@@ -14,11 +14,12 @@ from flask_babel import gettext as _
 from campaigns.campaign import lifecycle
 from campaigns.campaign.models import Campaign, CampaignStatus, TranslationStatus
 from campaigns.campaign.services import language_label, staff_title
-from campaigns.editor.common import campaign_or_404, editor_helpers, editor_languages
+from campaigns.editor.common import campaign_or_404, editor_helpers, editor_languages, is_letter
 from campaigns.editor.forms import DeliveryForm
 from campaigns.editor.services import language_states
 from campaigns.editor.views import show_page
 from campaigns.extensions import db
+from campaigns.lobbying import action_services as letters
 from campaigns.petitions.tallies.services import current_tally
 from campaigns.staff.auth import current_staff, staff_required
 from campaigns.staff.confirmation import Question, ask, confirmed
@@ -55,7 +56,10 @@ def launch(campaign_id: int) -> ResponseReturnValue:
 
 
 def _launch_question(campaign: Campaign) -> Question:
-    consequences = [_("The petition page becomes public and takes signatures.")]
+    if is_letter(campaign):
+        consequences = _letter_launch_consequences(campaign)
+    else:
+        consequences = [_("The petition page becomes public and takes signatures.")]
     falling_back = [
         language_label(code)
         for code, state in language_states(campaign, editor_languages()).items()
@@ -77,6 +81,33 @@ def _launch_question(campaign: Campaign) -> Question:
     )
 
 
+def _letter_launch_consequences(campaign: Campaign) -> list[str]:
+    action = campaign.letter_action
+    mode = letters.mode_of(action)
+    rows = letters.preview(action)
+    reachable = letters.reachable(rows)
+    consequences = [
+        _("The letter page becomes public: supporters can write to policymakers."),
+        ngettext(
+            "%(count)s policymaker can receive the letters.",
+            "%(count)s policymakers can receive the letters.",
+            reachable,
+            count=format_decimal(reachable),
+        ),
+    ]
+    if mode.live:
+        consequences.append(_("Letters go to the policymakers themselves."))
+    else:
+        consequences.append(
+            _(
+                "Test mode: letters go to %(inbox)s, not to the policymakers.",
+                inbox=mode.test_inbox,
+            )
+        )
+    consequences += letters.launch_warnings(action)
+    return consequences
+
+
 @bp.route("/<int:campaign_id>/pause", methods=["POST"])
 @staff_required(EDIT)
 def pause(campaign_id: int) -> ResponseReturnValue:
@@ -94,6 +125,8 @@ def resume(campaign_id: int) -> ResponseReturnValue:
 def close(campaign_id: int) -> ResponseReturnValue:
     campaign = campaign_or_404(campaign_id)
     if not confirmed() and campaign.status in lifecycle.CHANGES["close"][0]:
+        if is_letter(campaign):
+            return ask(_letter_close_question(campaign))
         total = current_tally(campaign.petition.id).total
         return ask(
             Question(
@@ -113,6 +146,33 @@ def close(campaign_id: int) -> ResponseReturnValue:
             )
         )
     return _change_status(campaign_id, lifecycle.close)
+
+
+def _letter_close_question(campaign: Campaign) -> Question:
+    action = campaign.letter_action
+    total = letters.confirmed_letters([action.id])[action.id]
+    letters_waiting, _messages = letters.waiting(action)
+    return Question(
+        title=_("Close “%(title)s” for good?", title=staff_title(campaign)),
+        consequences=[
+            _("Writing ends for good: the letter action cannot be opened again."),
+            ngettext(
+                "%(count)s letter was confirmed.",
+                "%(count)s letters were confirmed.",
+                total,
+                count=format_decimal(total),
+            ),
+            ngettext(
+                "%(count)s letter is still waiting to be sent.",
+                "%(count)s letters are still waiting to be sent.",
+                letters_waiting,
+                count=format_decimal(letters_waiting),
+            ),
+        ],
+        button=_("Yes, close it"),
+        back_url=url_for("editor.show", campaign_id=campaign.id),
+        danger=True,
+    )
 
 
 @bp.route("/<int:campaign_id>/deliver", methods=["POST"])

@@ -12,7 +12,12 @@ from flask_babel import gettext as _
 from flask_babel import refresh as refresh_babel
 from markupsafe import Markup
 
-from campaigns.campaign.models import Campaign, CampaignStatus, TranslationStatus
+from campaigns.campaign.models import (
+    Campaign,
+    CampaignStatus,
+    CampaignTranslation,
+    TranslationStatus,
+)
 from campaigns.campaign.services import language_label, translation_in
 from campaigns.core.db import utcnow
 from campaigns.editor import services
@@ -20,9 +25,10 @@ from campaigns.editor.common import (
     campaign_or_404,
     editor_helpers,
     editor_languages,
+    is_letter,
     locale_or_404,
 )
-from campaigns.editor.forms import TextForm
+from campaigns.editor.forms import LETTER_FIELDS, TextForm, Written, require_letter_when_ready
 from campaigns.editor.views import text_from
 from campaigns.extensions import db
 from campaigns.petitions.forms import SignatureForm
@@ -55,11 +61,24 @@ def translation(campaign_id: int, locale: str) -> ResponseReturnValue:
     locale = locale_or_404(locale)
     existing = translation_in(campaign, locale)
     form = TextForm(obj=existing if request.method == "GET" else None)
+    letter = is_letter(campaign)
+    if letter:
+        # Not a petition's text: the page that leads supporters to write (a new list: the
+        # field's validators are shared by every form of the class).
+        body = form.body_markdown
+        body.label.text = _("Text of the campaign page (Markdown)")
+        body.validators = [
+            Written(_("Please write the text of the campaign page.")),
+            *body.validators[1:],
+        ]
+    else:
+        for name in LETTER_FIELDS:  # a petition has no letter
+            del form[name]
     _written_in(form, locale)
     if request.method == "GET" and existing is not None:
         form.status.data = TranslationStatus(existing.status).value
     if form.is_submitted() and _translation_valid(form, campaign, locale):
-        services.save_translation(campaign, locale, text_from(form), current_staff())
+        services.save_translation(campaign, locale, text_from(form, letter), current_staff())
         db.session.commit()
         flash(
             _("The %(language)s version is saved.", language=language_label(locale)),
@@ -79,12 +98,16 @@ def translation(campaign_id: int, locale: str) -> ResponseReturnValue:
 
 def _written_in(form: TextForm, locale: str) -> None:
     """Mark the text inputs with their language (spelling checkers, screen readers)."""
-    for f in (form.title, form.summary, form.target, form.body_markdown):
-        f.render_kw = {**(f.render_kw or {}), "lang": locale}
+    fields = (form.title, form.summary, form.target, form.body_markdown)
+    for f in (*fields, form.letter_subject, form.letter_body):
+        if f is not None:
+            f.render_kw = {**(f.render_kw or {}), "lang": locale}
 
 
 def _translation_valid(form: TextForm, campaign: Campaign, locale: str) -> bool:
     ok = form.validate()
+    if is_letter(campaign) and not require_letter_when_ready(form):
+        ok = False
     is_default = locale == campaign.default_locale
     if (
         is_default
@@ -137,6 +160,8 @@ def preview(campaign_id: int, locale: str) -> ResponseReturnValue:
         )
     )
     title = _("Preview (not public)")
+    if is_letter(campaign):
+        return _letter_preview(campaign, locale, translation, banner, title)
     petition = campaign.petition
     with visitor_language(locale):
         return render_petition_page(
@@ -156,3 +181,18 @@ def preview(campaign_id: int, locale: str) -> ResponseReturnValue:
 
 def _open_once_launched(petition: Petition) -> bool:
     return petition.deadline is None or utcnow().date() <= petition.deadline
+
+
+def _letter_preview(
+    campaign: Campaign, locale: str, translation: CampaignTranslation, banner: Markup, title: str
+) -> ResponseReturnValue:
+    """A letter campaign's text and letter as a supporter will read them (its public page is
+    the letter journey's; this shows what staff write here)."""
+    with visitor_language(locale):
+        return render_template(
+            "editor/letter_preview.html",
+            campaign=campaign,
+            translation=translation,
+            preview_banner=banner,
+            preview_title=title,
+        )

@@ -9,17 +9,26 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from campaigns.campaign import lifecycle
-from campaigns.campaign.models import Campaign, CampaignStatus, TranslationStatus
+from campaigns.campaign.models import Campaign, CampaignKind, CampaignStatus, TranslationStatus
 from campaigns.campaign.services import staff_title, translation_in
 from campaigns.editor import services
 from campaigns.editor.common import (
+    LETTER_CHANGE_BUTTONS,
     campaign_or_404,
     editor_helpers,
     editor_languages,
+    is_letter,
     public_url,
 )
-from campaigns.editor.forms import DeliveryForm, NewCampaignForm, SettingsForm, TextForm
+from campaigns.editor.forms import (
+    PETITION_ONLY_FIELDS,
+    DeliveryForm,
+    NewCampaignForm,
+    SettingsForm,
+    TextForm,
+)
 from campaigns.extensions import db
+from campaigns.lobbying import action_services as letters
 from campaigns.petitions.tallies.services import current_tally
 from campaigns.staff.auth import current_staff, staff_required
 from campaigns.staff.listing import Column, Listing
@@ -35,14 +44,18 @@ EDIT = Capability.EDIT_CAMPAIGNS
 @staff_required(VIEW)
 def index() -> ResponseReturnValue:
     codes = editor_languages()
+    campaigns = services.all_campaigns()
+    letter_counts = letters.confirmed_letters(
+        [c.letter_action.id for c in campaigns if c.letter_action is not None]
+    )
     rows = [
         {
             "campaign": campaign,
             "title": staff_title(campaign),
-            "confirmed": current_tally(campaign.petition.id).total if campaign.petition else 0,
+            "confirmed": _confirmed(campaign, letter_counts),
             "languages": services.language_states(campaign, codes),
         }
-        for campaign in services.all_campaigns()
+        for campaign in campaigns
     ]
     statuses = list(CampaignStatus)
     listing = Listing(
@@ -71,6 +84,14 @@ def index() -> ResponseReturnValue:
         can_edit=me.can(EDIT),
         can_export=me.can(Capability.EXPORT),
     )
+
+
+def _confirmed(campaign: Campaign, letter_counts: dict[int, int]) -> int:
+    """Confirmed signatures of a petition, confirmed letters of a letter campaign."""
+    if is_letter(campaign):
+        action = campaign.letter_action
+        return letter_counts.get(action.id, 0) if action is not None else 0
+    return current_tally(campaign.petition.id).total if campaign.petition else 0
 
 
 # --- A new campaign and its settings ----------------------------------------------------------
@@ -112,23 +133,32 @@ def _fill_network_choices(form: SettingsForm) -> None:
 
 
 def _settings_from(form: SettingsForm, campaign: Campaign | None = None) -> services.Settings:
+    if campaign is not None:
+        kind = CampaignKind(campaign.kind)  # fixed since its creation
+    else:
+        kind = CampaignKind.LETTER if form.is_letter else CampaignKind.PETITION
+    petition = {}
+    if kind == CampaignKind.PETITION:
+        petition = {name: form[name].data for name in PETITION_ONLY_FIELDS}
     return services.Settings(
         slug=form.slug.data if "slug" in form else campaign.slug,
         default_locale=form.default_locale.data,
         lead_network_id=form.lead_network_id.data,
-        goal=form.goal.data,
-        deadline=form.deadline.data,
-        eci_progress=form.eci_progress.data,
+        kind=kind,
+        **petition,
     )
 
 
-def text_from(form: TextForm) -> services.Text:
+def text_from(form: TextForm, letter: bool) -> services.Text:
+    """The version as typed; a petition's has no letter (whatever came in those fields)."""
     return services.Text(
         title=form.title.data,
         summary=form.summary.data,
         target=form.target.data or "",
         body_markdown=form.body_markdown.data,
         status=TranslationStatus(form.status.data),
+        letter_subject=(form.letter_subject.data or "") if letter else "",
+        letter_body=(form.letter_body.data or "") if letter else "",
     )
 
 
@@ -140,7 +170,7 @@ def new() -> ResponseReturnValue:
     if form.is_submitted() and _settings_valid(form, None):
         try:
             campaign = services.create_campaign(
-                _settings_from(form), text_from(form), current_staff()
+                _settings_from(form), text_from(form, form.is_letter), current_staff()
             )
             db.session.commit()
         except IntegrityError:
@@ -161,18 +191,32 @@ def show(campaign_id: int) -> ResponseReturnValue:
 def show_page(
     campaign: Campaign, delivery_form: DeliveryForm, status: int = 200
 ) -> ResponseReturnValue:
+    changes = lifecycle.available_changes(campaign)
+    if is_letter(campaign):
+        action = campaign.letter_action
+        context = {
+            "action": action,
+            "mode": letters.mode_of(action),
+            "confirmed": letters.confirmed_letters([action.id])[action.id],
+            "change_buttons": LETTER_CHANGE_BUTTONS,
+            "launch_warnings": letters.launch_warnings(action) if "launch" in changes else [],
+        }
+    else:
+        context = {
+            "petition": campaign.petition,
+            "confirmed": current_tally(campaign.petition.id).total,
+        }
     return (
         render_template(
             "editor/show.html",
             campaign=campaign,
-            petition=campaign.petition,
-            confirmed=current_tally(campaign.petition.id).total,
             languages=services.language_states(campaign, editor_languages()),
-            changes=lifecycle.available_changes(campaign),
+            changes=changes,
             launch_problems=lifecycle.launch_problems(campaign),
             history=list(reversed(campaign.state_changes)),
             delivery_form=delivery_form,
             public_url=public_url(campaign),
+            **context,
         ),
         status,
     )
@@ -188,12 +232,17 @@ def settings(campaign_id: int) -> ResponseReturnValue:
         form.slug.data = campaign.slug
         form.default_locale.data = campaign.default_locale
         form.lead_network_id.data = campaign.lead_network_id
-        form.goal.data = petition.goal
-        form.deadline.data = petition.deadline
-        form.eci_progress.data = petition.eci_progress
+        if petition is not None:
+            form.goal.data = petition.goal
+            form.deadline.data = petition.deadline
+            form.eci_progress.data = petition.eci_progress
     if campaign.status != CampaignStatus.DRAFT:
         del form.slug  # public links use it
-    form.saved_deadline = petition.deadline
+    if is_letter(campaign):
+        for name in PETITION_ONLY_FIELDS:  # a letter has no goal, deadline or ECI progress
+            del form[name]
+    else:
+        form.saved_deadline = petition.deadline
     _fill_network_choices(form)
     if form.is_submitted() and _settings_valid(form, campaign):
         staff = current_staff()

@@ -22,7 +22,7 @@ from flask_babel import format_percent, get_locale
 from sqlalchemy import func, select
 
 from campaigns.audit.services import record
-from campaigns.campaign.models import Campaign
+from campaigns.campaign.models import Campaign, CampaignKind
 from campaigns.core.db import utcnow
 from campaigns.exports.csv_export import COLUMNS, ExportFilters, count_rows, csv_chunks
 from campaigns.exports.forms import ExportForm, parse_day
@@ -43,8 +43,25 @@ def network_scope(user: StaffUser) -> int | None:
     return user.scoped_network_id
 
 
+class NotAPetition(Exception):
+    """A letter campaign: no signatures to export or report (its letters are not exported)."""
+
+    def __init__(self, campaign: Campaign) -> None:
+        super().__init__(campaign.slug)
+        self.campaign = campaign
+
+
+@bp.errorhandler(NotAPetition)
+def not_a_petition(error: NotAPetition) -> ResponseReturnValue:
+    return render_template(
+        "exports/not_a_petition.html", campaign=error.campaign, title=_title(error.campaign)
+    ), 404
+
+
 def _campaign_and_petition(campaign_id: int) -> tuple[Campaign, Petition]:
     campaign = db.get_or_404(Campaign, campaign_id)
+    if campaign.kind == CampaignKind.LETTER:
+        raise NotAPetition(campaign)
     if campaign.petition is None:
         abort(404)
     return campaign, campaign.petition

@@ -6,7 +6,9 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
+from campaigns.campaign.models import CampaignKind
 from campaigns.campaign.services import live_campaigns
+from campaigns.lobbying.action_services import confirmed_letters
 from campaigns.networks.services import member_networks
 from campaigns.petitions.tallies.services import current_tally
 
@@ -29,17 +31,25 @@ def favicon() -> ResponseReturnValue:
 @bp.route("/<lang>/")
 def home() -> ResponseReturnValue:
     locale = str(get_locale())
+    campaigns = live_campaigns()
+    letters = confirmed_letters([c.letter_action.id for c in campaigns if c.letter_action])
     cards = []
-    for campaign in live_campaigns():
+    for campaign in campaigns:
         translation = campaign.translation_for(locale)
-        if translation is None or campaign.petition is None:
+        if translation is None:
             continue
-        cards.append(
-            {
-                "campaign": campaign,
-                "translation": translation,
+        if campaign.kind == CampaignKind.LETTER:
+            if campaign.letter_action is None:
+                continue
+            # Supporters write to policymakers: the count is of letters, and there is no goal.
+            card = {"letter": True, "total": letters[campaign.letter_action.id]}
+        elif campaign.petition is not None:
+            card = {
+                "letter": False,
                 "petition": campaign.petition,
                 "total": current_tally(campaign.petition.id).total,
             }
-        )
+        else:
+            continue
+        cards.append({"campaign": campaign, "translation": translation, **card})
     return render_template("home/home.html", cards=cards, networks=member_networks())

@@ -187,8 +187,17 @@ def _campaign_values(
     query = {"source": source_code} if source_code else {}
     return {
         "campaign_title": translation.title if translation else "",
-        "action_link": public_url("petitions.petition", lang=locale, slug=campaign.slug, **query),
+        "action_link": public_url(
+            _action_endpoint(campaign), lang=locale, slug=campaign.slug, **query
+        ),
     }
+
+
+def _action_endpoint(campaign: Campaign) -> str:
+    """The public page where a supporter acts: a petition's, or a letter campaign's writing page
+    (CampaignKind.LETTER, a str enum: compared as its value, like the rest of this module, which
+    needs the campaign models for type hints only)."""
+    return "lobbying.write" if campaign.kind == "letter" else "petitions.petition"
 
 
 @dataclass(frozen=True)

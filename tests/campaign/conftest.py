@@ -25,6 +25,7 @@ def create(client, **fields):
     page = client.get("/staff/campaigns/new")
     data = {
         "csrf_token": csrf_token(page.get_data(as_text=True)),
+        "kind": "petition",
         "slug": SLUG,
         "default_locale": "en",
         "lead_network_id": str(lead_network().id),
