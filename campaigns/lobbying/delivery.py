@@ -5,9 +5,10 @@ The schedule lives in the database (`LetterDelivery.due_at`), so any worker can 
 and a crash loses nothing. A tick takes at most one letter per target, and only from a target
 whose last letter was taken at least 3600 / pace seconds ago (a conditional UPDATE of the target
 row): two beats, or a backlog after an outage, never exceed the pace. Each letter is claimed
-(committed) before the SMTP transaction and sent through `core.mail.send_once`, keyed by the
-delivery: a killed worker's claim lapses and is taken again, and `send_once` never sends a key
-twice.
+(committed) before the SMTP transaction and marked sent, in a commit, just before the server gets
+the final dot of DATA (`core.smtp`): a worker killed before that commit leaves the server a partial
+message, which it drops, and its claim lapses after LOBBYING_CLAIM_LEASE so the letter goes again;
+one killed after it has handed the letter over, which is never sent again.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from sqlalchemy.orm import joinedload
 
 from campaigns.campaign.models import Campaign
 from campaigns.core.db import utcnow
-from campaigns.core.mail import MailClaimedElsewhere, PermanentMailError, send_once
+from campaigns.core.mime import sender_address
+from campaigns.core.redact import redact_addresses
+from campaigns.core.smtp import BulkConnection
 from campaigns.extensions import db
 from campaigns.lobbying.message import letter_email
 from campaigns.lobbying.models import (
@@ -106,23 +109,10 @@ def release_stale_claims(now: datetime) -> int:
     return released.rowcount
 
 
-def _take_target(target_id: int, now: datetime) -> bool:
-    """Take the target's turn: True if its last letter was taken at least the spacing ago."""
-    taken = db.session.execute(
-        update(Target)
-        .where(
-            Target.id == target_id,
-            or_(Target.last_claimed_at.is_(None), Target.last_claimed_at <= now - spacing()),
-        )
-        .values(last_claimed_at=now),
-        execution_options=NO_SYNC,
-    )
-    return taken.rowcount == 1
-
-
 def claim_due(now: datetime, limit: int) -> tuple[list[int], int, bool]:
-    """Claim due deliveries, one per target whose turn it is. Returns (claimed ids, deferred,
-    whether more were due than looked at). Commits: claims must be seen before any mail goes."""
+    """Claim due deliveries, one per target whose turn it is, in a few statements whatever their
+    number. Returns (claimed ids, deferred, whether more were due than looked at). Commits:
+    claims must be seen before any mail goes."""
     due = db.session.execute(
         select(
             LetterDelivery.id,
@@ -141,49 +131,77 @@ def claim_due(now: datetime, limit: int) -> tuple[list[int], int, bool]:
         .limit(limit)
         .with_for_update(skip_locked=True, of=LetterDelivery)
     ).all()
-    claimed, deferred, seen_targets = [], 0, set()
+    first_per_target = {}
+    for row in due:
+        first_per_target.setdefault(row.target_id, row)  # one letter per target per round
     hours = office_hours()
-    for delivery_id, target_id, time_zone, active, email, bounced_at in due:
-        if target_id in seen_targets:
-            continue  # one letter per target per tick
-        seen_targets.add(target_id)
-        if bounced_at is not None or not active or not email:
-            skip_waiting_for(target_id, "bounced" if bounced_at else "left office")
+    deferred = 0
+    open_now = []
+    for row in first_per_target.values():
+        if row.bounced_at is not None or not row.active or not row.email:
+            skip_waiting_for(row.target_id, "bounced" if row.bounced_at else "left office")
             continue
-        zone = zone_of(time_zone)
+        zone = zone_of(row.time_zone)
         if not hours.is_open(now.astimezone(zone)):  # late, and the office has closed meanwhile
-            _defer(delivery_id, hours.next_open(now, zone), "office_hours")
+            _defer([row.id], "office_hours", hours.next_open(now, zone))
             deferred += 1
             continue
-        if not _take_target(target_id, now):
-            _defer(delivery_id, None, "pace")
-            deferred += 1
-            continue
-        took = db.session.execute(
+        open_now.append(row)
+    turn = _take_turns({row.target_id for row in open_now}, now)
+    later = [row.id for row in open_now if row.target_id not in turn]
+    _defer(later, "pace")
+    claimed = []
+    if turn:
+        claimed = db.session.scalars(
             update(LetterDelivery)
             .where(
-                LetterDelivery.id == delivery_id,
+                LetterDelivery.id.in_([row.id for row in open_now if row.target_id in turn]),
                 LetterDelivery.status == LetterDeliveryStatus.SCHEDULED,
             )
             .values(
                 status=LetterDeliveryStatus.SENDING,
                 claimed_at=now,
                 attempts=LetterDelivery.attempts + 1,
-            ),
+            )
+            .returning(LetterDelivery.id),
+            execution_options=NO_SYNC,
+        ).all()
+    db.session.commit()  # the claims, before any mail goes out
+    return sorted(claimed), deferred + len(later), len(due) == limit
+
+
+def _take_turns(target_ids: set[int], now: datetime) -> set[int]:
+    """Take the turn of each target whose last letter was taken at least the spacing ago (its
+    pace); returns those. The rows are locked in id order first, so two ticks never wait for
+    each other in a circle, and the second sees the first's turns taken."""
+    if not target_ids:
+        return set()
+    ids = sorted(target_ids)
+    db.session.execute(
+        select(Target.id).where(Target.id.in_(ids)).order_by(Target.id).with_for_update()
+    )
+    return set(
+        db.session.scalars(
+            update(Target)
+            .where(
+                Target.id.in_(ids),
+                or_(Target.last_claimed_at.is_(None), Target.last_claimed_at <= now - spacing()),
+            )
+            .values(last_claimed_at=now)
+            .returning(Target.id),
             execution_options=NO_SYNC,
         )
-        if took.rowcount == 1:
-            claimed.append(delivery_id)
-    db.session.commit()  # the claims, before any mail goes out
-    return claimed, deferred, len(due) == limit
+    )
 
 
-def _defer(delivery_id: int, due_at: datetime | None, reason: str) -> None:
+def _defer(delivery_ids: list[int], reason: str, due_at: datetime | None = None) -> None:
+    if not delivery_ids:
+        return
     values: dict[str, object] = {"deferred_by": reason}
     if due_at is not None:
         values["due_at"] = due_at
     db.session.execute(
-        update(LetterDelivery).where(LetterDelivery.id == delivery_id).values(**values),
+        update(LetterDelivery).where(LetterDelivery.id.in_(delivery_ids)).values(**values),
         execution_options=NO_SYNC,
     )
 
@@ -205,65 +223,130 @@ def _deliveries(ids: list[int]) -> list[LetterDelivery]:
     )
 
 
-def send_claimed(ids: list[int]) -> tuple[int, int]:
-    """Send the claimed deliveries; returns (sent, failed). Each outcome is committed as soon as
-    the server answered."""
-    sent = failed = 0
-    for delivery in _deliveries(ids):
-        if delivery.status != LetterDeliveryStatus.SENDING:
-            continue
-        if delivery.letter.status != LetterStatus.CONFIRMED:  # withdrawn since it was claimed
-            _finish(delivery, LetterDeliveryStatus.CANCELLED)
-            continue
-        email, test_mode = letter_email(delivery)
-        try:
-            send_once(f"letter:{delivery.id}", "lobbying/letter", lambda e=email: e)
-        except PermanentMailError as exc:
-            failed += 1
-            _refused(delivery, str(exc), test_mode)
-            continue
-        except (smtplib.SMTPException, OSError, MailClaimedElsewhere) as exc:
-            # A transient failure (the server said 4xx, or could not be reached): later, with
-            # a growing delay, up to MAX_ATTEMPTS.
-            db.session.rollback()
-            failed += 1
-            _retry_later(delivery, exc)
-            continue
-        sent += 1
-        delivery.test_mode = test_mode
-        _finish(delivery, LetterDeliveryStatus.SENT, sent_at=utcnow())
-    return sent, failed
-
-
-def _finish(delivery: LetterDelivery, status: LetterDeliveryStatus, **values: object) -> None:
-    delivery.status = status
-    for name, value in values.items():
-        setattr(delivery, name, value)
+def _set(delivery_ids: list[int], status: LetterDeliveryStatus, **values: object) -> None:
+    db.session.execute(
+        update(LetterDelivery)
+        .where(LetterDelivery.id.in_(delivery_ids))
+        .values(status=status, **values),
+        execution_options=NO_SYNC,
+    )
     db.session.commit()  # the outcome, as soon as it is known
 
 
-def _refused(delivery: LetterDelivery, reason: str, test_mode: bool) -> None:
-    """The server refused the address for good. In test mode that is the test inbox's problem,
-    not the target's; otherwise the target is flagged to staff and skipped from now on."""
-    if not test_mode:
-        delivery.target.bounced_at = utcnow()
-        delivery.target.bounce_reason = reason[:300]
-        log.warning("letters to target %s bounced: skipped until staff fix it", delivery.target_id)
-        skip_waiting_for(delivery.target_id, "bounced")
-    _finish(delivery, LetterDeliveryStatus.BOUNCED, error=reason[:300])
+def _mark_sent(delivery_id: int, test_mode: bool) -> bool:
+    """Record the letter as sent, unless it was withdrawn meanwhile: the point of no return,
+    committed just before the server gets the final dot (see core.smtp)."""
+    confirmed = select(Letter.id).where(Letter.status == LetterStatus.CONFIRMED)
+    marked = db.session.execute(
+        update(LetterDelivery)
+        .where(
+            LetterDelivery.id == delivery_id,
+            LetterDelivery.status == LetterDeliveryStatus.SENDING,
+            LetterDelivery.letter_id.in_(confirmed),
+        )
+        .values(status=LetterDeliveryStatus.SENT, sent_at=utcnow(), test_mode=test_mode),
+        execution_options=NO_SYNC,
+    )
+    db.session.commit()  # sent: from here on it is never sent again
+    return marked.rowcount == 1
 
 
-def _retry_later(delivery: LetterDelivery, exc: Exception) -> None:
-    delivery = db.session.get(LetterDelivery, delivery.id)
+def send_claimed(ids: list[int]) -> tuple[int, int]:
+    """Send the claimed deliveries over one SMTP connection; returns (sent, failed). Each letter
+    is marked sent just before the server takes it (at most once, in practice exactly once: a
+    worker that dies before that commit leaves the server a partial message, which it drops, and
+    the letter goes again after LOBBYING_CLAIM_LEASE)."""
+    sent = failed = 0
+    connection = None
+    deliveries = _deliveries(ids)
+    try:
+        for done, delivery in enumerate(deliveries):
+            if delivery.status != LetterDeliveryStatus.SENDING:
+                continue
+            if delivery.letter.status != LetterStatus.CONFIRMED:  # withdrawn since it was claimed
+                _set([delivery.id], LetterDeliveryStatus.CANCELLED)
+                continue
+            email, test_mode = letter_email(delivery)
+            data, needs_smtputf8 = email.encoded()
+            if needs_smtputf8:
+                _set([delivery.id], LetterDeliveryStatus.FAILED, error="address needs SMTPUTF8")
+                failed += 1
+                continue
+            if connection is None:
+                connection = BulkConnection()
+            try:
+                if connection.send(
+                    sender_address(email.sender),
+                    email.envelope_to,
+                    data,
+                    before_commit=lambda d=delivery, t=test_mode: _mark_sent(d.id, t),
+                ):
+                    sent += 1
+            except smtplib.SMTPResponseException as exc:
+                failed += 1
+                _refused_or_later(delivery, exc, test_mode)
+                if exc.smtp_code == 421:  # the server is closing: the rest waits for a tick
+                    _release(deliveries[done + 1 :])
+                    break
+    except (smtplib.SMTPException, OSError):
+        # The connection broke (or never opened): what was not marked sent goes back to wait.
+        log.warning("letters: the mail server could not be reached; trying again later")
+        db.session.rollback()
+        _release(deliveries)
+    finally:
+        if connection is not None:
+            connection.close()
+    return sent, failed
+
+
+def _release(deliveries: list[LetterDelivery]) -> None:
+    """Back to the schedule: letters claimed by this round but not handed over."""
+    ids = [d.id for d in deliveries]
+    if ids:
+        db.session.execute(
+            update(LetterDelivery)
+            .where(
+                LetterDelivery.id.in_(ids),
+                LetterDelivery.status == LetterDeliveryStatus.SENDING,
+            )
+            .values(status=LetterDeliveryStatus.SCHEDULED),
+            execution_options=NO_SYNC,
+        )
+        db.session.commit()  # handed back at once
+
+
+def _refused_or_later(
+    delivery: LetterDelivery, exc: smtplib.SMTPResponseException, test_mode: bool
+) -> None:
+    """The server said no: for good (5xx) to the address, or for now (4xx)."""
+    reason = redact_addresses(f"{exc.smtp_code} {_text(exc.smtp_error)}")[:300]
+    if not 500 <= exc.smtp_code < 600:
+        _retry_later(delivery, reason)
+        return
+    if not test_mode:  # in test mode it is the test inbox's problem, not the target's
+        target = delivery.target
+        target.bounced_at, target.bounce_reason = utcnow(), reason
+        log.warning("letters to target %s bounced: skipped until staff fix it", target.id)
+        skip_waiting_for(target.id, "bounced")
+    _set([delivery.id], LetterDeliveryStatus.BOUNCED, error=reason)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _retry_later(delivery: LetterDelivery, reason: str) -> None:
+    """A 4xx (greylisting, a full mailbox): again later, waiting longer each time, up to
+    MAX_ATTEMPTS tries."""
     if delivery.attempts >= MAX_ATTEMPTS:
-        _finish(delivery, LetterDeliveryStatus.FAILED, error=str(exc)[:300])
+        _set([delivery.id], LetterDeliveryStatus.FAILED, error=reason)
         return
     delay = timedelta(seconds=min(60 * 2**delivery.attempts, 3600))
-    _finish(
-        delivery,
+    _set(
+        [delivery.id],
         LetterDeliveryStatus.SCHEDULED,
         due_at=utcnow() + delay,
-        error=str(exc)[:300],
+        error=reason,
     )
 
 

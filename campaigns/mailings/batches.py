@@ -31,7 +31,7 @@ from campaigns.mailings.delivery import (
 from campaigns.mailings.message import Layout, MessageFactory, Recipient, prepare_layout
 from campaigns.mailings.models import Delivery, DeliveryStatus, Mailing, MailingStatus
 from campaigns.mailings.rate import SendingRate
-from campaigns.mailings.smtp import BulkConnection
+from campaigns.core.smtp import BulkConnection
 from campaigns.mailings.suppression import suppressed_among
 
 # How late (seconds) a message may still start after its reserved start time, if that is more

@@ -2,7 +2,7 @@
 the recipient's server answered.
 
 These functions commit: a batch records each recipient's outcome as it happens, so a crash
-neither loses nor repeats one (see `SentMarks` and mailings.smtp).
+neither loses nor repeats one (see `SentMarks` and core.smtp).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from campaigns.extensions import db
 from campaigns.mailings.compose import merge_values
 from campaigns.mailings.message import Layout, MessageFactory, Recipient
 from campaigns.mailings.models import Delivery, DeliveryStatus, Mailing, MailingStatus
-from campaigns.mailings.smtp import BulkConnection
+from campaigns.core.smtp import BulkConnection
 
 # Delivery rows change by bulk UPDATEs while a batch holds them in memory; the batch reads nothing
 # back from those objects, so the session need not match them to each statement (it would look

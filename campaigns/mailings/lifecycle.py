@@ -106,7 +106,7 @@ def start(mailing_id: int) -> bool:
 
 def release_stale_claims() -> int:
     """Deliveries claimed by a worker that died before committing them as sent: the server never
-    got their final dot (see mailings.smtp), so they go back in the queue."""
+    got their final dot (see core.smtp), so they go back in the queue."""
     lease = timedelta(seconds=current_app.config["MAILING_CLAIM_LEASE"])
     result = db.session.execute(
         update(Delivery)

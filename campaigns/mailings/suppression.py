@@ -26,7 +26,7 @@ def suppress(
 ) -> bool:
     """Add the address and withdraw its deliveries still to send. Once the caller has committed,
     no message of any mailing goes to it (a worker marks a message sent before handing it over
-    for good, on the condition that it was not withdrawn; see mailings.smtp): commit before
+    for good, on the condition that it was not withdrawn; see core.smtp): commit before
     answering. Returns False if it was already suppressed."""
     withdraw = (
         update(Delivery)

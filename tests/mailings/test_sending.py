@@ -274,7 +274,7 @@ def test_the_rate_per_second_is_never_exceeded(app, supporter, mailbox, monkeypa
 
 def test_the_rate_holds_after_a_slow_reply(app, supporter, mailbox, monkeypatch):
     """A stall must not be caught up in a burst of the messages whose start times passed."""
-    from campaigns.mailings import smtp as bulk_smtp
+    from campaigns.core import smtp as bulk_smtp
 
     monkeypatch.setitem(app.config, "MAILING_RATE_PER_SECOND", 20)
     monkeypatch.setitem(app.config, "MAILING_BATCH_SIZE", 50)
@@ -318,7 +318,7 @@ def test_start_times_given_up_after_a_slow_reply_do_not_count_towards_the_hour(
 ):
     """The first reply is slower than the spacing, so the second start time is missed and
     reserved again: the hour still allows two messages, not one."""
-    from campaigns.mailings import smtp as bulk_smtp
+    from campaigns.core import smtp as bulk_smtp
 
     monkeypatch.setitem(app.config, "MAILING_RATE_PER_HOUR", 2)
     for n in range(3):
@@ -363,7 +363,7 @@ def test_an_unsubscribe_during_a_batch_stops_the_message_not_yet_handed_over(
     app, fast, supporter, mailbox, client, monkeypatch
 ):
     """The message is already on the wire (all but the final dot) when the POST arrives."""
-    from campaigns.mailings import smtp as bulk_smtp
+    from campaigns.core import smtp as bulk_smtp
 
     supporter(NALOXONE, "first@example.org")
     supporter(NALOXONE, "changed-mind@example.org")
@@ -455,7 +455,7 @@ def test_an_address_that_needs_smtputf8_fails_alone(fast, supporter, mailbox):
 def act_before_the_final_dot(app, monkeypatch, recipient: str, action) -> list[str]:
     """Run `action()` the first time the message to `recipient` is on the wire with all but its
     final dot. Returns the recipients whose messages went on the wire, in order."""
-    from campaigns.mailings import smtp as bulk_smtp
+    from campaigns.core import smtp as bulk_smtp
 
     real_send = bulk_smtp.BulkConnection.send
     transmitted: list[str] = []
@@ -523,7 +523,7 @@ def test_a_pause_mid_batch_hands_the_rest_back_at_once(app, fast, supporter, mai
     ["plain@example.org", "x@example.org\r\nRCPT TO:<evil@example.net>", "a b@example.org", "<>"],
 )
 def test_no_address_can_add_an_smtp_command(address):
-    from campaigns.mailings.smtp import _angle
+    from campaigns.core.smtp import _angle
 
     framed = _angle(address)
     assert "\r" not in framed

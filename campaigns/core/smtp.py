@@ -1,5 +1,5 @@
-"""SMTP for bulk mail: one connection reused for a batch, and a send whose point of no return is
-our own database commit.
+"""SMTP for bulk mail and letters: one connection reused for a batch, and a send whose point of
+no return is our own database commit.
 
 A mail server takes responsibility for a message when it receives the final "." of DATA. We commit
 "sent" just before writing that dot: if the worker dies before the commit, the server has only a
