@@ -127,7 +127,7 @@ def test_each_target_gets_one_letter_in_its_language_from_the_supporter(
     assert "Ana Sousa via" in marc["From"]
     assert "campaigns@" in marc["From"]
     body = text_part(marc)
-    assert "TEST MODE" in body
+    assert "MODE TEST" in body  # the notice, in the letter's language
     assert directory["marc"].email in body
     # Marc reads French: the French version, addressed to him, with Ana's own words and name.
     assert marc["Subject"] == "La réduction des risques dans la stratégie antidrogue de l'UE"
