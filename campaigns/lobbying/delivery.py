@@ -1,5 +1,5 @@
 """Delivering letters: scheduling a confirmed letter's deliveries, and beat's tick that takes the
-due ones and sends each exactly once.
+due ones (sending.py sends them, each exactly once).
 
 The schedule lives in the database (`LetterDelivery.due_at`), so any worker can send any letter
 and a crash loses nothing. A tick takes at most one letter per target, and only from a target
@@ -14,35 +14,27 @@ one killed after it has handed the letter over, which is never sent again.
 from __future__ import annotations
 
 import logging
-import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import joinedload
 
-from campaigns.campaign.models import Campaign
 from campaigns.core.db import utcnow
-from campaigns.core.mime import sender_address
-from campaigns.core.redact import redact_addresses
-from campaigns.core.smtp import BulkConnection
 from campaigns.extensions import db
-from campaigns.lobbying.message import letter_email
 from campaigns.lobbying.models import (
     Letter,
-    LetterAction,
     LetterDelivery,
     LetterDeliveryStatus,
     LetterStatus,
     Target,
 )
 from campaigns.lobbying.pacing import next_slot, office_hours, spacing, zone_of
+from campaigns.lobbying.sending import send_claimed, skip_waiting_for
 
 log = logging.getLogger(__name__)
 
 NO_SYNC = {"synchronize_session": False}
-MAX_ATTEMPTS = 8
 
 
 def schedule_letter(letter_id: int, now: datetime | None = None) -> int:
@@ -206,150 +198,6 @@ def _defer(delivery_ids: list[int], reason: str, due_at: datetime | None = None)
     )
 
 
-def _deliveries(ids: list[int]) -> list[LetterDelivery]:
-    return list(
-        db.session.scalars(
-            select(LetterDelivery)
-            .where(LetterDelivery.id.in_(ids))
-            .order_by(LetterDelivery.id)
-            .options(
-                joinedload(LetterDelivery.target),
-                joinedload(LetterDelivery.letter)
-                .joinedload(Letter.action)
-                .joinedload(LetterAction.campaign)
-                .selectinload(Campaign.translations),
-            )
-        )
-    )
-
-
-def _set(delivery_ids: list[int], status: LetterDeliveryStatus, **values: object) -> None:
-    db.session.execute(
-        update(LetterDelivery)
-        .where(LetterDelivery.id.in_(delivery_ids))
-        .values(status=status, **values),
-        execution_options=NO_SYNC,
-    )
-    db.session.commit()  # the outcome, as soon as it is known
-
-
-def _mark_sent(delivery_id: int, test_mode: bool) -> bool:
-    """Record the letter as sent, unless it was withdrawn meanwhile: the point of no return,
-    committed just before the server gets the final dot (see core.smtp)."""
-    confirmed = select(Letter.id).where(Letter.status == LetterStatus.CONFIRMED)
-    marked = db.session.execute(
-        update(LetterDelivery)
-        .where(
-            LetterDelivery.id == delivery_id,
-            LetterDelivery.status == LetterDeliveryStatus.SENDING,
-            LetterDelivery.letter_id.in_(confirmed),
-        )
-        .values(status=LetterDeliveryStatus.SENT, sent_at=utcnow(), test_mode=test_mode),
-        execution_options=NO_SYNC,
-    )
-    db.session.commit()  # sent: from here on it is never sent again
-    return marked.rowcount == 1
-
-
-def send_claimed(ids: list[int]) -> tuple[int, int]:
-    """Send the claimed deliveries over one SMTP connection; returns (sent, failed). Each letter
-    is marked sent just before the server takes it (at most once, in practice exactly once: a
-    worker that dies before that commit leaves the server a partial message, which it drops, and
-    the letter goes again after LOBBYING_CLAIM_LEASE)."""
-    sent = failed = 0
-    connection = None
-    deliveries = _deliveries(ids)
-    try:
-        for done, delivery in enumerate(deliveries):
-            if delivery.status != LetterDeliveryStatus.SENDING:
-                continue
-            if delivery.letter.status != LetterStatus.CONFIRMED:  # withdrawn since it was claimed
-                _set([delivery.id], LetterDeliveryStatus.CANCELLED)
-                continue
-            email, test_mode = letter_email(delivery)
-            data, needs_smtputf8 = email.encoded()
-            if needs_smtputf8:
-                _set([delivery.id], LetterDeliveryStatus.FAILED, error="address needs SMTPUTF8")
-                failed += 1
-                continue
-            if connection is None:
-                connection = BulkConnection()
-            try:
-                if connection.send(
-                    sender_address(email.sender),
-                    email.envelope_to,
-                    data,
-                    before_commit=lambda d=delivery, t=test_mode: _mark_sent(d.id, t),
-                ):
-                    sent += 1
-            except smtplib.SMTPResponseException as exc:
-                failed += 1
-                _refused_or_later(delivery, exc, test_mode)
-                if exc.smtp_code == 421:  # the server is closing: the rest waits for a tick
-                    _release(deliveries[done + 1 :])
-                    break
-    except (smtplib.SMTPException, OSError):
-        # The connection broke (or never opened): what was not marked sent goes back to wait.
-        log.warning("letters: the mail server could not be reached; trying again later")
-        db.session.rollback()
-        _release(deliveries)
-    finally:
-        if connection is not None:
-            connection.close()
-    return sent, failed
-
-
-def _release(deliveries: list[LetterDelivery]) -> None:
-    """Back to the schedule: letters claimed by this round but not handed over."""
-    ids = [d.id for d in deliveries]
-    if ids:
-        db.session.execute(
-            update(LetterDelivery)
-            .where(
-                LetterDelivery.id.in_(ids),
-                LetterDelivery.status == LetterDeliveryStatus.SENDING,
-            )
-            .values(status=LetterDeliveryStatus.SCHEDULED),
-            execution_options=NO_SYNC,
-        )
-        db.session.commit()  # handed back at once
-
-
-def _refused_or_later(
-    delivery: LetterDelivery, exc: smtplib.SMTPResponseException, test_mode: bool
-) -> None:
-    """The server said no: for good (5xx) to the address, or for now (4xx)."""
-    reason = redact_addresses(f"{exc.smtp_code} {_text(exc.smtp_error)}")[:300]
-    if not 500 <= exc.smtp_code < 600:
-        _retry_later(delivery, reason)
-        return
-    if not test_mode:  # in test mode it is the test inbox's problem, not the target's
-        target = delivery.target
-        target.bounced_at, target.bounce_reason = utcnow(), reason
-        log.warning("letters to target %s bounced: skipped until staff fix it", target.id)
-        skip_waiting_for(target.id, "bounced")
-    _set([delivery.id], LetterDeliveryStatus.BOUNCED, error=reason)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-
-
-def _retry_later(delivery: LetterDelivery, reason: str) -> None:
-    """A 4xx (greylisting, a full mailbox): again later, waiting longer each time, up to
-    MAX_ATTEMPTS tries."""
-    if delivery.attempts >= MAX_ATTEMPTS:
-        _set([delivery.id], LetterDeliveryStatus.FAILED, error=reason)
-        return
-    delay = timedelta(seconds=min(60 * 2**delivery.attempts, 3600))
-    _set(
-        [delivery.id],
-        LetterDeliveryStatus.SCHEDULED,
-        due_at=utcnow() + delay,
-        error=reason,
-    )
-
-
 def tick(now: datetime | None = None) -> TickResult:
     """Beat's work: hand back lapsed claims, then send what is due, at the pace."""
     now = now or utcnow()
@@ -358,19 +206,3 @@ def tick(now: datetime | None = None) -> TickResult:
     claimed, deferred, more = claim_due(now, current_app.config["LOBBYING_BATCH_SIZE"])
     sent, failed = send_claimed(claimed)
     return TickResult(sent=sent, deferred=deferred, failed=failed, more=more)
-
-
-def skip_waiting_for(target_id: int, reason: str) -> int:
-    """Letters still waiting for a target that bounced or left office: skipped, not sent."""
-    skipped = db.session.execute(
-        update(LetterDelivery)
-        .where(
-            LetterDelivery.target_id == target_id,
-            LetterDelivery.status.in_(
-                (LetterDeliveryStatus.SCHEDULED, LetterDeliveryStatus.IN_DIGEST)
-            ),
-        )
-        .values(status=LetterDeliveryStatus.SKIPPED, error=reason),
-        execution_options=NO_SYNC,
-    )
-    return skipped.rowcount

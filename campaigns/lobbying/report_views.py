@@ -39,6 +39,7 @@ bp = Blueprint(
 VIEW = Capability.VIEW_TARGETS
 EDIT = Capability.EDIT_TARGETS
 
+
 def _action_or_404(campaign_id: int) -> tuple[Campaign, LetterAction]:
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None or campaign.kind != CampaignKind.LETTER or campaign.letter_action is None:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from campaigns.extensions import db
-from campaigns.lobbying import delivery, digest
+from campaigns.lobbying import delivery, digest, sending
 from campaigns.lobbying.models import (
     Letter,
     LetterDelivery,
@@ -131,7 +131,9 @@ def test_a_letter_whose_worker_died_before_the_final_dot_goes_again_once(
     assert len(claimed) == 2
     # The worker died: one letter before its final dot (not marked sent, the server dropped the
     # partial message), the other just after its "sent" commit (the server has it).
-    delivery._mark_sent(claimed[1], test_mode=True)
+    marks = sending.SentMarks()
+    marks.mark(claimed[1], test_mode=True)
+    marks.close()
 
     office_clock.now += timedelta(minutes=4)
     delivery.tick()  # the claim has not lapsed yet: nobody touches it
@@ -235,6 +237,6 @@ def test_a_target_on_a_daily_digest_gets_one_message_a_day(
     digest.send_digests()
     digest.send_digests()
     (message,) = mailbox.messages
-    assert "5 letters" in message["Subject"]
+    assert "5 lettres" in message["Subject"]  # Marc reads French
     body = message.get_body(preferencelist=("plain",)).get_content()
     assert all(f"Supporter {n}" in body for n in range(5))

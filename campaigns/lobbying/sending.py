@@ -1,0 +1,254 @@
+"""Sending a round of claimed letters: each built before the first goes, sent over one SMTP
+connection, and marked sent in a commit just before the server gets its final dot (see
+core.smtp), so a worker killed mid-round never sends a letter twice."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import joinedload
+
+from campaigns.campaign.models import Campaign
+from campaigns.core.db import utcnow
+from campaigns.core.mime import sender_address
+from campaigns.core.redact import redact_addresses
+from campaigns.core.smtp import BulkConnection
+from campaigns.extensions import db
+from campaigns.lobbying.message import letter_email
+from campaigns.lobbying.models import (
+    Letter,
+    LetterAction,
+    LetterDelivery,
+    LetterDeliveryStatus,
+    LetterStatus,
+    Target,
+)
+
+log = logging.getLogger(__name__)
+
+NO_SYNC = {"synchronize_session": False}
+MAX_ATTEMPTS = 8
+
+
+def _deliveries(ids: list[int]) -> list[LetterDelivery]:
+    return list(
+        db.session.scalars(
+            select(LetterDelivery)
+            .where(LetterDelivery.id.in_(ids))
+            .order_by(LetterDelivery.id)
+            .options(
+                joinedload(LetterDelivery.target),
+                joinedload(LetterDelivery.letter)
+                .joinedload(Letter.action)
+                .joinedload(LetterAction.campaign)
+                .selectinload(Campaign.translations),
+            )
+        )
+    )
+
+
+def _set(delivery_ids: list[int], status: LetterDeliveryStatus, **values: object) -> None:
+    if not delivery_ids:
+        return
+    db.session.execute(
+        update(LetterDelivery)
+        .where(LetterDelivery.id.in_(delivery_ids))
+        .values(status=status, **values),
+        execution_options=NO_SYNC,
+    )
+    db.session.commit()  # the outcome, as soon as it is known
+
+
+class SentMarks:
+    """Marks letters sent, one statement each on a connection of its own in autocommit mode: the
+    mark is committed, in one round trip, just before the server gets the final dot (the point of
+    no return, see core.smtp)."""
+
+    # Built once: it runs for every letter. Only if still ours and the letter not withdrawn.
+    _MARK = (
+        update(LetterDelivery)
+        .where(
+            LetterDelivery.id == bindparam("b_delivery"),
+            LetterDelivery.status == LetterDeliveryStatus.SENDING,
+            LetterDelivery.letter_id.in_(
+                select(Letter.id).where(Letter.status == LetterStatus.CONFIRMED)
+            ),
+        )
+        .values(
+            status=LetterDeliveryStatus.SENT,
+            sent_at=bindparam("b_sent_at"),
+            test_mode=bindparam("b_test_mode"),
+        )
+    )
+
+    def __init__(self) -> None:
+        self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        if db.engine.dialect.name == "postgresql":
+            # A worker crash, which the mark guards against, never loses a committed transaction;
+            # only a crash of PostgreSQL itself could lose the last marks before they reach the
+            # disk (as for mailings, see mailings.delivery.SentMarks).
+            self.connection.exec_driver_sql("SET synchronous_commit = off")
+
+    def mark(self, delivery_id: int, test_mode: bool) -> bool:
+        marked = self.connection.execute(
+            self._MARK, {"b_delivery": delivery_id, "b_sent_at": utcnow(), "b_test_mode": test_mode}
+        )
+        return marked.rowcount == 1
+
+    def close(self) -> None:
+        if db.engine.dialect.name == "postgresql":
+            self.connection.exec_driver_sql("RESET synchronous_commit")
+        self.connection.close()
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    """A letter ready to go: its bytes and what recording its outcome needs."""
+
+    delivery_id: int
+    target_id: int
+    attempts: int
+    sender: str
+    recipient: str
+    data: bytes
+    test_mode: bool
+
+
+def _prepare(ids: list[int]) -> list[_Outgoing]:
+    """The claimed letters as messages, built before the first one goes (so no ORM object is
+    read while the round commits its outcomes); withdrawn ones are cancelled."""
+    outgoing, cancelled, unsendable = [], [], []
+    for delivery in _deliveries(ids):
+        if delivery.status != LetterDeliveryStatus.SENDING:
+            continue
+        if delivery.letter.status != LetterStatus.CONFIRMED:  # withdrawn since it was claimed
+            cancelled.append(delivery.id)
+            continue
+        email, test_mode = letter_email(delivery)
+        data, needs_smtputf8 = email.encoded()
+        if needs_smtputf8:
+            unsendable.append(delivery.id)
+            continue
+        outgoing.append(
+            _Outgoing(
+                delivery.id,
+                delivery.target_id,
+                delivery.attempts,
+                sender_address(email.sender),
+                email.envelope_to,
+                data,
+                test_mode,
+            )
+        )
+    _set(cancelled, LetterDeliveryStatus.CANCELLED)
+    _set(unsendable, LetterDeliveryStatus.FAILED, error="address needs SMTPUTF8")
+    db.session.commit()  # nothing held open while the letters go out
+    return outgoing
+
+
+def send_claimed(ids: list[int]) -> tuple[int, int]:
+    """Send the claimed deliveries over one SMTP connection; returns (sent, failed). Each letter
+    is marked sent just before the server takes it (at most once, in practice exactly once: a
+    worker that dies before that commit leaves the server a partial message, which it drops, and
+    the letter goes again after LOBBYING_CLAIM_LEASE)."""
+    outgoing = _prepare(ids)
+    if not outgoing:
+        return 0, 0
+    sent = failed = 0
+    connection = None
+    marks = SentMarks()
+    try:
+        connection = BulkConnection()
+        for done, letter in enumerate(outgoing):
+            try:
+                if connection.send(
+                    letter.sender,
+                    letter.recipient,
+                    letter.data,
+                    before_commit=lambda x=letter: marks.mark(x.delivery_id, x.test_mode),
+                ):
+                    sent += 1
+            except smtplib.SMTPResponseException as exc:
+                failed += 1
+                _refused_or_later(letter, exc)
+                if exc.smtp_code == 421:  # the server is closing: the rest waits for a tick
+                    _release([x.delivery_id for x in outgoing[done + 1 :]])
+                    break
+    except (smtplib.SMTPException, OSError):
+        # The connection broke (or never opened): what was not marked sent goes back to wait.
+        log.warning("letters: the mail server could not be reached; trying again later")
+        db.session.rollback()
+        _release([x.delivery_id for x in outgoing])
+    finally:
+        marks.close()
+        if connection is not None:
+            connection.close()
+    return sent, failed
+
+
+def _release(delivery_ids: list[int]) -> None:
+    """Back to the schedule: letters claimed by this round but not handed over."""
+    if delivery_ids:
+        db.session.execute(
+            update(LetterDelivery)
+            .where(
+                LetterDelivery.id.in_(delivery_ids),
+                LetterDelivery.status == LetterDeliveryStatus.SENDING,
+            )
+            .values(status=LetterDeliveryStatus.SCHEDULED),
+            execution_options=NO_SYNC,
+        )
+        db.session.commit()  # handed back at once
+
+
+def _refused_or_later(letter: _Outgoing, exc: smtplib.SMTPResponseException) -> None:
+    """The server said no: for good (5xx) to the address, or for now (4xx)."""
+    reason = redact_addresses(f"{exc.smtp_code} {_text(exc.smtp_error)}")[:300]
+    if not 500 <= exc.smtp_code < 600:
+        _retry_later(letter, reason)
+        return
+    if not letter.test_mode:  # in test mode it is the test inbox's problem, not the target's
+        target = db.session.get(Target, letter.target_id)
+        target.bounced_at, target.bounce_reason = utcnow(), reason
+        log.warning("letters to target %s bounced: skipped until staff fix it", letter.target_id)
+        skip_waiting_for(letter.target_id, "bounced")
+    _set([letter.delivery_id], LetterDeliveryStatus.BOUNCED, error=reason)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _retry_later(letter: _Outgoing, reason: str) -> None:
+    """A 4xx (greylisting, a full mailbox): again later, waiting longer each time, up to
+    MAX_ATTEMPTS tries."""
+    if letter.attempts >= MAX_ATTEMPTS:
+        _set([letter.delivery_id], LetterDeliveryStatus.FAILED, error=reason)
+        return
+    delay = timedelta(seconds=min(60 * 2**letter.attempts, 3600))
+    _set(
+        [letter.delivery_id],
+        LetterDeliveryStatus.SCHEDULED,
+        due_at=utcnow() + delay,
+        error=reason,
+    )
+
+
+def skip_waiting_for(target_id: int, reason: str) -> int:
+    """Letters still waiting for a target that bounced or left office: skipped, not sent."""
+    skipped = db.session.execute(
+        update(LetterDelivery)
+        .where(
+            LetterDelivery.target_id == target_id,
+            LetterDelivery.status.in_(
+                (LetterDeliveryStatus.SCHEDULED, LetterDeliveryStatus.IN_DIGEST)
+            ),
+        )
+        .values(status=LetterDeliveryStatus.SKIPPED, error=reason),
+        execution_options=NO_SYNC,
+    )
+    return skipped.rowcount
