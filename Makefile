@@ -12,7 +12,7 @@ I18N_DIR    := campaigns/translations
 POT         := $(I18N_DIR)/messages.pot
 
 .DEFAULT_GOAL := help
-.PHONY: help venv install run test lint format bench bench-dashboard bench-export bench-mailing translations clean-venv
+.PHONY: help venv install run test lint format bench bench-dashboard bench-export bench-mailing bench-lobbying translations clean-venv
 
 help: ## List the targets
 	@echo "Usage: make <target> [PYTEST_ARGS='...']"
@@ -58,6 +58,9 @@ bench-export: install ## Measure the CSV export of 100,000 signatures (speed, me
 
 bench-mailing: install ## Send mailings of 10,000 and 100,000 against a plain smtplib loop
 	$(PY) -m bench.mailing
+
+bench-lobbying: install ## Letters to 720 MEPs: tick cost, worker memory, letters/s (5,000, 50,000)
+	$(PY) -m bench.lobbying
 
 translations: install ## Extract messages, update each language's catalog, compile them
 	@mkdir -p $(I18N_DIR)
