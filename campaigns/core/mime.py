@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import uuid
 from email.header import Header
-from email.utils import parseaddr
+from email.utils import parseaddr, quote
 from functools import lru_cache
 
 
@@ -46,9 +46,11 @@ def encode_sender(sender: str) -> str:
     if not name:
         return address
     if name.isascii():
+        # Quoted with its quotes and backslashes escaped: a name someone typed (a letter's
+        # writer) can never add an address of its own.
         return (
-            f'"{name}" <{address}>'
-            if any(c in name for c in ',;:"()<>@[]')
+            f'"{quote(name)}" <{address}>'
+            if any(c in name for c in ',;:"()<>@[]\\.')
             else f"{name} <{address}>"
         )
     return f"{Header(name, 'utf-8').encode()} <{address}>"

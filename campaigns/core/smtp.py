@@ -35,6 +35,10 @@ def _angle(address: str) -> str:
     return smtplib.quoteaddr(address.replace("\r", " ").replace("\n", " "))
 
 
+class RecipientRefused(smtplib.SMTPResponseException):
+    """The server refused the recipient's address (RCPT TO), not the message or the sender."""
+
+
 class BulkConnection:
     def __init__(self) -> None:
         self._connect()
@@ -81,7 +85,7 @@ class BulkConnection:
         if mail_code != 250:
             self._fail(mail_code, mail_reply)
         if rcpt_code not in (250, 251):
-            self._fail(rcpt_code, rcpt_reply)
+            self._fail(rcpt_code, rcpt_reply, RecipientRefused)
         if data_code != 354:
             self._fail(data_code, data_reply)
         if not data.endswith(b"\r\n"):
@@ -111,10 +115,15 @@ class BulkConnection:
         smtp.send(commands.encode("ascii"))
         return [smtp.getreply() for _ in range(3)]
 
-    def _fail(self, code: int, reply: bytes) -> None:
+    def _fail(
+        self,
+        code: int,
+        reply: bytes,
+        error: type[smtplib.SMTPResponseException] = smtplib.SMTPResponseException,
+    ) -> None:
         with contextlib.suppress(smtplib.SMTPException, OSError):
             self.smtp.rset()
-        raise smtplib.SMTPResponseException(code, reply)
+        raise error(code, reply)
 
     def close(self) -> None:
         with contextlib.suppress(smtplib.SMTPException, OSError):

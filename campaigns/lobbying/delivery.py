@@ -20,10 +20,12 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import or_, select, update
 
+from campaigns.campaign.models import Campaign, CampaignStatus
 from campaigns.core.db import utcnow
 from campaigns.extensions import db
 from campaigns.lobbying.models import (
     Letter,
+    LetterAction,
     LetterDelivery,
     LetterDeliveryStatus,
     LetterStatus,
@@ -115,9 +117,16 @@ def claim_due(now: datetime, limit: int) -> tuple[list[int], int, bool]:
             Target.bounced_at,
         )
         .join(Target, Target.id == LetterDelivery.target_id)
+        .join(Letter, Letter.id == LetterDelivery.letter_id)
+        .join(LetterAction, LetterAction.id == Letter.action_id)
+        .join(Campaign, Campaign.id == LetterAction.campaign_id)
         .where(
             LetterDelivery.status == LetterDeliveryStatus.SCHEDULED,
             LetterDelivery.due_at <= now,
+            # Only targets whose turn has come: one target's backlog never hides the others'.
+            or_(Target.last_claimed_at.is_(None), Target.last_claimed_at <= now - spacing()),
+            # A paused campaign sends nothing until it is resumed.
+            Campaign.status != CampaignStatus.PAUSED,
         )
         .order_by(LetterDelivery.due_at)
         .limit(limit)
@@ -206,3 +215,42 @@ def tick(now: datetime | None = None) -> TickResult:
     claimed, deferred, more = claim_due(now, current_app.config["LOBBYING_BATCH_SIZE"])
     sent, failed = send_claimed(claimed)
     return TickResult(sent=sent, deferred=deferred, failed=failed, more=more)
+
+
+def requeue_skipped(target_id: int, reasons: tuple[str, ...]) -> int:
+    """Letters skipped for `reasons` ("bounced", "left office") go out after all, now that the
+    target can receive them again: due at once, at the target's pace. Withdrawn ones stay."""
+    confirmed = select(Letter.id).where(Letter.status == LetterStatus.CONFIRMED)
+    requeued = db.session.execute(
+        update(LetterDelivery)
+        .where(
+            LetterDelivery.target_id == target_id,
+            LetterDelivery.status == LetterDeliveryStatus.SKIPPED,
+            LetterDelivery.error.in_(reasons),
+            LetterDelivery.letter_id.in_(confirmed),
+        )
+        .values(status=LetterDeliveryStatus.SCHEDULED, due_at=utcnow(), error=None),
+        execution_options=NO_SYNC,
+    )
+    return requeued.rowcount
+
+
+def switch_digest(target_id: int, on: bool) -> int:
+    """Move the target's waiting letters into its daily digest (from today's), or out of it (due
+    at once, at its pace). Returns how many moved."""
+    now = utcnow()
+    moved = db.session.execute(
+        update(LetterDelivery)
+        .where(
+            LetterDelivery.target_id == target_id,
+            LetterDelivery.status
+            == (LetterDeliveryStatus.SCHEDULED if on else LetterDeliveryStatus.IN_DIGEST),
+        )
+        .values(
+            status=LetterDeliveryStatus.IN_DIGEST if on else LetterDeliveryStatus.SCHEDULED,
+            due_at=now,
+            deferred_by=None,
+        ),
+        execution_options=NO_SYNC,
+    )
+    return moved.rowcount

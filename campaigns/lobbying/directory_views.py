@@ -18,6 +18,7 @@ from campaigns.audit.services import record as audit
 from campaigns.core.db import parse_id
 from campaigns.core.i18n import country_name
 from campaigns.extensions import db
+from campaigns.lobbying.delivery import requeue_skipped, switch_digest
 from campaigns.lobbying.directory import IMPORTED_FIELDS, sorted_seats
 from campaigns.lobbying.directory_forms import (
     KIND_LABELS,
@@ -250,6 +251,10 @@ def edit(target_id: int) -> ResponseReturnValue:
         else:
             for key in changes:
                 setattr(target, key, values[key])
+            if "email" in changes and target.bounced_at is not None:
+                # A corrected address: the bounce was the old one's.
+                target.bounced_at = target.bounce_reason = None
+                requeue_skipped(target.id, ("bounced",))
             audit("target.updated", target=target, detail=changes)
             db.session.commit()
             flash(_("Changes to %(name)s saved.", name=target.name), "success")
@@ -275,8 +280,13 @@ def _switch(
     if field == "bounced_at":
         detail["bounce_reason"] = target.bounce_reason
         target.bounce_reason = None
+        detail["letters_requeued"] = requeue_skipped(target.id, ("bounced",))
     elif field == "active":
         target.left_office_on = None if value else _today()
+        if value:
+            detail["letters_requeued"] = requeue_skipped(target.id, ("left office",))
+    elif field == "daily_digest":
+        detail["letters_moved"] = switch_digest(target.id, on=bool(value))
     audit("target.state_changed", target=target, detail=detail)
     db.session.commit()
     flash(message(target.name), "success")

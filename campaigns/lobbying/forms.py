@@ -55,6 +55,8 @@ class LetterForm(FlaskForm):
             Email(
                 message=_l("Please enter a valid email address, like name@example.org."),
                 check_deliverability=False,
+                # The policymakers answer to it: an address every mail server can carry.
+                allow_smtputf8=False,
             ),
         ],
         filters=[_strip],

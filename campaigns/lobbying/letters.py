@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from campaigns.campaign.models import Campaign, CampaignTranslation
+from campaigns.campaign.models import Campaign, CampaignTranslation, TranslationStatus
 from campaigns.core.i18n import country_name
-from campaigns.lobbying.models import EditPolicy, Letter, LetterAction, Target
+from campaigns.lobbying.models import Letter, LetterAction, Target
 
 
 @dataclass(frozen=True)
@@ -25,11 +25,10 @@ def letter_version(
 ) -> CampaignTranslation:
     """The ready version in the first of `languages` (the target's) that has one, else the
     supporter's, else the campaign's default language."""
-    ready = {t.locale: t for t in campaign.translations if t.letter_subject and t.letter_body}
     ready = {
-        locale: t
-        for locale, t in ready.items()
-        if t.status == "ready" or locale == supporter_locale
+        t.locale: t
+        for t in campaign.translations
+        if t.status == TranslationStatus.READY and t.letter_subject and t.letter_body
     }
     for locale in (*languages, supporter_locale, campaign.default_locale):
         if locale in ready:
@@ -40,7 +39,8 @@ def letter_version(
 def compose(action: LetterAction, letter: Letter, target: Target) -> LetterText:
     """The letter `target` receives from the writer of `letter`."""
     campaign = action.campaign
-    rewritten = action.edit_policy == EditPolicy.FULL and letter.body
+    # What the supporter wrote and confirmed goes out, even if staff changed the policy since.
+    rewritten = bool(letter.body)
     # A supporter's own words are in their language; the action's in the target's where it can.
     version = (
         campaign.translation_for(letter.locale)
@@ -52,7 +52,7 @@ def compose(action: LetterAction, letter: Letter, target: Target) -> LetterText:
     text = letter.body if rewritten else version.letter_body
     with force_locale(locale):
         parts = [_("Dear %(name)s,", name=target.name), text.strip()]
-        if letter.note and action.edit_policy == EditPolicy.NOTE:
+        if letter.note:
             parts.append(_("In my own words:") + "\n" + letter.note.strip())
         parts.append(
             _("Yours sincerely,")

@@ -33,6 +33,12 @@ def sender_for(supporter_name: str) -> str:
     return formataddr((shown, address))
 
 
+def ascii_address(address: str) -> str:
+    """The address with its domain in IDNA (münchen.de -> xn--mnchen-3ya.de), as headers need."""
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain.encode('idna').decode('ascii')}" if domain else address
+
+
 def as_html(text: str) -> str:
     paragraphs = (escape(p).replace("\n", "<br>\n") for p in text.split("\n\n"))
     return "\n".join(f"<p>{p}</p>" for p in paragraphs)
@@ -66,7 +72,7 @@ def build_email(
         html=as_html(body),
         locale=text.locale,
         message_id=make_msgid(domain=domain),
-        reply_to=formataddr((header_safe(letter.name or ""), letter.email or "")),
+        reply_to=formataddr((header_safe(letter.name or ""), ascii_address(letter.email or ""))),
         extra_headers=headers,
     )
 

@@ -16,7 +16,7 @@ from campaigns.campaign.models import Campaign
 from campaigns.core.db import utcnow
 from campaigns.core.mime import sender_address
 from campaigns.core.redact import redact_addresses
-from campaigns.core.smtp import BulkConnection
+from campaigns.core.smtp import BulkConnection, RecipientRefused
 from campaigns.extensions import db
 from campaigns.lobbying.message import letter_email
 from campaigns.lobbying.models import (
@@ -128,8 +128,12 @@ def _prepare(ids: list[int]) -> list[_Outgoing]:
         if delivery.letter.status != LetterStatus.CONFIRMED:  # withdrawn since it was claimed
             cancelled.append(delivery.id)
             continue
-        email, test_mode = letter_email(delivery)
-        data, needs_smtputf8 = email.encoded()
+        try:
+            email, test_mode = letter_email(delivery)
+            data, needs_smtputf8 = email.encoded()
+        except (UnicodeError, ValueError):  # one odd letter fails alone, the round goes on
+            log.exception("letter delivery %s could not be built", delivery.id)
+            needs_smtputf8 = True
         if needs_smtputf8:
             unsendable.append(delivery.id)
             continue
@@ -145,7 +149,7 @@ def _prepare(ids: list[int]) -> list[_Outgoing]:
             )
         )
     _set(cancelled, LetterDeliveryStatus.CANCELLED)
-    _set(unsendable, LetterDeliveryStatus.FAILED, error="address needs SMTPUTF8")
+    _set(unsendable, LetterDeliveryStatus.FAILED, error="address not ASCII, or letter not built")
     db.session.commit()  # nothing held open while the letters go out
     return outgoing
 
@@ -210,6 +214,10 @@ def _refused_or_later(letter: _Outgoing, exc: smtplib.SMTPResponseException) -> 
     reason = redact_addresses(f"{exc.smtp_code} {_text(exc.smtp_error)}")[:300]
     if not 500 <= exc.smtp_code < 600:
         _retry_later(letter, reason)
+        return
+    if not isinstance(exc, RecipientRefused):
+        # The message or our sender refused, not the target's address: this letter fails alone.
+        _set([letter.delivery_id], LetterDeliveryStatus.FAILED, error=reason)
         return
     if not letter.test_mode:  # in test mode it is the test inbox's problem, not the target's
         target = db.session.get(Target, letter.target_id)

@@ -327,7 +327,7 @@ def test_digest_bounce_and_office_switches_say_what_happened_and_are_audited(app
         .where(AuditEntry.action == "target.state_changed")
         .order_by(AuditEntry.id)
     ).all()
-    assert changes[0] == {"daily_digest": {"from": False, "to": True}}
+    assert changes[0] == {"daily_digest": {"from": False, "to": True}, "letters_moved": 0}
     assert changes[2]["bounced_at"]["to"] is None
     assert changes[2]["bounce_reason"] == "550 5.1.1 mailbox unknown"
     assert changes[3]["active"] == {"from": True, "to": False}
