@@ -14,7 +14,7 @@ For each size, in one run:
    over one connection into the SMTP sink (bench/sink.py), as bench/mailing.py does.
 3. **Platform, pacing lifted.** The deliveries scheduled again, for letters confirmed over the
    past hour with LOBBYING_PER_TARGET_PER_HOUR=10,000,000 (0.36 ms apart), office hours
-   Mon-Sun 00:00-23:59 and no jitter: all are due. A real Celery worker (`-Q default`, prefork,
+   Mon-Sun 00:00-24:00 and no jitter: all are due. A real Celery worker (`-Q default`, prefork,
    `--concurrency` processes) and beat (LOBBYING_TICK_INTERVAL=1) send them; timed from beat's
    start until the sink holds all N. LOBBYING_DELIVERY stays "test": every letter must reach the
    test inbox and no other envelope recipient (checked), each exactly once.

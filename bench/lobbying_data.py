@@ -27,7 +27,7 @@ TARGETS_PER_LETTER = 5
 # Pacing lifted, for the throughput phase (the worker's environment, and the bench's schedule).
 LIFTED = {
     "LOBBYING_PER_TARGET_PER_HOUR": 10_000_000,
-    "LOBBYING_OFFICE_HOURS": "Mon-Sun 00:00-23:59",
+    "LOBBYING_OFFICE_HOURS": "Mon-Sun 00:00-24:00",
     "LOBBYING_JITTER": 0.0,
     "LOBBYING_TICK_INTERVAL": 1,
 }

@@ -133,9 +133,8 @@ class Email:
     html: str
     locale: str
     message_id: str
-    reply_to: str = ""  # `Name <address>`, where answers should go (a letter: its writer)
-    # Further headers, e.g. X-Original-To of a letter sent to the test inbox.
-    extra_headers: tuple[tuple[str, str], ...] = ()
+    reply_to: str = ""  # `Name <address>` where answers go (a letter's: its writer)
+    extra_headers: tuple[tuple[str, str], ...] = ()  # e.g. a test-mode letter's X-Original-To
 
     @cached_property
     def envelope_to(self) -> str:
@@ -150,9 +149,8 @@ class Email:
         with its domain in IDNA, which only a server announcing SMTPUTF8 accepts)."""
         to = self.envelope_to
         content_type, body = alternative(self.text, self.html)
-        extra = "".join(f"{name}: {encode_header(value)}\r\n" for name, value in self.extra_headers)
-        if self.reply_to:
-            extra = f"Reply-To: {encode_sender(self.reply_to)}\r\n{extra}"
+        extra = [("Reply-To", encode_sender(self.reply_to))] if self.reply_to else []
+        extra += [(name, encode_header(value)) for name, value in self.extra_headers]
         head = (
             f"From: {encode_sender(self.sender)}\r\n"
             f"To: {to}\r\n"
@@ -162,8 +160,8 @@ class Email:
             # RFC 3834: tell autoresponders (vacation replies) not to answer.
             "Auto-Submitted: auto-generated\r\n"
             f"Content-Language: {self.locale}\r\n"
-            f"{extra}"
-            "MIME-Version: 1.0\r\n"
+            + "".join(f"{name}: {value}\r\n" for name, value in extra)
+            + "MIME-Version: 1.0\r\n"
             f"{content_type}"
             "\r\n"
         )

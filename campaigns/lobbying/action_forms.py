@@ -88,7 +88,9 @@ RULE_CHOICES = [
     ),
     (
         SelectionRule.GROUP.value,
-        _l("The MEPs of one political group (those of the supporter's country first)"),
+        _l(
+            "The MEPs of one political group (on the chosen committees first, then the supporter's country)"
+        ),
     ),
     (SelectionRule.NAMED.value, _l("A list of policymakers you name")),
 ]

@@ -43,6 +43,10 @@ def settings(campaign_id: int) -> ResponseReturnValue:
     campaign, action = action_or_404(campaign_id, for_update=request.method == "POST")
     form = LetterActionForm(data=_form_data(action) if request.method == "GET" else None)
     _fill_choices(form, action)
+    if form.is_submitted() and action.live and not current_staff().can(LIVE):
+        # Letters of a live action reach real policymakers: who receives them is the admin's
+        # to change, as switching live was.
+        abort(403)
     if form.is_submitted() and _valid(form, campaign):
         changed = services.save_settings(action, _settings_from(form), current_staff())
         db.session.commit()

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from campaigns.core.db import utcnow
-from campaigns.core.mail import PermanentMailError, send_once
+from campaigns.core.mail import MailClaimedElsewhere, PermanentMailError, send_once
 from campaigns.extensions import db
 from campaigns.lobbying.letters import LetterText, compose
 from campaigns.lobbying.message import build_email
@@ -26,6 +26,7 @@ from campaigns.lobbying.models import (
     Target,
 )
 from campaigns.lobbying.pacing import office_hours, zone_of
+from campaigns.lobbying.sending import skip_waiting_for
 
 
 def send_digests(now: datetime | None = None) -> int:
@@ -53,7 +54,16 @@ def send_digests(now: datetime | None = None) -> int:
             days[(delivery.target_id, delivery.letter.action_id, day)].append(delivery)
     sent = 0
     for (target_id, action_id, day), deliveries in days.items():
-        sent += _send_digest(target_id, action_id, day, deliveries)
+        if not deliveries[0].target.receives_letters:  # left office or bounced meanwhile
+            skip_waiting_for(
+                target_id, "bounced" if deliveries[0].target.bounced_at else "left office"
+            )
+            db.session.commit()
+            continue
+        try:
+            sent += _send_digest(target_id, action_id, day, deliveries)
+        except MailClaimedElsewhere:  # another worker is sending this one: the others go on
+            continue
     return sent
 
 
@@ -97,9 +107,14 @@ def _send_digest(target_id: int, action_id: int, day: date, deliveries: list) ->
     email.sender = current_app.config["MAIL_DEFAULT_SENDER"]
     key = f"letter-digest:{target_id}:{action_id}:{day.isoformat()}"
     try:
-        send_once(key, "lobbying/digest", lambda: email)
+        went = send_once(key, "lobbying/digest", lambda: email)
     except PermanentMailError:
         _mark(confirmed, LetterDeliveryStatus.BOUNCED)
+        return 0
+    if not went:
+        # This day's digest went before (its worker died before recording it): these letters
+        # were in it. Recorded now, and not counted as sent by this call.
+        _mark(confirmed, LetterDeliveryStatus.SENT, test_mode=not letters_go_live(action))
         return 0
     _mark(confirmed, LetterDeliveryStatus.SENT, test_mode=not letters_go_live(action))
     _mark([d for d in deliveries if d not in confirmed], LetterDeliveryStatus.CANCELLED)

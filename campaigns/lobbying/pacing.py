@@ -62,7 +62,9 @@ def parse_office_hours(text: str) -> OfficeHours:
             raise ValueError(f"office hours {text!r}: unknown day in {part!r}")
         a, b = DAYS.index(first), DAYS.index(last or first)
         days.update(range(a, b + 1) if a <= b else (*range(a, 7), *range(b + 1)))
-    start, end = (time.fromisoformat(found[k].zfill(5)) for k in ("start", "end"))
+    start = time.fromisoformat(found["start"].zfill(5))
+    # "24:00": to the end of the day ("Mon-Sun 00:00-24:00" is always open).
+    end = time.max if found["end"] == "24:00" else time.fromisoformat(found["end"].zfill(5))
     if start >= end:
         raise ValueError(f"office hours {text!r}: the office must open before it closes")
     return OfficeHours(frozenset(days), start, end)

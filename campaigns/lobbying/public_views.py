@@ -28,6 +28,7 @@ from campaigns.extensions import db
 from campaigns.lobbying import services, writing
 from campaigns.lobbying.forms import LetterForm
 from campaigns.lobbying.letters import letter_version
+from campaigns.lobbying.mode import letters_go_live
 from campaigns.lobbying.models import Letter, LetterAction, LetterStatus
 from campaigns.lobbying.selection import Selection, targets_for
 from campaigns.petitions.consent import wording
@@ -89,6 +90,7 @@ def _render(
         selection=_selection(action, form.country.data),
         open_for_letters=services.accepts_letters(action),
         letters=services.confirmed_letters(action.id),
+        test_mode=not letters_go_live(action),
         notice=notice,
         data_use=wording(writing.LETTER_PURPOSE, locale),
     )
@@ -260,4 +262,5 @@ def thanks(slug: str) -> ResponseReturnValue:
         translation=action.campaign.translation_for(str(get_locale())),
         deliveries=services.delivered_to(letter) if letter else [],
         letters=services.confirmed_letters(action.id),
+        test_mode=not letters_go_live(action),
     )

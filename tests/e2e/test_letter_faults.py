@@ -19,7 +19,7 @@ from tests.support import wait_until
 pytestmark = pytest.mark.e2e
 
 WORKER_SETTINGS = {
-    "LOBBYING_OFFICE_HOURS": "Mon-Sun 00:00-23:59",
+    "LOBBYING_OFFICE_HOURS": "Mon-Sun 00:00-24:00",
     "LOBBYING_JITTER": "0",
     "LOBBYING_PER_TARGET_PER_HOUR": "36000",  # one letter per target every 0.1 s
     "LOBBYING_CLAIM_LEASE": "2",

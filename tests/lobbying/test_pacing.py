@@ -71,6 +71,8 @@ def test_office_hours_are_read_from_the_setting():
     friday_night = datetime(2026, 12, 11, 20, 0, tzinfo=BRUSSELS)
     monday = hours.next_open(friday_night.astimezone(UTC), BRUSSELS).astimezone(BRUSSELS)
     assert (monday.weekday(), monday.hour) == (0, 8)
+    always = parse_office_hours("Mon-Sun 00:00-24:00")
+    assert always.is_open(datetime(2026, 12, 13, 23, 59, 30, tzinfo=BRUSSELS))
     for wrong in ("weekdays 8-19", "Mon-Fri 19:00-08:00", "Mon-Xyz 08:00-19:00"):
         with pytest.raises(ValueError, match="office hours"):
             parse_office_hours(wrong)
