@@ -220,6 +220,7 @@ def confirm(token: str) -> ResponseReturnValue:
             "lobbying/confirm.html",
             translation=campaign.translation_for(str(get_locale())),
             token=token,
+            letter=letter,
             deliveries=services.delivered_to(letter),
         )
     if services.confirm(letter):

@@ -91,6 +91,10 @@ def test_nothing_reaches_a_target_before_the_supporter_confirms(
     assert all(d.status == LetterDeliveryStatus.AWAITING_CONFIRMATION for d in letter.deliveries)
 
     mailbox.clear()
+    link = next(u for u in links_in(mail) if "/letters/confirm/" in u)
+    before = client.get(link.split("localhost", 1)[1]).get_data(as_text=True)
+    assert "Signed with your name, Ana Sousa:" in before  # what goes out in her name
+    assert "I lost a friend to an overdose." in before
     confirm(client, mail)
     thanks = client.get(f"{PAGE}/thanks").get_data(as_text=True)
     assert "Marc LEROY" in thanks
