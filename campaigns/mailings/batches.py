@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 
 from campaigns.core.db import utcnow
+from campaigns.core.smtp import BulkConnection
 from campaigns.extensions import db
 from campaigns.mailings import lifecycle
 from campaigns.mailings.audience import extend_recipient_list
@@ -31,7 +32,6 @@ from campaigns.mailings.delivery import (
 from campaigns.mailings.message import Layout, MessageFactory, Recipient, prepare_layout
 from campaigns.mailings.models import Delivery, DeliveryStatus, Mailing, MailingStatus
 from campaigns.mailings.rate import SendingRate
-from campaigns.core.smtp import BulkConnection
 from campaigns.mailings.suppression import suppressed_among
 
 # How late (seconds) a message may still start after its reserved start time, if that is more

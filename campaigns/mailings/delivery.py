@@ -16,11 +16,11 @@ from sqlalchemy import bindparam, exists, update
 
 from campaigns.core.db import utcnow
 from campaigns.core.redact import redact_addresses
+from campaigns.core.smtp import BulkConnection
 from campaigns.extensions import db
 from campaigns.mailings.compose import merge_values
 from campaigns.mailings.message import Layout, MessageFactory, Recipient
 from campaigns.mailings.models import Delivery, DeliveryStatus, Mailing, MailingStatus
-from campaigns.core.smtp import BulkConnection
 
 # Delivery rows change by bulk UPDATEs while a batch holds them in memory; the batch reads nothing
 # back from those objects, so the session need not match them to each statement (it would look

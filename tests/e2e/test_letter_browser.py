@@ -34,11 +34,11 @@ def test_write_by_keyboard_confirm_and_the_worker_delivers_to_the_test_inbox(
     app,
     page,
     live_server,
-    action,
-    directory,
+    action,  # noqa: F811 - the fixture imported above
+    directory,  # noqa: F811
     mailbox,
     start_worker,
-    axe,  # noqa: F811
+    axe,
 ):
     start_worker(
         PUBLIC_BASE_URL=live_server.url, LOBBYING_OFFICE_HOURS=ALWAYS_OPEN, LOBBYING_JITTER="0"
