@@ -42,6 +42,7 @@ from campaigns.campaign.models import (
     TranslationStatus,
 )
 from campaigns.core.db import parse_id, utcnow
+from campaigns.core.forms import single_line, strip
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # "10000", "10 000", "10,000", "10.000", "10'000": thousands separators as people type them.
@@ -66,10 +67,6 @@ LETTER_SUBJECT_MAX = _column_length(CampaignTranslation.letter_subject)
 TOO_LONG = _l("Please use at most %(max)d characters.")
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
 class Written:
     """Required, and more than spaces (InputRequired lets "   " through)."""
 
@@ -88,11 +85,6 @@ def _plain_text(value: str | None) -> str | None:
     if not isinstance(value, str):
         return value
     return value.replace("\r\n", "\n").replace("\r", "\n").strip()
-
-
-def _single_line(_form: FlaskForm, field: StringField) -> None:
-    if field.data and any(ch in field.data for ch in "\r\n\x00"):
-        raise ValidationError(_l("Please write this on a single line."))
 
 
 def _safe_markdown(_form: FlaskForm, field: TextAreaField) -> None:
@@ -155,7 +147,7 @@ class SettingsForm(FlaskForm):
             Written(_l("Please choose the last part of the page's address.")),
             Length(max=SLUG_MAX, message=TOO_LONG),
         ],
-        filters=[_strip],
+        filters=[strip],
         description=_l(
             "Lowercase letters, digits and hyphens, e.g. naloxone-in-every-pocket. "
             "It cannot be changed after the launch."
@@ -232,9 +224,9 @@ class TextForm(FlaskForm):
         validators=[
             Written(_l("Please give the campaign a title.")),
             Length(max=TITLE_MAX, message=TOO_LONG),
-            _single_line,
+            single_line,
         ],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"maxlength": TITLE_MAX},
     )
     summary = TextAreaField(
@@ -243,14 +235,14 @@ class TextForm(FlaskForm):
             Written(_l("Please write a short summary.")),
             Length(max=SUMMARY_MAX, message=TOO_LONG),
         ],
-        filters=[_strip],
+        filters=[strip],
         description=_l("One or two sentences, shown on the home page and under the title."),
         render_kw={"maxlength": SUMMARY_MAX, "rows": 3},
     )
     target = StringField(
         _l("Addressed to (optional)"),
-        validators=[Optional(), Length(max=TARGET_MAX, message=TOO_LONG), _single_line],
-        filters=[_strip],
+        validators=[Optional(), Length(max=TARGET_MAX, message=TOO_LONG), single_line],
+        filters=[strip],
         description=_l("e.g. Members of the European Parliament's Public Health committee"),
         render_kw={"maxlength": TARGET_MAX},
     )
@@ -271,8 +263,8 @@ class TextForm(FlaskForm):
     # may stay empty in a draft: the view requires both for a version marked ready.
     letter_subject = StringField(
         _l("Letter subject"),
-        validators=[Optional(), Length(max=LETTER_SUBJECT_MAX, message=TOO_LONG), _single_line],
-        filters=[_strip],
+        validators=[Optional(), Length(max=LETTER_SUBJECT_MAX, message=TOO_LONG), single_line],
+        filters=[strip],
         description=_l("One line: the subject of the email every policymaker receives."),
         render_kw={"maxlength": LETTER_SUBJECT_MAX},
     )
@@ -355,7 +347,7 @@ class DeliveryForm(FlaskForm):
             Written(_l("Please say to whom, when and how the petition was delivered.")),
             Length(max=DELIVERY_NOTE_MAX_LENGTH, message=TOO_LONG),
         ],
-        filters=[_strip],
+        filters=[strip],
         description=_l(
             "e.g. Handed to the chair of the SANT committee on 31 August 2031 in Brussels, "
             "with the signatures as a printed report."

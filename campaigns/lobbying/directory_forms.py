@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
@@ -16,6 +15,7 @@ from wtforms import EmailField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from campaigns.core.forms import https_link, single_line, strip
 from campaigns.core.i18n import EU_MEMBER_STATES, country_choices
 from campaigns.lobbying.directory import TARGET_LANGUAGES
 from campaigns.lobbying.models import Target, TargetKind
@@ -38,30 +38,6 @@ def language_label(code: str) -> str:
     """A language's name in the page's language, with its code: "German (de)"."""
     name = Locale.parse(str(get_locale())).languages.get(code, code)
     return f"{name} ({code})"
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
-def _single_line(_form: FlaskForm, field: StringField) -> None:
-    if field.data and any(ch in field.data for ch in "\r\n\x00"):
-        raise ValidationError(_l("Please write this on a single line."))
-
-
-def _https_link(_form: FlaskForm, field: StringField) -> None:
-    if not field.data:
-        return
-    message = _l(
-        "Please enter a web address that starts with https://, such as https://europa.eu/."
-    )
-    try:
-        parts = urlsplit(field.data)
-        host = parts.hostname
-    except ValueError:  # e.g. a broken IPv6 address: https://[
-        raise ValidationError(message) from None
-    if parts.scheme.lower() != "https" or not host or any(ch.isspace() for ch in field.data):
-        raise ValidationError(message)
 
 
 @functools.cache
@@ -109,9 +85,9 @@ class TargetForm(FlaskForm):
         validators=[
             InputRequired(_l("Please enter the name.")),
             Length(max=200, message=_LONG),
-            _single_line,
+            single_line,
         ],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"maxlength": 200, "autocomplete": "off"},
     )
     role = StringField(
@@ -119,15 +95,15 @@ class TargetForm(FlaskForm):
         validators=[
             InputRequired(_l("Please enter the role, such as “Commissioner for Health”.")),
             Length(max=200, message=_LONG),
-            _single_line,
+            single_line,
         ],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"maxlength": 200, "autocomplete": "off"},
     )
     institution = StringField(
         _l("Institution (optional)"),
-        validators=[Optional(), Length(max=200, message=_LONG), _single_line],
-        filters=[_strip],
+        validators=[Optional(), Length(max=200, message=_LONG), single_line],
+        filters=[strip],
         render_kw={"maxlength": 200, "autocomplete": "off"},
     )
     country = SelectField(_l("Country"), validate_choice=True)
@@ -137,16 +113,16 @@ class TargetForm(FlaskForm):
         validators=[
             InputRequired(_l("Please enter an email address.")),
             Length(max=254, message=_LONG),
-            _single_line,
+            single_line,
             Email(message=_l("Please enter a valid email address."), check_deliverability=False),
         ],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"maxlength": 254, "autocomplete": "off"},
     )
     profile_url = StringField(
         _l("Public profile (optional)"),
-        validators=[Optional(), Length(max=300, message=_LONG), _single_line, _https_link],
-        filters=[_strip],
+        validators=[Optional(), Length(max=300, message=_LONG), single_line, https_link],
+        filters=[strip],
         render_kw={"maxlength": 300, "type": "url", "autocomplete": "off"},
     )
     time_zone = StringField(
@@ -155,10 +131,10 @@ class TargetForm(FlaskForm):
         validators=[
             InputRequired(_l("Please enter a time zone such as Europe/Brussels.")),
             Length(max=64, message=_LONG),
-            _single_line,
+            single_line,
             _time_zone,
         ],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"maxlength": 64, "autocomplete": "off", "list": "time-zones"},
     )
 

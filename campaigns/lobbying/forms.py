@@ -7,30 +7,12 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 
+from campaigns.core.forms import newlines, no_control_characters, single_line, strip
 from campaigns.core.i18n import country_choices
 from campaigns.lobbying.models import EditPolicy, LetterAction
 
 TOO_LONG = _l("Please use at most %(max)d characters.")
 SUBJECT_MAX = 200
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
-def _newlines(value: str | None) -> str | None:
-    # Browsers send CR LF; the length limits count what a person sees, one per line break.
-    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else value
-
-
-def _single_line(_form: FlaskForm, field: StringField) -> None:
-    if field.data and any(ch in field.data for ch in "\r\n\x00"):
-        raise ValidationError(_l("Please write this on a single line."))
-
-
-def _no_nul(_form: FlaskForm, field: TextAreaField) -> None:
-    if field.data and "\x00" in field.data:
-        raise ValidationError(_l("Please remove the invisible control characters."))
 
 
 class LetterForm(FlaskForm):
@@ -42,9 +24,9 @@ class LetterForm(FlaskForm):
         validators=[
             InputRequired(_l("Please enter your name.")),
             Length(max=120, message=TOO_LONG),
-            _single_line,
+            single_line,
         ],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"autocomplete": "name", "maxlength": 120},
     )
     email = EmailField(
@@ -59,7 +41,7 @@ class LetterForm(FlaskForm):
                 allow_smtputf8=False,
             ),
         ],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"autocomplete": "email", "maxlength": 254},
     )
     country = SelectField(
@@ -69,11 +51,11 @@ class LetterForm(FlaskForm):
     )
     note = TextAreaField(
         _l("Add a few words of your own (optional)"),
-        validators=[Optional(), _no_nul],
-        filters=[_newlines],
+        validators=[Optional(), no_control_characters],
+        filters=[newlines],
     )
-    subject = StringField(_l("Subject"), filters=[_strip], validators=[_single_line])
-    body = TextAreaField(_l("Your letter"), validators=[_no_nul], filters=[_newlines])
+    subject = StringField(_l("Subject"), filters=[strip], validators=[single_line])
+    body = TextAreaField(_l("Your letter"), validators=[no_control_characters], filters=[newlines])
     source = HiddenField()
     website = StringField(
         _l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"}

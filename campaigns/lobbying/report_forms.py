@@ -3,9 +3,7 @@ the dates an answer may have (from the campaign's creation to today)."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
-from urllib.parse import urlsplit
 
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -14,13 +12,12 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
 
+from campaigns.core.forms import https_link, newlines, no_control_characters, strip
 from campaigns.lobbying.models import Position
 
 QUOTE_MAX = 500
 LINK_MAX = 300
 TOO_LONG = _l("Please use at most %(max)d characters.")
-# Control characters other than the line break and the tab (which a pasted quote may hold).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 POSITION_CHOICES = [
     (Position.SUPPORTS.value, _l("Supports")),
@@ -28,39 +25,6 @@ POSITION_CHOICES = [
     (Position.UNDECIDED.value, _l("Undecided")),
     (Position.NO_REPLY.value, _l("No reply")),
 ]
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
-def _newlines(value: str | None) -> str | None:
-    # Browsers send CR LF; the limit counts what a person sees: one character per line break.
-    return (
-        value.replace("\r\n", "\n").replace("\r", "\n").strip() if isinstance(value, str) else value
-    )
-
-
-def _no_control(_form: FlaskForm, field: TextAreaField) -> None:
-    if field.data and _CONTROL.search(field.data):
-        raise ValidationError(_l("Please remove the invisible control characters."))
-
-
-def _https_link(_form: FlaskForm, field: StringField) -> None:
-    if not field.data:
-        return
-    parts = urlsplit(field.data)
-    if (
-        parts.scheme.lower() != "https"
-        or not parts.hostname
-        or any(ch.isspace() or ord(ch) < 32 for ch in field.data)
-    ):
-        raise ValidationError(
-            _l(
-                "Please enter a web address that starts with https://, such as "
-                "https://www.europarl.europa.eu/."
-            )
-        )
 
 
 class DayField(DateField):
@@ -101,14 +65,14 @@ class ResponseForm(FlaskForm):
     )
     quote = TextAreaField(
         _l("Short quote (optional)"),
-        validators=[Length(max=QUOTE_MAX, message=TOO_LONG), _no_control],
-        filters=[_newlines],
+        validators=[Length(max=QUOTE_MAX, message=TOO_LONG), no_control_characters],
+        filters=[newlines],
         render_kw={"rows": 4, "maxlength": QUOTE_MAX},
     )
     link = StringField(
         _l("Link to the answer (optional)"),
-        validators=[Length(max=LINK_MAX, message=TOO_LONG), _https_link],
-        filters=[_strip],
+        validators=[Length(max=LINK_MAX, message=TOO_LONG), https_link],
+        filters=[strip],
         render_kw={"type": "url", "inputmode": "url", "maxlength": LINK_MAX},
     )
 

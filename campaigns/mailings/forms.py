@@ -10,6 +10,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from campaigns.campaign.models import Campaign
+from campaigns.core.forms import single_line, strip
 from campaigns.core.i18n import SIGNER_COUNTRIES, country_name, language_name
 from campaigns.extensions import db
 from campaigns.mailings.audience import Audience
@@ -18,19 +19,10 @@ from campaigns.mailings.models import Mailing, MailingVersion
 from campaigns.networks.models import Network
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
 def _merge_fields_known(_form: FlaskForm, field: StringField) -> None:
     found = problems(field.data or "")
     if found:
         raise ValidationError(found[0])
-
-
-def _single_line(_form: FlaskForm, field: StringField) -> None:
-    if field.data and any(ch in field.data for ch in "\r\n\x00"):
-        raise ValidationError(_l("Please write this on a single line."))
 
 
 class ChecklistField(SelectMultipleField):
@@ -70,9 +62,9 @@ class MailingForm(AudienceForm):
         validators=[
             InputRequired(_l("Please give the mailing a name.")),
             Length(max=200, message=_l("Please use at most %(max)d characters.")),
-            _single_line,
+            single_line,
         ],
-        filters=[_strip],
+        filters=[strip],
     )
     default_locale = SelectField(_l("Default language (for recipients of other languages)"))
     action_campaign_id = SelectField(_l("Campaign for the action link and campaign title"))
@@ -95,10 +87,10 @@ def mailing_form(languages: tuple[str, ...] | None = None, **kwargs: object) -> 
                 validators=[
                     Optional(),
                     Length(max=200, message=_l("Please use at most %(max)d characters.")),
-                    _single_line,
+                    single_line,
                     _merge_fields_known,
                 ],
-                filters=[_strip],
+                filters=[strip],
             ),
         )
         setattr(
@@ -129,7 +121,7 @@ class ScheduleForm(FlaskForm):
     send_at = StringField(
         _l("Send at (your time zone; empty: now)"),
         render_kw={"type": "datetime-local"},
-        filters=[_strip],
+        filters=[strip],
     )
 
 

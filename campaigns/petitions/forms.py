@@ -5,17 +5,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 
+from campaigns.core.forms import single_line, strip
 from campaigns.core.i18n import country_choices
 from campaigns.petitions.consent import CONSENT_WORDING
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
-def _no_line_breaks(_form: FlaskForm, field: StringField) -> None:
-    if field.data and any(ch in field.data for ch in "\r\n\x00"):
-        raise ValidationError(_l("Please write this on a single line."))
 
 
 class SignatureForm(FlaskForm):
@@ -30,9 +22,9 @@ class SignatureForm(FlaskForm):
         validators=[
             InputRequired(_l("Please enter your name.")),
             Length(max=120, message=_l("Please use at most %(max)d characters.")),
-            _no_line_breaks,
+            single_line,
         ],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"autocomplete": "name", "maxlength": 120},
     )
     email = EmailField(
@@ -45,7 +37,7 @@ class SignatureForm(FlaskForm):
                 check_deliverability=False,
             ),
         ],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"autocomplete": "email", "maxlength": 254},
     )
     country = SelectField(

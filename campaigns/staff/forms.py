@@ -6,20 +6,12 @@ from importlib import resources
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import Email, EqualTo, InputRequired, Length, ValidationError
+from wtforms.validators import Email, EqualTo, InputRequired, Length
 
 from campaigns.core.db import parse_id
+from campaigns.core.forms import single_line, strip
 from campaigns.staff.models import Role
 from campaigns.staff.passwords import MAX_LENGTH
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
-def _single_line(_form: FlaskForm, field: StringField) -> None:
-    if field.data and any(ch in field.data for ch in "\r\n\x00"):
-        raise ValidationError(_l("Please write this on a single line."))
 
 
 def _email_field(label: str = _l("Email address")) -> EmailField:
@@ -30,7 +22,7 @@ def _email_field(label: str = _l("Email address")) -> EmailField:
             Length(max=254, message=_l("Please use at most %(max)d characters.")),
             Email(message=_l("Please enter a valid email address."), check_deliverability=False),
         ],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"autocomplete": "username", "maxlength": 254},
     )
 
@@ -54,7 +46,7 @@ class CodeForm(FlaskForm):
             InputRequired(_l("Please enter the code.")),
             Length(max=12, message=_l("The code has six digits.")),
         ],
-        filters=[_strip],
+        filters=[strip],
         render_kw={
             "autocomplete": "one-time-code",
             "inputmode": "numeric",
@@ -107,9 +99,9 @@ class StaffForm(FlaskForm):
         _l("Name"),
         validators=[
             Length(max=120, message=_l("Please use at most %(max)d characters.")),
-            _single_line,
+            single_line,
         ],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"maxlength": 120, "autocomplete": "off"},
     )
     role = SelectField(
