@@ -213,3 +213,14 @@ def test_a_letter_never_confirmed_is_deleted_after_the_retention_period(app, cli
     db.session.commit()
     assert db.session.scalars(select(Letter.email)).all() == ["ana@example.org"]
     assert db.session.scalar(select(db.func.count()).select_from(LetterDelivery)) == 3
+
+
+def test_a_country_nobody_can_receive_a_letter_from_is_said_plainly(client, action):
+    action.chosen = []  # no fallback list: a supporter from Norway reaches nobody
+    db.session.commit()
+    answer = write(client, country="NO")
+    assert answer.status_code == 422
+    page = answer.get_data(as_text=True)
+    assert "Nobody can receive this letter from the country you chose." in page
+    assert "ana@example.org" in page  # nothing typed is lost
+    assert db.session.scalar(select(Letter)) is None
