@@ -12,6 +12,7 @@ import smtplib
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -203,7 +204,10 @@ def send_with_platform(
     workdir: Path,
     size: int,
     args: argparse.Namespace,
+    release: Callable[[], None],
 ) -> dict:
+    """Start a worker and beat, let beat tick once on nothing due, then release the letters
+    (`release()`) and time from there until the sink holds all of them."""
     worker = procs.spawn(
         f"worker-{size}",
         [
@@ -231,7 +235,6 @@ def send_with_platform(
     watch = MemoryWatch([worker.pid])
     watch.sample()
     before = sink.poll()
-    start = time.time()
     beat = procs.spawn(
         f"beat-{size}",
         [
@@ -246,6 +249,14 @@ def send_with_platform(
         ],
         env=env,
     )
+    wait_until(
+        lambda: "lobbying.tick" in worker.tail(400) and "succeeded" in worker.tail(400),
+        60,
+        "beat's first tick",
+        procs,
+    )
+    release()
+    start = time.time()
     cpu = CpuSampler({"worker": worker.pid, "beat": beat.pid, "sink": sink.child.pid})
     deadline = start + args.send_timeout
     samples = 0
