@@ -16,6 +16,7 @@ from campaigns.core.db import utcnow
 from campaigns.editor.common import editor_languages
 from campaigns.editor.services import language_states
 from campaigns.extensions import db
+from campaigns.lobbying.models import Letter, LetterAction, LetterStatus
 from campaigns.mailings.models import Delivery, DeliveryStatus, Mailing, MailingStatus
 from campaigns.mailings.progress import mailing_progress
 from campaigns.petitions.models import Petition, Signature, SignatureStatus
@@ -106,7 +107,7 @@ def live_campaigns(since: datetime) -> list[LiveCampaign]:
             .group_by(HourlyConfirmations.petition_id)
         ).all()
     )
-    return [
+    petitions = [
         LiveCampaign(
             campaign,
             staff_title(campaign),
@@ -115,6 +116,25 @@ def live_campaigns(since: datetime) -> list[LiveCampaign]:
         )
         for campaign, petition_id in rows
     ]
+    return petitions + live_letter_actions(since)
+
+
+def live_letter_actions(since: datetime) -> list[LiveCampaign]:
+    """The live letter actions with their confirmed letters: in all, and since `since`."""
+    confirmed = Letter.status == LetterStatus.CONFIRMED
+    rows = db.session.execute(
+        select(
+            Campaign,
+            func.count(Letter.id).filter(confirmed),
+            func.count(Letter.id).filter(confirmed & (Letter.confirmed_at >= since)),
+        )
+        .join(LetterAction, LetterAction.campaign_id == Campaign.id)
+        .outerjoin(Letter, Letter.action_id == LetterAction.id)
+        .where(Campaign.status == CampaignStatus.LIVE)
+        .group_by(Campaign.id)
+        .order_by(Campaign.id.desc())
+    ).all()
+    return [LiveCampaign(c, staff_title(c), total, today) for c, total, today in rows]
 
 
 def live_campaigns_of_network(network_id: int, since: datetime) -> list[LiveCampaign]:
