@@ -9,7 +9,7 @@ from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from campaigns.campaign.models import Campaign
+from campaigns.campaign.models import Campaign, CampaignKind
 from campaigns.core.forms import single_line, strip
 from campaigns.core.i18n import SIGNER_COUNTRIES, country_name, language_name
 from campaigns.extensions import db
@@ -138,10 +138,16 @@ def fill_choices(form: MailingForm) -> None:
 
 
 def fill_audience_choices(form: AudienceForm) -> list[tuple[int, str]]:
-    """The audience's choices; returns the campaigns, newest first, as (id, title)."""
+    """The audience's choices; returns every campaign (a mailing may point to a letter action
+    too), newest first, as (id, title)."""
     campaigns = db.session.scalars(select(Campaign).order_by(Campaign.id.desc())).all()
     titles = [(c.id, campaign_title(c)) for c in campaigns]
-    form.campaign_ids.choices = titles
+    # Audiences are signers: a letter action has none (its writers consented to the letter only).
+    form.campaign_ids.choices = [
+        (c.id, title)
+        for c, (_id, title) in zip(campaigns, titles, strict=True)
+        if c.kind == CampaignKind.PETITION
+    ]
     form.countries.choices = sorted(
         ((cc, country_name(cc)) for cc in SIGNER_COUNTRIES), key=lambda c: c[1]
     )
