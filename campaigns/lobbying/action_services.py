@@ -30,7 +30,7 @@ from campaigns.lobbying.models import (
     TargetCommittee,
     TargetKind,
 )
-from campaigns.lobbying.selection import FALLBACK, NAMED, targets_for
+from campaigns.lobbying.selection import FALLBACK, NAMED, targets_for_each
 from campaigns.staff.models import StaffUser
 
 # The committees a drug-policy campaign writes to most: listed first.
@@ -169,8 +169,10 @@ def preview(action: LetterAction) -> list[CountryPreview]:
     """For every country a supporter can choose (and "another country"), in the order of the
     signing form: who `targets_for` finds."""
     rows = []
-    for code, name in country_choices():
-        selection = targets_for(action, code)
+    choices = country_choices()
+    selections = targets_for_each(action, [code for code, _name in choices])
+    for code, name in choices:
+        selection = selections[code]
         seats = {target_id: seat_label(*seat) for target_id, seat in selection.seats.items()}
         rows.append(CountryPreview(code, name, selection.targets, seats, selection.fallback))
     return rows

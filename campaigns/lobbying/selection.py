@@ -93,34 +93,59 @@ def _chosen(action: LetterAction, purpose: str) -> list[Target]:
     return sorted(found, key=lambda t: (positions[t.id], t.name))
 
 
-def by_rule(action: LetterAction, country: str) -> Selection:
-    """The targets the action's own rule finds for a supporter from `country` (no fallback)."""
+def _candidates(action: LetterAction, country: str | None) -> list[Target]:
+    """The MEPs the rule chooses among: for `country` only (OWN_COUNTRY), or for every country
+    when `country` is None."""
     committees = action.committee_list
-    if action.rule == SelectionRule.NAMED:
-        return Selection(_chosen(action, NAMED)[: action.max_targets])
     if action.rule == SelectionRule.OWN_COUNTRY:
-        candidates = _meps(Target.country == country)
-    elif action.rule == SelectionRule.COMMITTEES:
+        return _meps(Target.country == country) if country is not None else _meps()
+    if action.rule == SelectionRule.COMMITTEES:
         if not committees:
-            return Selection([])
+            return []
         on_committees = select(TargetCommittee.target_id).where(
             TargetCommittee.committee.in_(committees)
         )
-        candidates = _meps(Target.id.in_(on_committees))
-    else:  # SelectionRule.GROUP
-        if not action.political_group:
-            return Selection([])
-        candidates = _meps(Target.political_group == action.political_group)
-    seats = _best_seats(candidates, committees)
+        return _meps(Target.id.in_(on_committees))
+    if not action.political_group:  # SelectionRule.GROUP
+        return []
+    return _meps(Target.political_group == action.political_group)
+
+
+def _ranked(action: LetterAction, country: str, candidates: list[Target]) -> Selection:
+    if action.rule == SelectionRule.OWN_COUNTRY:
+        candidates = [t for t in candidates if t.country == country]
+    seats = _best_seats(candidates, action.committee_list)
     ranked = _rank(candidates, seats, country)[: action.max_targets]
     return Selection(ranked, seats={t.id: seats[t.id] for t in ranked if t.id in seats})
+
+
+def by_rule(action: LetterAction, country: str) -> Selection:
+    """The targets the action's own rule finds for a supporter from `country` (no fallback)."""
+    if action.rule == SelectionRule.NAMED:
+        return Selection(_chosen(action, NAMED)[: action.max_targets])
+    return _ranked(action, country, _candidates(action, country))
+
+
+def _or_fallback(action: LetterAction, selection: Selection, fallback: list[Target]) -> Selection:
+    if selection:
+        return selection
+    fallback = fallback[: action.max_targets]
+    return Selection(fallback, fallback=True, seats=_best_seats(fallback, action.committee_list))
 
 
 def targets_for(action: LetterAction, country: str) -> Selection:
     """Who receives the letter of a supporter from `country`: the rule's targets, else the
     fallback list; empty when neither has anyone who can receive letters."""
     selection = by_rule(action, country)
-    if selection:
-        return selection
-    fallback = _chosen(action, FALLBACK)[: action.max_targets]
-    return Selection(fallback, fallback=True, seats=_best_seats(fallback, action.committee_list))
+    return selection if selection else _or_fallback(action, selection, _chosen(action, FALLBACK))
+
+
+def targets_for_each(action: LetterAction, countries: list[str]) -> dict[str, Selection]:
+    """`targets_for` for many countries at once (the settings page's preview): the candidates
+    and the lists are read once, not once per country."""
+    fallback = _chosen(action, FALLBACK)
+    if action.rule == SelectionRule.NAMED:
+        named = Selection(_chosen(action, NAMED)[: action.max_targets])
+        return {c: _or_fallback(action, named, fallback) for c in countries}
+    candidates = _candidates(action, None)
+    return {c: _or_fallback(action, _ranked(action, c, candidates), fallback) for c in countries}
