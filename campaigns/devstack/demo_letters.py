@@ -79,8 +79,8 @@ TEXTS = {
         "saves lives depends on how it is carried out: naloxone, drug checking, opioid agonist "
         "treatment and peer workers who are paid fairly.",
         "letter_subject": "Harm reduction and peer work in the EU Drugs Strategy",
-        "letter_body": "I am writing to you as a member of the committee that follows the EU "
-        "Drugs Strategy.\n\nPeople who use drugs die of preventable overdoses every day in "
+        "letter_body": "I am writing to you because your committee follows the EU Drugs "
+        "Strategy.\n\nPeople who use drugs die of preventable overdoses every day in "
         "Europe. Naloxone, drug checking, opioid agonist treatment and supervised consumption "
         "sites save lives, and peer workers reach people no service reaches.\n\nPlease make sure "
         "that the Strategy commits to a full harm reduction package, to not criminalising people "
@@ -98,8 +98,8 @@ TEXTS = {
         "drogues, traitements agonistes opioïdes et pairs aidants justement rémunérés.",
         "letter_subject": "Réduction des risques et travail des pairs dans la stratégie "
         "antidrogue de l'UE",
-        "letter_body": "Je vous écris en tant que membre de la commission qui suit la stratégie "
-        "antidrogue de l'UE.\n\nDes personnes qui consomment des drogues meurent chaque jour en "
+        "letter_body": "Je vous écris parce que votre commission suit la stratégie antidrogue "
+        "de l'UE.\n\nDes personnes qui consomment des drogues meurent chaque jour en "
         "Europe de surdoses évitables. La naloxone, l'analyse des drogues, les traitements "
         "agonistes opioïdes et les salles de consommation supervisée sauvent des vies, et les "
         "pairs aidants atteignent des personnes qu'aucun service n'atteint.\n\nJe vous demande "
@@ -118,7 +118,7 @@ TEXTS = {
         "Ob sie Leben rettet, hängt von ihrer Umsetzung ab: Naloxon, Drug-Checking, "
         "Substitutionsbehandlung und fair bezahlte Peer-Arbeit.",
         "letter_subject": "Schadensminderung und Peer-Arbeit in der EU-Drogenstrategie",
-        "letter_body": "Ich schreibe Ihnen als Mitglied des Ausschusses, der die EU-Drogenstrategie "
+        "letter_body": "Ich schreibe Ihnen, weil Ihr Ausschuss die EU-Drogenstrategie "
         "begleitet.\n\nIn Europa sterben jeden Tag Menschen, die Drogen gebrauchen, an "
         "vermeidbaren Überdosierungen. Naloxon, Drug-Checking, Substitutionsbehandlung und "
         "Drogenkonsumräume retten Leben, und Peer-Arbeiterinnen und -Arbeiter erreichen "

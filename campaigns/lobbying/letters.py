@@ -24,13 +24,15 @@ def letter_version(
     campaign: Campaign, languages: list[str], supporter_locale: str
 ) -> CampaignTranslation:
     """The ready version in the first of `languages` (the target's) that has one, else the
-    supporter's, else the campaign's default language."""
+    campaign's default language, else the supporter's."""
     ready = {
         t.locale: t
         for t in campaign.translations
         if t.status == TranslationStatus.READY and t.letter_subject and t.letter_body
     }
-    for locale in (*languages, supporter_locale, campaign.default_locale):
+    # Not the supporter's next: one policymaker should not get the same letter in a different
+    # language from each writer. The campaign's own language is the one every version comes from.
+    for locale in (*languages, campaign.default_locale, supporter_locale):
         if locale in ready:
             return ready[locale]
     return campaign.translation_for(supporter_locale)

@@ -76,7 +76,7 @@ def _render(
     locale = str(get_locale())
     campaign = action.campaign
     translation = campaign.translation_for(locale)
-    letter = letter_version(campaign, [], locale)
+    letter = letter_version(campaign, [locale], locale)  # the page: in its own language first
     if form.action.edit_policy == "full" and not form.is_submitted():
         form.subject.data, form.body.data = letter.letter_subject, letter.letter_body
     page = render_template(

@@ -192,3 +192,15 @@ def test_switching_a_target_to_the_digest_moves_its_waiting_letters(
     assert mailbox.messages == []  # nothing one by one any more: tomorrow's digest has them
     statuses = set(db.session.scalars(select(LetterDelivery.status)))
     assert statuses == {LetterDeliveryStatus.IN_DIGEST}
+
+
+def test_a_target_without_a_version_in_its_language_gets_the_campaigns_own(
+    app, client, action, directory, office_clock, mailbox
+):
+    """Jonas reads German, which this letter lacks: English, the campaign's language, whoever
+    writes; not French because this writer used the French page."""
+    letters = deliver(app, client, office_clock, mailbox, lang="fr", country="DE")
+    (jonas,) = letters
+    assert jonas["X-Original-To"] == directory["jonas"].email
+    assert jonas["Subject"] == "Harm reduction in the EU Drugs Strategy"
+    assert "I lost a friend to an overdose." in text_part(jonas)  # her words, as she wrote them

@@ -93,7 +93,7 @@ def test_nothing_reaches_a_target_before_the_supporter_confirms(
     mailbox.clear()
     link = next(u for u in links_in(mail) if "/letters/confirm/" in u)
     before = client.get(link.split("localhost", 1)[1]).get_data(as_text=True)
-    assert "Signed with your name, Ana Sousa:" in before  # what goes out in her name
+    assert "Your own words, sent in your name (Ana Sousa):" in before
     assert "I lost a friend to an overdose." in before
     confirm(client, mail)
     thanks = client.get(f"{PAGE}/thanks").get_data(as_text=True)
