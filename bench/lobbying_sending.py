@@ -206,8 +206,8 @@ def send_with_platform(
     args: argparse.Namespace,
     release: Callable[[], None],
 ) -> dict:
-    """Start a worker and beat, let beat tick once on nothing due, then release the letters
-    (`release()`) and time from there until the sink holds all of them."""
+    """Start a worker and beat, let beat tick once on nothing due, then release the letters and
+    tick (`release()`) and time from there until the sink holds all of them."""
     worker = procs.spawn(
         f"worker-{size}",
         [

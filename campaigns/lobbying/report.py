@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from campaigns.audit.services import record as audit
+from campaigns.core.i18n import country_name
 from campaigns.extensions import db
 from campaigns.lobbying.models import (
     Letter,
@@ -129,7 +130,11 @@ def build_report(action: LetterAction) -> Report:
     total = Counts()
     for counts in by_target.values():
         total += counts
-    countries = sorted(by_country.items(), key=lambda item: (item[0] is not None, item[0] or ""))
+    # EU-wide first, then by the country's name in the page's language.
+    countries = sorted(
+        by_country.items(),
+        key=lambda item: (item[0] is not None, country_name(item[0]) if item[0] else ""),
+    )
     return Report(
         targets=[TargetCounts(target, by_target[target.id]) for target in targets],
         countries=countries,

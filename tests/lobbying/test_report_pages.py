@@ -119,8 +119,8 @@ def test_the_report_counts_each_policymakers_letters_by_what_became_of_them(
         "bounced": 1,
         "skipped": 2,
     }
-    # EU first, then by country.
-    assert list(by_country) == ["EU", "DE", "FR"]
+    # EU first, then by the country's name.
+    assert list(by_country) == ["EU", "FR", "DE"]  # France before Germany, by name
 
     # Claire's address bounced: said first, with the reason, since when, and where to fix it.
     alert = html[html.index('class="bounce-alert"') : html.index("</section>")]
