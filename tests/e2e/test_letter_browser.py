@@ -95,3 +95,26 @@ def test_write_by_keyboard_confirm_and_the_worker_delivers_to_the_test_inbox(
     recipients = {r for _sender, rcpts in mailbox.envelopes for r in rcpts}
     assert recipients == {"ada.letter@example.org", app.config["LOBBYING_TEST_INBOX"]}
     assert all("Harm reduction saved my life." in text_part(m) for m in letters)
+
+
+def test_on_a_phone_the_letter_page_leads_to_writing_and_errors_come_into_view(
+    page,
+    action,  # noqa: F811
+    directory,  # noqa: F811
+    axe,
+):
+    page.set_viewport_size({"width": 320, "height": 568})
+    page.goto(f"/en/write/{SLUG}?country=FR")
+    jump = page.locator(".jump-to-sign")
+    assert jump.bounding_box()["y"] + jump.bounding_box()["height"] <= 568  # the first screen
+    assert not page.evaluate(
+        "() => document.documentElement.scrollWidth > document.documentElement.clientWidth"
+    )
+    page.get_by_role("button", name="Send my letter").click()
+    summary = page.locator(".error-summary")
+    summary.wait_for()
+    assert page.evaluate("() => document.activeElement.classList.contains('error-summary')")
+    assert not page.evaluate(
+        "() => document.documentElement.scrollWidth > document.documentElement.clientWidth"
+    )
+    axe.check(page, "letter page with errors at 320 px")
