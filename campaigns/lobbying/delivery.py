@@ -8,7 +8,7 @@ row): two beats, or a backlog after an outage, never exceed the pace. Each lette
 (committed) before the SMTP transaction and marked sent, in a commit, just before the server gets
 the final dot of DATA (`core.smtp`): a worker killed before that commit leaves the server a partial
 message, which it drops, and its claim lapses after LOBBYING_CLAIM_LEASE so the letter goes again;
-one killed after it has handed the letter over, which is never sent again.
+a worker killed after that commit has handed the letter over, and it is never sent again.
 """
 
 from __future__ import annotations
