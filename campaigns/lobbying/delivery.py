@@ -148,8 +148,8 @@ def claim_due(now: datetime, limit: int) -> tuple[list[int], int, bool]:
             deferred += 1
             continue
         open_now.append(row)
-    turn = _take_turns({row.target_id for row in open_now}, now)
-    later = [row.id for row in open_now if row.target_id not in turn]
+    turn, looked_at = _take_turns({row.target_id for row in open_now}, now)
+    later = [row.id for row in open_now if row.target_id in looked_at - turn]
     _defer(later, "pace")
     claimed = []
     if turn:
@@ -171,21 +171,28 @@ def claim_due(now: datetime, limit: int) -> tuple[list[int], int, bool]:
     return sorted(claimed), deferred + len(later), len(due) == limit
 
 
-def _take_turns(target_ids: set[int], now: datetime) -> set[int]:
+def _take_turns(target_ids: set[int], now: datetime) -> tuple[set[int], set[int]]:
     """Take the turn of each target whose last letter was taken at least the spacing ago (its
-    pace); returns those. The rows are locked in id order first, so two ticks never wait for
-    each other in a circle, and the second sees the first's turns taken."""
+    pace). Returns (the targets whose turn this round took, those it looked at). A target row
+    another tick has locked is left to it (SKIP LOCKED): two ticks share the work instead of
+    waiting for each other, and never take the same target's turn twice."""
     if not target_ids:
-        return set()
-    ids = sorted(target_ids)
-    db.session.execute(
-        select(Target.id).where(Target.id.in_(ids)).order_by(Target.id).with_for_update()
+        return set(), set()
+    locked = set(
+        db.session.scalars(
+            select(Target.id)
+            .where(Target.id.in_(sorted(target_ids)))
+            .order_by(Target.id)
+            .with_for_update(skip_locked=True)
+        )
     )
-    return set(
+    if not locked:
+        return set(), set()
+    turn = set(
         db.session.scalars(
             update(Target)
             .where(
-                Target.id.in_(ids),
+                Target.id.in_(sorted(locked)),
                 or_(Target.last_claimed_at.is_(None), Target.last_claimed_at <= now - spacing()),
             )
             .values(last_claimed_at=now)
@@ -193,6 +200,7 @@ def _take_turns(target_ids: set[int], now: datetime) -> set[int]:
             execution_options=NO_SYNC,
         )
     )
+    return turn, locked
 
 
 def _defer(delivery_ids: list[int], reason: str, due_at: datetime | None = None) -> None:
