@@ -39,6 +39,9 @@ ACTIONS: dict[str, str] = {
     "letter_action.live_changed": _l(
         "Switched a letter action's letters live (to the policymakers) or back to test mode"
     ),
+    "letter_action.test_letters_sent_live": _l(
+        "Sent the letters written during an action's test mode to the policymakers"
+    ),
     "target.created": _l("Added a policymaker to the directory of targets"),
     "target.updated": _l("Edited a policymaker in the directory of targets"),
     "target.state_changed": _l(

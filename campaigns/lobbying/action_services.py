@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import distinct, func, select
+from sqlalchemy import distinct, func, select, update
 
 from campaigns.audit.services import record
 from campaigns.core.db import utcnow
@@ -141,6 +141,55 @@ def waiting(action: LetterAction) -> tuple[int, int]:
         .where(Letter.action_id == action.id, LetterDelivery.status.in_(WAITING))
     ).one()
     return letters, deliveries
+
+
+def _sent_in_test_mode(action: LetterAction):  # noqa: ANN202 - a WHERE clause
+    """Messages of the action's confirmed letters that went to the test inbox."""
+    confirmed = select(Letter.id).where(
+        Letter.action_id == action.id, Letter.status == LetterStatus.CONFIRMED
+    )
+    return (
+        LetterDelivery.letter_id.in_(confirmed),
+        LetterDelivery.status == LetterDeliveryStatus.SENT,
+        LetterDelivery.test_mode.is_(True),
+    )
+
+
+def sent_in_test_mode(action: LetterAction) -> tuple[int, int]:
+    """(letters, messages) that went to the test inbox, whose writers are still behind them."""
+    letters, messages = db.session.execute(
+        select(func.count(distinct(LetterDelivery.letter_id)), func.count()).where(
+            *_sent_in_test_mode(action)
+        )
+    ).one()
+    return letters, messages
+
+
+def send_test_letters_live(action: LetterAction, staff: StaffUser) -> int:
+    """Schedule again, for the policymakers themselves, the letters that supporters confirmed
+    while the action was in test mode (each reached only the test inbox). They go at each
+    target's pace like any other. Returns how many messages."""
+    scheduled = db.session.execute(
+        update(LetterDelivery)
+        .where(*_sent_in_test_mode(action))
+        .values(
+            status=LetterDeliveryStatus.SCHEDULED,
+            due_at=utcnow(),
+            deferred_by=None,
+            sent_at=None,
+            claimed_at=None,
+            test_mode=None,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    record(
+        "letter_action.test_letters_sent_live",
+        target=action,
+        campaign_id=action.campaign_id,
+        detail={"messages": scheduled},
+        actor=staff,
+    )
+    return scheduled
 
 
 # --- Who receives the letters -------------------------------------------------------------------

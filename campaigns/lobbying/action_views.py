@@ -69,6 +69,7 @@ def settings(campaign_id: int) -> ResponseReturnValue:
         changed_by=_changed_by(action),
         can_switch=current_staff().can(LIVE),
         counts=services.letter_counts(action),
+        test_letters=services.sent_in_test_mode(action)[0],
     ), status
 
 
@@ -179,6 +180,55 @@ def back_to_test(campaign_id: int) -> ResponseReturnValue:
             return redirect(back, 303)
         return ask(_test_question(campaign, action, back))
     return _switch(campaign_id, live=False)
+
+
+@bp.route("/test-letters-live", methods=["POST"])
+@staff_required(LIVE)
+def send_test_letters_live(campaign_id: int) -> ResponseReturnValue:
+    """Letters confirmed while the action was in test mode reached only the test inbox; once it
+    is live, an admin may send them to the policymakers, as their writers asked."""
+    campaign, action = action_or_404(campaign_id, for_update=confirmed())
+    back = url_for(".settings", campaign_id=campaign.id)
+    letters, messages = services.sent_in_test_mode(action)
+    if not services.mode_of(action).live or not messages:
+        db.session.rollback()
+        flash(_("Nothing to send: the action is not live, or no letter waits."), "info")
+        return redirect(back, 303)
+    if not confirmed():
+        return ask(
+            Question(
+                title=_("Send the letters written during the test to the policymakers?"),
+                consequences=[
+                    ngettext(
+                        "%(count)s letter (%(messages)s messages) confirmed by its writer while "
+                        "the action was in test mode reached only the test inbox. It goes to "
+                        "its policymakers now, at each one's pace.",
+                        "%(count)s letters (%(messages)s messages) confirmed by their writers "
+                        "while the action was in test mode reached only the test inbox. They go "
+                        "to their policymakers now, at each one's pace.",
+                        letters,
+                        count=format_decimal(letters),
+                        messages=format_decimal(messages),
+                    ),
+                    _("Letters the team wrote to try the action are among them, if any."),
+                ],
+                button=_("Yes, send them to the policymakers"),
+                back_url=back,
+                danger=True,
+            )
+        )
+    scheduled = services.send_test_letters_live(action, current_staff())
+    db.session.commit()
+    flash(
+        ngettext(
+            "%(count)s message is on its way to the policymakers.",
+            "%(count)s messages are on their way to the policymakers.",
+            scheduled,
+            count=format_decimal(scheduled),
+        ),
+        "success",
+    )
+    return redirect(back, 303)
 
 
 def _switch(campaign_id: int, live: bool) -> ResponseReturnValue:

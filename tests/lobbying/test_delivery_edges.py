@@ -204,3 +204,36 @@ def test_a_target_without_a_version_in_its_language_gets_the_campaigns_own(
     assert jonas["X-Original-To"] == directory["jonas"].email
     assert jonas["Subject"] == "Harm reduction in the EU Drugs Strategy"
     assert "I lost a friend to an overdose." in text_part(jonas)  # her words, as she wrote them
+
+
+def test_letters_written_in_test_mode_reach_the_policymakers_once_an_admin_says_so(
+    app, action, directory, office_clock, mailbox, make_staff, staff_login
+):
+    marc = directory["marc"]
+    confirmed_letters(action, [marc], 2)
+    for _ in range(2):
+        office_clock.now += timedelta(minutes=5)
+        delivery.tick()
+    assert [m["To"] for m in mailbox.messages] == [app.config["LOBBYING_TEST_INBOX"]] * 2
+    mailbox.clear()
+
+    app.config["LOBBYING_DELIVERY"] = "live"
+    action.live = True
+    db.session.commit()
+    try:
+        admin = staff_login(make_staff("admin"))
+        url = f"/staff/campaigns/{action.campaign_id}/letter/"
+        page = admin.get(url).get_data(as_text=True)
+        assert "Send the 2 letters written in test mode to the policymakers" in page
+        token = csrf_token(page)
+        question = admin.post(f"{url}test-letters-live", data={"csrf_token": token})
+        assert "2 letters (2 messages)" in question.get_data(as_text=True)
+        done = admin.post(f"{url}test-letters-live", data={"csrf_token": token, "confirmed": "yes"})
+        assert done.status_code == 303
+        for _ in range(3):
+            office_clock.now += timedelta(minutes=5)
+            delivery.tick()
+        assert "letters written in test mode" not in admin.get(url).get_data(as_text=True)
+    finally:
+        app.config["LOBBYING_DELIVERY"] = "test"
+    assert [m["To"] for m in mailbox.messages] == [marc.email, marc.email]  # once each
