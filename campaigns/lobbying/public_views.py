@@ -23,6 +23,7 @@ from flask_wtf.csrf import CSRFError
 from campaigns.core.db import commit_unit_of_work
 from campaigns.core.errors import expired_form_page
 from campaigns.core.i18n import SIGNER_COUNTRIES
+from campaigns.core.links import TokenError, TokenExpired
 from campaigns.core.ratelimit import over_limit
 from campaigns.extensions import db
 from campaigns.lobbying import services, writing
@@ -208,9 +209,9 @@ def confirm(token: str) -> ResponseReturnValue:
     """The link shows a button; pressing it confirms (mail scanners open links, press nothing)."""
     try:
         letter = services.letter_from_token(token, "confirm")
-    except services.TokenExpired:
+    except TokenExpired:
         return _link_problem("expired", 410)
-    except services.TokenError:
+    except TokenError:
         return _link_problem("invalid", 404)
     if letter.status == LetterStatus.REJECTED:
         return _link_problem("withdrawn", 410)
@@ -233,7 +234,7 @@ def confirm(token: str) -> ResponseReturnValue:
 def reject(token: str) -> ResponseReturnValue:
     try:
         letter = services.letter_from_token(token, "reject")
-    except services.TokenError:
+    except TokenError:
         return _link_problem("invalid", 404)
     translation = letter.action.campaign.translation_for(str(get_locale()))
     withdrawing = letter.status == LetterStatus.CONFIRMED

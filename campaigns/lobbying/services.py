@@ -9,13 +9,13 @@ import hmac
 from datetime import timedelta
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import contains_eager, selectinload
 
 from campaigns.campaign.models import PUBLIC_STATUSES, Campaign, CampaignKind, CampaignStatus
 from campaigns.core.db import utcnow
 from campaigns.core.events import record_event
+from campaigns.core.links import SignedLinks, TokenError
 from campaigns.extensions import db
 from campaigns.lobbying.models import (
     Letter,
@@ -25,14 +25,6 @@ from campaigns.lobbying.models import (
     LetterDeliveryStatus,
     LetterStatus,
 )
-
-
-class TokenError(Exception):
-    """A confirmation or withdrawal link that is malformed or not ours."""
-
-
-class TokenExpired(TokenError):
-    """A link that was ours but is too old."""
 
 
 def live_action(slug: str) -> LetterAction | None:
@@ -168,24 +160,16 @@ def delivered_to(letter: Letter) -> list[LetterDelivery]:
 # -- links in the mails --------------------------------------------------------------------
 
 
-def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"letter-{purpose}")
+_LINKS = SignedLinks("letter")
 
 
 def make_token(letter_id: int, purpose: str) -> str:
-    return _serializer(purpose).dumps(letter_id)
+    return _LINKS.make(letter_id, purpose)
 
 
 def letter_from_token(token: str, purpose: str) -> Letter:
-    # A withdrawal link never expires: it only ever stops and erases.
-    max_age = current_app.config["CONFIRMATION_MAX_AGE"] if purpose == "confirm" else None
-    try:
-        letter_id = _serializer(purpose).loads(token, max_age=max_age)
-    except SignatureExpired as exc:
-        raise TokenExpired from exc
-    except BadSignature as exc:
-        raise TokenError from exc
-    letter = db.session.get(Letter, letter_id) if isinstance(letter_id, int) else None
+    """The letter a link in our mails names (see core.links: only confirmation links expire)."""
+    letter = db.session.get(Letter, _LINKS.record_id(token, purpose))
     if letter is None:
         raise TokenError
     return letter

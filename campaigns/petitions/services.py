@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import (
     bindparam,
     delete,
@@ -20,16 +18,9 @@ from sqlalchemy.orm import contains_eager
 from campaigns.campaign.models import PUBLIC_STATUSES, Campaign, CampaignStatus
 from campaigns.core.db import utcnow
 from campaigns.core.events import record_event
+from campaigns.core.links import SignedLinks, TokenError
 from campaigns.extensions import db
 from campaigns.petitions.models import ConsentRecord, Petition, Signature, SignatureStatus
-
-
-class TokenError(Exception):
-    """A confirmation or rejection link that is malformed or not ours."""
-
-
-class TokenExpired(TokenError):
-    """A link that was ours but is too old."""
 
 
 def live_petition(slug: str) -> Petition | None:
@@ -164,25 +155,16 @@ def purge_unconfirmed(older_than: timedelta) -> int:
 # -- links in the confirmation mail -----------------------------------------------------------
 
 
-def _serializer(action: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"signature-{action}")
+_LINKS = SignedLinks("signature")
 
 
 def make_token(signature_id: int, action: str) -> str:
-    return _serializer(action).dumps(signature_id)
+    return _LINKS.make(signature_id, action)
 
 
 def signature_from_token(token: str, action: str) -> Signature:
-    # An "it wasn't me" link never expires: it only ever removes, and the privacy notice
-    # promises that the link in our emails withdraws a signature at any time.
-    max_age = current_app.config["CONFIRMATION_MAX_AGE"] if action == "confirm" else None
-    try:
-        signature_id = _serializer(action).loads(token, max_age=max_age)
-    except SignatureExpired as exc:
-        raise TokenExpired from exc
-    except BadSignature as exc:
-        raise TokenError from exc
-    signature = db.session.get(Signature, signature_id) if isinstance(signature_id, int) else None
+    """The signature a link in our mails names (see core.links: only confirmation links expire)."""
+    signature = db.session.get(Signature, _LINKS.record_id(token, action))
     if signature is None:
         raise TokenError
     return signature

@@ -25,6 +25,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from campaigns.campaign.models import CampaignTranslation
 from campaigns.core.db import commit_unit_of_work
 from campaigns.core.errors import expired_form_page
+from campaigns.core.links import TokenError, TokenExpired
 from campaigns.core.page_cache import CSRF_PLACEHOLDER, page_cache
 from campaigns.core.ratelimit import over_limit
 from campaigns.core.urls import public_url
@@ -219,9 +220,9 @@ def confirm(token: str) -> ResponseReturnValue:
     but press no buttons, so they cannot confirm a signature for someone."""
     try:
         signature = services.signature_from_token(token, "confirm")
-    except services.TokenExpired:
+    except TokenExpired:
         return render_template("petitions/link_problem.html", problem="expired"), 410
-    except services.TokenError:
+    except TokenError:
         return render_template("petitions/link_problem.html", problem="invalid"), 404
     if signature.status == SignatureStatus.REJECTED:
         return render_template("petitions/link_problem.html", problem="withdrawn"), 410
@@ -245,7 +246,7 @@ def confirm(token: str) -> ResponseReturnValue:
 def reject(token: str) -> ResponseReturnValue:
     try:
         signature = services.signature_from_token(token, "reject")
-    except services.TokenError:
+    except TokenError:
         return render_template("petitions/link_problem.html", problem="invalid"), 404
     campaign = signature.petition.campaign
     translation = campaign.translation_for(str(get_locale()))
