@@ -158,6 +158,8 @@ HANDLER_MODULES = (
 
 
 def _register_event_handlers() -> None:
+    import campaigns.alerts.models  # noqa: F401 TEMP
+    import campaigns.webhooks.models  # noqa: F401 TEMP
     for module in HANDLER_MODULES:
         importlib.import_module(module)
 

@@ -45,6 +45,8 @@ NETWORKS = [
     ("caso", "CASO – Consumidores Associados Sobrevivem Organizados", "PT", None, False),
     ("uisce", "UISCE", "IE", None, False),
 ]
+# The language each demo network reads its alerts in (the platform's three where they fit).
+DEMO_NETWORK_LANGUAGES = {"FR": "fr", "DE": "de"}
 
 CAMPAIGNS = [
     {
@@ -291,7 +293,12 @@ def load_demo_content() -> bool:
     networks = {}
     for slug, name, country, website, umbrella in NETWORKS:
         networks[slug] = Network(
-            slug=slug, name=name, country_code=country, website=website, is_umbrella=umbrella
+            slug=slug,
+            name=name,
+            countries=[country] if country else [],
+            languages=[DEMO_NETWORK_LANGUAGES.get(country, "en")],
+            website=website,
+            is_umbrella=umbrella,
         )
         db.session.add(networks[slug])
     for spec in CAMPAIGNS:

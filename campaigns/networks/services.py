@@ -8,10 +8,7 @@ from campaigns.networks.models import Network
 
 def member_networks() -> list[Network]:
     """The national member networks (not the umbrella), by country."""
-    return list(
-        db.session.scalars(
-            select(Network)
-            .where(Network.is_umbrella.is_(False))
-            .order_by(Network.country_code, Network.name)
-        )
+    networks = db.session.scalars(
+        select(Network).where(Network.is_umbrella.is_(False), Network.is_active.is_(True))
     )
+    return sorted(networks, key=lambda network: (network.country_code or "", network.name))

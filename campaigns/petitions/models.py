@@ -117,6 +117,10 @@ class ConsentRecord(db.Model):
     granted: Mapped[bool] = mapped_column(Boolean, nullable=False)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # For a "network may contact me" consent: the network it was given to.
+    network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id"), index=True)
+    # When the supporter withdrew it (their preferences page); a withdrawn consent shares nothing.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     signature: Mapped[Signature] = relationship(back_populates="consents")
     consent_text: Mapped[ConsentText] = relationship()

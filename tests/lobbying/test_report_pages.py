@@ -321,7 +321,7 @@ def test_the_form_itself_refuses_a_nul(app, action, directory):
 
 
 def test_coordinators_may_not_see_nor_log_answers(client, action, make_staff, staff_login):
-    network = Network(slug="asud", name="ASUD", country_code="FR")
+    network = Network(slug="asud", name="ASUD", countries=["FR"])
     db.session.add(network)
     db.session.commit()
     staff_login(make_staff("coordinator", network=network))
