@@ -173,12 +173,30 @@ class Config:
     # A claim older than this belongs to a worker that died: the letter is scheduled again.
     LOBBYING_CLAIM_LEASE = _int("LOBBYING_CLAIM_LEASE", 300)
 
+    # Webhooks to member networks (Standard Webhooks). In production only https URLs that
+    # resolve to public addresses; development may allow http and loopback for local receivers.
+    WEBHOOK_ALLOW_HTTP = _bool("WEBHOOK_ALLOW_HTTP", False)
+    WEBHOOK_ALLOW_PRIVATE_ADDRESSES = _bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+    WEBHOOK_CONNECT_TIMEOUT = float(os.environ.get("WEBHOOK_CONNECT_TIMEOUT", "5"))
+    WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "15"))  # the whole request
+    WEBHOOK_MAX_RESPONSE_BYTES = _int("WEBHOOK_MAX_RESPONSE_BYTES", 4096)  # read, the rest not
+    # Requests one worker has in flight at once: a slow receiver holds one, not the others.
+    WEBHOOK_CONCURRENCY = _int("WEBHOOK_CONCURRENCY", 32)
+    # After a secret's rotation the old one signs too for this many seconds.
+    WEBHOOK_SECRET_OVERLAP = _int("WEBHOOK_SECRET_OVERLAP", 24 * 3600)
+    # Messages that failed for good in a row before an endpoint is switched off (and its
+    # network told by email).
+    WEBHOOK_DISABLE_AFTER_FAILURES = _int("WEBHOOK_DISABLE_AFTER_FAILURES", 5)
+    WEBHOOK_TICK_INTERVAL = _int("WEBHOOK_TICK_INTERVAL", 5)
+
 
 class DevelopmentConfig(Config):
     """The embedded stack of `make run`: plain HTTP on loopback, a generated secret."""
 
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
     PREFERRED_URL_SCHEME = "http"
+    WEBHOOK_ALLOW_HTTP = _bool("WEBHOOK_ALLOW_HTTP", True)
+    WEBHOOK_ALLOW_PRIVATE_ADDRESSES = _bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", True)
 
 
 class TestConfig(Config):

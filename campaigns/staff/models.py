@@ -37,6 +37,17 @@ class Capability(enum.StrEnum):
     # Let an action's letters reach the real policymakers (with LOBBYING_DELIVERY=live). Admins
     # only: a mistake here writes to members of parliament in the network's name.
     SEND_LETTERS_LIVE = "send_letters_live"
+    # Create, edit and deactivate any member network, its contacts, logo, embed origins and
+    # webhook endpoints.
+    MANAGE_NETWORKS = "manage_networks"
+    # The same for one's own network only (a coordinator): profile, contacts, alert
+    # subscriptions, webhook endpoints.
+    EDIT_OWN_NETWORK = "edit_own_network"
+    # Write urgent actions for the networks, and read every alert sent and to whom.
+    SEND_ALERTS = "send_alerts"
+    # The supporters who agreed that a network may contact them: a coordinator sees (and
+    # exports) only those who gave that consent to their own network.
+    VIEW_SHARED_SUPPORTERS = "view_shared_supporters"
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -49,11 +60,19 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.EXPORT,
             Capability.VIEW_TARGETS,
             Capability.EDIT_TARGETS,
+            Capability.SEND_ALERTS,
         }
     ),
     # Counts only: the privacy notice every signer agrees to says a member network sees how many
-    # people it brought, never who. Sharing identities would need a consent of its own.
-    Role.COORDINATOR: frozenset({Capability.VIEW_CAMPAIGNS}),
+    # people it brought, never who. The one exception is a consent of its own: the supporters
+    # who agreed that this network may contact them.
+    Role.COORDINATOR: frozenset(
+        {
+            Capability.VIEW_CAMPAIGNS,
+            Capability.EDIT_OWN_NETWORK,
+            Capability.VIEW_SHARED_SUPPORTERS,
+        }
+    ),
 }
 
 
