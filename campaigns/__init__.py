@@ -158,8 +158,10 @@ HANDLER_MODULES = (
 
 
 def _register_event_handlers() -> None:
-    import campaigns.alerts.models  # noqa: F401 TEMP
-    import campaigns.webhooks.models  # noqa: F401 TEMP
+    # Until their handlers and views import them: the schema must know every table.
+    import campaigns.alerts.models
+    import campaigns.webhooks.models  # noqa: F401
+
     for module in HANDLER_MODULES:
         importlib.import_module(module)
 

@@ -34,6 +34,7 @@ from campaigns.petitions import services, signing
 from campaigns.petitions.consent import data_use_notice
 from campaigns.petitions.forms import SignatureForm
 from campaigns.petitions.models import Petition, SignatureStatus
+from campaigns.petitions.submission import signature_input
 from campaigns.petitions.tallies.services import Tally, count_confirmed, current_tally
 
 log = logging.getLogger(__name__)
@@ -161,20 +162,7 @@ def petition(slug: str) -> ResponseReturnValue:
         # Look exactly like success, so the bot learns nothing.
         return redirect(url_for(".check_email", slug=slug), 303)
 
-    outcome, _signature_id = signing.sign(
-        slug,
-        signing.SignatureInput(
-            name=form.name.data,
-            email=form.email.data,
-            country=form.country.data,
-            comment=form.comment.data or "",
-            show_name=form.show_name.data,
-            newsletter=form.newsletter.data,
-            locale=str(get_locale()),
-            source=form.source.data or "",
-            source_url=request.base_url,
-        ),
-    )
+    outcome, _signature_id = signing.sign(slug, signature_input(form, request.base_url))
     commit_unit_of_work()
     if outcome is signing.SignOutcome.CLOSED:
         return _render_petition(_petition_or_404(slug), form, status=409)
