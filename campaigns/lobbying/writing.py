@@ -96,8 +96,13 @@ def _new_letter(
         note=data.note.strip() or None,
         subject=data.subject.strip() or None,
         body=data.body.strip() or None,
+        # A deactivated network's code attributes nothing new.
         source_network_id=(
-            db.session.scalar(select(Network.id).where(Network.slug == source)) if source else None
+            db.session.scalar(
+                select(Network.id).where(Network.slug == source, Network.is_active.is_(True))
+            )
+            if source
+            else None
         ),
         source_url=data.source_url,
         confirmation_requested_at=now,
