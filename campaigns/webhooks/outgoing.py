@@ -3,19 +3,33 @@
 A message is a row per endpoint (`WebhookDelivery`), written in the caller's transaction and due
 at once; workers claim and send what is due (see delivery.py). The body follows the Standard
 Webhooks payload shape, versioned so a receiver can tell what it parses.
+
+Once the caller's transaction commits, the task `webhooks.send_due` is published (below), so a
+message leaves within moments; if the broker is down, beat's `webhooks.tick` finds it anyway,
+as the rows themselves are the outbox.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import time
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from flask import current_app, has_app_context
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from campaigns.core.db import insert_unless_present, utcnow
 from campaigns.extensions import db
 from campaigns.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookStatus
+
+log = logging.getLogger(__name__)
+
+SEND_DUE_TASK = "webhooks.send_due"
+# The session flag `enqueue` sets: deliveries are due once this transaction commits.
+DUE_FLAG = "webhooks_due"
 
 # The version of the body's shape: a receiver checks it before reading `data`.
 PAYLOAD_VERSION = 1
@@ -54,24 +68,68 @@ def enqueue(
         return 0
     now = utcnow()
     body = message_body(event_type, data, now)
-    result = db.session.execute(
-        insert_unless_present(WebhookDelivery),
-        [
-            {
-                "endpoint_id": endpoint,
-                "message_id": message_id,
-                "event_type": event_type,
-                "body": body,
-                "status": WebhookStatus.PENDING,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for endpoint in endpoint_ids
-        ],
+    # One multi-row INSERT ... RETURNING: a list of parameter sets would make it an ORM bulk
+    # insert, whose result cannot say how many rows the ON CONFLICT clause skipped.
+    added = len(
+        db.session.scalars(
+            insert_unless_present(WebhookDelivery)
+            .values(
+                [
+                    {
+                        "endpoint_id": endpoint,
+                        "message_id": message_id,
+                        "event_type": event_type,
+                        "body": body,
+                        "status": WebhookStatus.PENDING,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    }
+                    for endpoint in endpoint_ids
+                ]
+            )
+            .returning(WebhookDelivery.id)
+        ).all()
     )
-    added = max(result.rowcount, 0)
     if added:
         # The delivery task is published once the caller's transaction commits (delivery.py).
-        db.session.info["webhooks_due"] = True
+        db.session.info[DUE_FLAG] = True
     return added
+
+
+# -- publishing the delivery task after the commit ----------------------------------------------
+
+# After a failed publish we stop trying for a few seconds, so that a broker outage costs one fast
+# failure rather than a connection timeout per commit; beat's tick sends what is due meanwhile.
+_BROKER_BACKOFF_SECONDS = 5.0
+_broker_down_until = 0.0
+
+
+def publish_send_due() -> bool:
+    """Publish `webhooks.send_due` (by name: the web app never imports a task). False if the
+    broker is unreachable, which loses nothing: the deliveries wait in the database."""
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until or not has_app_context():
+        return False
+    try:
+        current_app.extensions["celery"].send_task(SEND_DUE_TASK, retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure: beat's tick is the safety net
+        _broker_down_until = time.monotonic() + _BROKER_BACKOFF_SECONDS
+        log.warning("broker unreachable; webhooks left for the tick")
+        return False
+    return True
+
+
+@event.listens_for(Session, "after_commit")
+def publish_due_after_commit(session: Session) -> None:
+    # A SAVEPOINT released is no commit: the rows would not be visible to the worker yet.
+    if session.in_nested_transaction():
+        return
+    if session.info.pop(DUE_FLAG, None):
+        publish_send_due()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    if previous_transaction.parent is None:  # only the outermost rollback discards the rows
+        session.info.pop(DUE_FLAG, None)
