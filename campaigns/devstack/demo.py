@@ -22,31 +22,11 @@ from campaigns.campaign.models import (
 )
 from campaigns.core.db import utcnow
 from campaigns.devstack.demo_letters import load_demo_letter_action
+from campaigns.devstack.demo_networks import NETWORKS, demo_networks
 from campaigns.extensions import db
-from campaigns.networks.models import Network
 from campaigns.petitions.models import Petition
 
 demo_cli = AppGroup("demo", help="Demo content for a new installation.")
-
-NETWORKS = [
-    # slug, name, country, website, umbrella
-    (
-        "euronpud",
-        "European Network of People who Use Drugs (EuroNPUD)",
-        None,
-        "https://www.euronpud.net",
-        True,
-    ),
-    ("asud", "ASUD – Auto-Support des Usagers de Drogues", "FR", None, False),
-    ("jes", "JES-Bundesverband (Junkies, Ehemalige, Substituierte)", "DE", None, False),
-    ("itanpud", "ItaNPUD – Italian Network of People who Use Drugs", "IT", None, False),
-    ("sduu", "Svenska Brukarföreningen – Swedish Drug Users Union", "SE", None, False),
-    ("fhn", "FHN – Foreningen for human narkotikapolitikk", "NO", None, False),
-    ("caso", "CASO – Consumidores Associados Sobrevivem Organizados", "PT", None, False),
-    ("uisce", "UISCE", "IE", None, False),
-]
-# The language each demo network reads its alerts in (the platform's three where they fit).
-DEMO_NETWORK_LANGUAGES = {"FR": "fr", "DE": "de"}
 
 CAMPAIGNS = [
     {
@@ -290,17 +270,8 @@ def load_demo_content() -> bool:
     False if it wasn't empty."""
     if db.session.scalar(select(func.count()).select_from(Campaign)):
         return False
-    networks = {}
-    for slug, name, country, website, umbrella in NETWORKS:
-        networks[slug] = Network(
-            slug=slug,
-            name=name,
-            countries=[country] if country else [],
-            languages=[DEMO_NETWORK_LANGUAGES.get(country, "en")],
-            website=website,
-            is_umbrella=umbrella,
-        )
-        db.session.add(networks[slug])
+    networks = demo_networks()
+    db.session.add_all(networks.values())
     for spec in CAMPAIGNS:
         campaign = Campaign(
             slug=spec["slug"],
