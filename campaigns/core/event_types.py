@@ -4,7 +4,7 @@ and the queue its handlers run on. An event type not listed here cannot be recor
 
 from __future__ import annotations
 
-from campaigns.core.tasks import TRANSACTIONAL
+from campaigns.core.tasks import DEFAULT, TRANSACTIONAL
 
 EVENT_TYPES: dict[str, str] = {
     "signature.created": "A supporter signed a petition; the signature is pending. "
@@ -18,9 +18,14 @@ EVENT_TYPES: dict[str, str] = {
     "signature.rejected": "Someone said 'it wasn't me'; the address was removed. "
     "Payload: signature_id, was_confirmed. Corrects the counters.",
     "petition.milestone_reached": "A petition's confirmed count reached a milestone for the first "
-    "time. Payload: petition_id, threshold, kind ('count' or 'goal').",
+    "time. Payload: petition_id, threshold, kind ('count' or 'goal'). Alerts the member networks "
+    "subscribed to milestones (campaigns.alerts.handlers).",
     "campaign.launched": "Staff launched a campaign: its page is live and takes signatures. "
-    "Payload: campaign_id, staff_user_id.",
+    "Payload: campaign_id, staff_user_id. Alerts the member networks subscribed to launches.",
+    "urgent_action.published": "Staff sent an urgent action to the member networks. "
+    "Payload: urgent_action_id. Alerts the networks subscribed to urgent actions.",
+    "mailing.sent": "A mailing finished sending: every recipient is done. Payload: mailing_id. "
+    "Alerts the networks subscribed to mailings (its subject and how many it reached).",
     "letter.created": "A supporter wrote a letter to policymakers; it is pending. "
     "Payload: letter_id. Sends the confirmation mail.",
     "letter.confirmation_requested": "A supporter wrote again while pending and may receive the "
@@ -43,4 +48,9 @@ EVENT_QUEUES: dict[str, str] = {
     "letter.confirmation_requested": TRANSACTIONAL,
     "letter.written_again": TRANSACTIONAL,
     "letter.confirmed": TRANSACTIONAL,
+    # Alerts to member networks: made in a moment, sent by their own tasks; no supporter waits.
+    "campaign.launched": DEFAULT,
+    "petition.milestone_reached": DEFAULT,
+    "urgent_action.published": DEFAULT,
+    "mailing.sent": DEFAULT,
 }

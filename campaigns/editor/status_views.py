@@ -11,6 +11,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 
+from campaigns.alerts.audience import reach as alert_reach
+from campaigns.alerts.models import Topic
 from campaigns.campaign import lifecycle
 from campaigns.campaign.models import Campaign, CampaignStatus, TranslationStatus
 from campaigns.campaign.services import language_label, staff_title
@@ -73,11 +75,26 @@ def _launch_question(campaign: Campaign) -> Question:
                 default=language_label(campaign.default_locale),
             )
         )
+    consequences.append(_networks_alerted())
     return Question(
         title=_("Launch “%(title)s”?", title=staff_title(campaign)),
         consequences=consequences,
         button=_("Yes, launch it"),
         back_url=url_for("editor.show", campaign_id=campaign.id),
+    )
+
+
+def _networks_alerted() -> str:
+    """How many member networks the launch alerts: those subscribed to launches whose chosen
+    channel reaches someone (a contact for email, an active endpoint for webhooks)."""
+    found = alert_reach(Topic.CAMPAIGN_LAUNCHED)
+    if not found.networks:
+        return _("No member network is subscribed to launch alerts: none will be alerted.")
+    return ngettext(
+        "%(count)s member network subscribed to launches will be alerted by email or webhook.",
+        "%(count)s member networks subscribed to launches will be alerted by email or webhook.",
+        len(found.networks),
+        count=format_decimal(len(found.networks)),
     )
 
 

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from campaigns.core.db import utcnow
+from campaigns.core.events import record_event
 from campaigns.core.redis import get_redis, key
 from campaigns.core.tasks import send_task
 from campaigns.extensions import db
@@ -74,10 +75,14 @@ def cancel(mailing: Mailing) -> bool:
 
 
 def finish(mailing: Mailing) -> bool:
-    """Every recipient is done: the mailing is sent."""
-    return _change_status(
+    """Every recipient is done: the mailing is sent, and the member networks subscribed to
+    mailings are told (event "mailing.sent", in the same transaction)."""
+    finished = _change_status(
         mailing, (MailingStatus.SENDING,), MailingStatus.SENT, finished_at=utcnow()
     )
+    if finished:
+        record_event("mailing.sent", mailing_id=mailing.id)
+    return finished
 
 
 # --- Beat ----------------------------------------------------------------------------------------
