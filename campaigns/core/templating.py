@@ -67,7 +67,15 @@ def init_templating(app: Flask) -> None:
     @app.after_request
     def remember_language(response: Response) -> Response:
         lang = getattr(g, "lang", None)
-        if lang and request.cookies.get(LANGUAGE_COOKIE) != lang and response.status_code < 400:
+        # Not from the embeddable form: in a frame on a network's site the browser may refuse
+        # our cookies, so it sets none and depends on none (the language is in its address).
+        embedded = request.blueprint == "embed"
+        if (
+            lang
+            and not embedded
+            and request.cookies.get(LANGUAGE_COOKIE) != lang
+            and response.status_code < 400
+        ):
             response.set_cookie(
                 LANGUAGE_COOKIE,
                 lang,
