@@ -59,6 +59,29 @@ CONSENT_WORDING = {
     ),
 }
 
+# The "may contact me" consent given to one member network (purpose "network:<id>"), with the
+# network's name filled in: a new name is a new wording, so a new stored version.
+NETWORK_CONTACT_WORDING = _l(
+    "%(network)s, a member network of the European Network of People who Use Drugs, may contact "
+    "me by email about its work. It sees my name, email address and country. I can withdraw this "
+    "at any time with the link in the emails."
+)
+NETWORK_PURPOSE_PREFIX = "network:"
+
+
+def network_purpose(network_id: int) -> str:
+    """The consent purpose of "<network> may contact me" (fits ConsentText.purpose's 40)."""
+    return f"{NETWORK_PURPOSE_PREFIX}{network_id}"
+
+
+@dataclass(frozen=True)
+class NetworkConsent:
+    """A signer's choice on the box "<network> may contact me", as the form showed it."""
+
+    network_id: int
+    network_name: str
+    granted: bool
+
 
 @dataclass(frozen=True)
 class DataUseNotice:
@@ -102,9 +125,22 @@ def wording(purpose: str, locale: str) -> str:
     return text
 
 
-def consent_text_id(purpose: str, locale: str) -> int:
-    """The id of the stored version of today's wording, storing it first if it is new."""
-    text = wording(purpose, locale)
+def network_wording(network_name: str, locale: str) -> str:
+    """The exact text of the box "<network> may contact me" in `locale`."""
+    cache = current_app.extensions.setdefault("consent_wording", {})
+    template = cache.get((NETWORK_PURPOSE_PREFIX, locale))
+    if template is None:
+        with force_locale(locale):
+            template = str(NETWORK_CONTACT_WORDING)
+        cache[(NETWORK_PURPOSE_PREFIX, locale)] = template
+    return template % {"network": network_name}
+
+
+def consent_text_id(purpose: str, locale: str, text: str | None = None) -> int:
+    """The id of the stored version of today's wording, storing it first if it is new. `text`:
+    the wording when it is not one of CONSENT_WORDING's (a network's, see network_wording)."""
+    if text is None:
+        text = wording(purpose, locale)
     digest = hashlib.sha256(text.encode()).hexdigest()
     cache = current_app.extensions.setdefault("consent_text_ids", {})
     cache_key = (purpose, locale, digest)
@@ -143,21 +179,42 @@ def consent_text_id(purpose: str, locale: str) -> int:
 
 
 def record_consents(
-    signature_id: int, locale: str, choices: dict[str, bool], recorded_at: datetime
+    signature_id: int,
+    locale: str,
+    choices: dict[str, bool],
+    recorded_at: datetime,
+    network: NetworkConsent | None = None,
 ) -> None:
-    """Store what the signer was shown (in `locale`) and what they chose, for each purpose."""
-    db.session.execute(
-        _INSERT_CONSENT,
-        [
+    """Store what the signer was shown (in `locale`) and what they chose, for each purpose, and
+    for the box "<network> may contact me" when the form showed it (ticked or not: what was
+    shown and chosen is what demonstrates a consent)."""
+    rows = [
+        {
+            "signature_id": signature_id,
+            "consent_text_id": consent_text_id(purpose, locale),
+            "granted": granted,
+            "recorded_at": recorded_at,
+            "network_id": None,
+        }
+        for purpose, granted in choices.items()
+    ]
+    if network is not None:
+        rows.append(
             {
                 "signature_id": signature_id,
-                "consent_text_id": consent_text_id(purpose, locale),
-                "granted": granted,
+                "consent_text_id": network_text_id(network, locale),
+                "granted": network.granted,
                 "recorded_at": recorded_at,
+                "network_id": network.network_id,
             }
-            for purpose, granted in choices.items()
-        ],
-    )
+        )
+    db.session.execute(_INSERT_CONSENT, rows)
+
+
+def network_text_id(network: NetworkConsent, locale: str) -> int:
+    """The stored version of the wording of the box "<network> may contact me" in `locale`."""
+    text = network_wording(network.network_name, locale)
+    return consent_text_id(network_purpose(network.network_id), locale, text)
 
 
 _INSERT_CONSENT = ConsentRecord.__table__.insert()

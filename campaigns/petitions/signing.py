@@ -35,8 +35,14 @@ from campaigns.core.db import autocommit, utcnow
 from campaigns.core.events import Event, new_event_id, publish_committed, record_event
 from campaigns.extensions import db
 from campaigns.networks.models import Network
-from campaigns.petitions.consent import consent_text_id, record_consents
+from campaigns.petitions.consent import (
+    NetworkConsent,
+    consent_text_id,
+    network_text_id,
+    record_consents,
+)
 from campaigns.petitions.models import ConsentRecord, Petition, Signature, SignatureStatus
+from campaigns.petitions.network_consent import accepted_network_consent
 from campaigns.petitions.services import signing_target
 
 
@@ -62,6 +68,10 @@ class SignatureInput:
     locale: str
     source: str = ""  # the ?source= code of the member network that brought the signer
     source_url: str | None = None
+    # The network whose box "<network> may contact me" the form showed (None: no box), and
+    # whether it was ticked.
+    network_consent_for: int | None = None
+    network_consent: bool = False
 
 
 def normalize_email(email: str) -> str:
@@ -78,7 +88,10 @@ def sign(slug: str, data: SignatureInput) -> tuple[SignOutcome, int | None]:
     transaction. An address that signed before gets mail instead (see `_signed_before`)."""
     params = _new_signature_params(slug, data)
     choices = {"signature": True, "public_name": data.show_name, "newsletter": data.newsletter}
-    signature_id = _store_new_signature(params, choices)
+    network = accepted_network_consent(
+        data.network_consent_for, data.network_consent, params["source"], data.country
+    )
+    signature_id = _store_new_signature(params, choices, network)
     if signature_id is not None:
         return SignOutcome.CREATED, signature_id
     # Not new, or not open: most signers are new, so only now is it worth a look.
@@ -96,7 +109,7 @@ def sign(slug: str, data: SignatureInput) -> tuple[SignOutcome, int | None]:
 
 
 # Every sign POST records these three consents (the signature's processing notice and the two
-# boxes).
+# boxes), and a fourth where the form showed the box "<network> may contact me".
 SIGNING_PURPOSES = ("signature", "public_name", "newsletter")
 
 
@@ -117,24 +130,32 @@ def _new_signature_params(slug: str, data: SignatureInput) -> dict[str, object]:
     }
 
 
-def _store_new_signature(params: dict[str, object], choices: dict[str, bool]) -> int | None:
-    """Store a pending signature, its consent records (`choices`, by purpose) and its event, all
-    or nothing: in the session's transaction, or on PostgreSQL in one statement in autocommit. None if the petition is not open, or if this address signed it
-    before: the unique constraint on (petition, email) finds those, also when two requests race
-    (PostgreSQL makes the second wait for the first to commit, then skips it)."""
+def _store_new_signature(
+    params: dict[str, object], choices: dict[str, bool], network: NetworkConsent | None = None
+) -> int | None:
+    """Store a pending signature, its consent records (`choices`, by purpose, and the choice on
+    the box of `network`) and its event, all or nothing: in the session's transaction, or on
+    PostgreSQL in one statement in autocommit. None if the petition is not open, or if this
+    address signed it before: the unique constraint on (petition, email) finds those, also when
+    two requests race (PostgreSQL makes the second wait for the first to commit, then skips
+    it)."""
     locale = str(params["locale"])
-    statements = _signing_statements(db.engine.dialect.name)
+    statements = _signing_statements(db.engine.dialect.name, with_network=network is not None)
     if statements.all_in_one is None:
         signature_id = db.session.execute(statements.signature, params).scalar()
         if signature_id is not None:
-            record_consents(signature_id, locale, choices, params["now"])
+            record_consents(signature_id, locale, choices, params["now"], network)
             record_event("signature.created", signature_id=signature_id)
         return signature_id
 
-    consents = {}
+    consents: dict[str, object] = {}
     for purpose in SIGNING_PURPOSES:
         consents[f"{purpose}_text"] = consent_text_id(purpose, locale)
         consents[f"{purpose}_granted"] = choices[purpose]
+    if network is not None:
+        consents["network_text"] = network_text_id(network, locale)
+        consents["network_granted"] = network.granted
+        consents["network_id"] = network.network_id
     if db.session.registry.has() and db.session().in_transaction():
         # The first signer of a new wording stored its consent text just now: the statement
         # below runs on a connection of its own and must find that row committed (or it would
@@ -159,8 +180,9 @@ class _SigningStatements:
 
 
 @functools.cache
-def _signing_statements(dialect_name: str) -> _SigningStatements:
-    """The statements of a new signature, built once per database dialect.
+def _signing_statements(dialect_name: str, with_network: bool = False) -> _SigningStatements:
+    """The statements of a new signature, built once per database dialect (and with or without
+    the consent record of a network's box).
 
     On PostgreSQL the three INSERTs are one statement (data-modifying CTEs): each statement is a
     round trip to the server, and signing is the busiest write there is. SQLite has no such
@@ -182,7 +204,11 @@ def _signing_statements(dialect_name: str) -> _SigningStatements:
         "show_name": param("show_name", signatures.c.show_name),
         "locale": param("locale", signatures.c.locale),
         "source_network_id": select(Network.id)
-        .where(Network.slug == bindparam("source", type_=Network.slug.type))
+        # A deactivated network's code attributes nothing new.
+        .where(
+            Network.slug == bindparam("source", type_=Network.slug.type),
+            Network.is_active.is_(True),
+        )
         .scalar_subquery(),
         "source_url": param("source_url", signatures.c.source_url),
         "confirmation_requested_at": now,
@@ -235,9 +261,22 @@ def _signing_statements(dialect_name: str) -> _SigningStatements:
             now,
         ),
     )
-    all_in_one = select(new.c.id).add_cte(
-        consents.cte("new_consents"), created_event.cte("created_event")
-    )
+    ctes = [consents.cte("new_consents"), created_event.cte("created_event")]
+    if with_network:
+        # "<network> may contact me", for the network it names. PostgreSQL runs every
+        # data-modifying CTE to completion, referenced or not.
+        network_consent = dialect.insert(consents_table).from_select(
+            ["signature_id", "consent_text_id", "granted", "recorded_at", "network_id"],
+            select(
+                new.c.id,
+                param("network_text", consents_table.c.consent_text_id),
+                param("network_granted", consents_table.c.granted),
+                now,
+                param("network_id", consents_table.c.network_id),
+            ),
+        )
+        ctes.append(network_consent.cte("new_network_consent"))
+    all_in_one = select(new.c.id).add_cte(*ctes)
     return _SigningStatements(signature, all_in_one)
 
 

@@ -24,4 +24,8 @@ def signature_input(
         locale=str(get_locale()),
         source=source if source is not None else form.source.data or "",
         source_url=source_url,
+        # Which network's box the form showed, and whether it was ticked: signing checks that
+        # this network may take the consent (the hidden field is the visitor's to change).
+        network_consent_for=form.network_consent_id,
+        network_consent=bool(form.network_consent.data),
     )

@@ -34,6 +34,7 @@ from campaigns.petitions import services, signing
 from campaigns.petitions.consent import data_use_notice
 from campaigns.petitions.forms import SignatureForm
 from campaigns.petitions.models import Petition, SignatureStatus
+from campaigns.petitions.network_consent import country_offers, source_network
 from campaigns.petitions.submission import signature_input
 from campaigns.petitions.tallies.services import Tally, count_confirmed, current_tally
 
@@ -52,7 +53,7 @@ def _email_rate_key() -> str:
     return hmac.new(secret, email.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _signing_too_often() -> bool:
+def signing_too_often() -> bool:
     """Count this sign POST per IP and per address (shared by all web workers, in Redis)."""
     config = current_app.config
     return over_limit(
@@ -102,6 +103,12 @@ def render_petition_page(
     locale = str(get_locale())
     if open_for_signing is None:
         open_for_signing = services.accepts_signatures(petition)
+    # "<network> may contact me": for the network that brought the signer, else for the one of
+    # the country they choose (every country's offer is on the page, the same for everyone).
+    if "consent_network" not in extra:
+        extra["consent_network"] = source_network(form.source.data)
+    if extra["consent_network"] is None and "network_offers" not in extra:
+        extra["network_offers"] = country_offers(locale)
     return render_template(
         template,
         petition=petition,
@@ -151,7 +158,7 @@ def _blank_petition_page(slug: str) -> str:
 def petition(slug: str) -> ResponseReturnValue:
     if request.method == "GET":
         return _blank_petition_page(slug)
-    if _signing_too_often():
+    if signing_too_often():
         abort(429)
     form = SignatureForm()
     if not form.validate():

@@ -95,6 +95,7 @@ def test_sign_by_keyboard_and_confirm_through_a_real_worker(
     page.keyboard.press("Space")
     assert page.locator("#show_name").is_checked()
     tab(page, "newsletter")  # left unticked
+    tab(page, "network_consent")  # UISCE, Ireland's member network: left unticked
     tab(page, "button")
     assert page.evaluate("document.activeElement.type") == "submit"
     page.keyboard.press("Enter")

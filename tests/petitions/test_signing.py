@@ -204,17 +204,21 @@ def test_signing_a_petition_that_does_not_exist_is_a_404(client, demo, mailbox):
 
 
 def test_the_member_network_whose_link_brought_the_signer_is_recorded(client, demo, mailbox):
-    network = db.session.scalar(
-        select(Network).where(Network.is_umbrella.is_(False)).order_by(Network.id)
-    )
+    network, deactivated = db.session.scalars(
+        select(Network).where(Network.is_umbrella.is_(False)).order_by(Network.id).limit(2)
+    ).all()
+    deactivated.is_active = False
+    db.session.commit()
     sign(client, email="via-network@example.org", source=f" {network.slug.upper()} ")
     sign(client, email="via-unknown@example.org", source="no-such-network")
+    sign(client, email="via-deactivated@example.org", source=deactivated.slug)
     sign(client, email="direct@example.org")
 
     rows = db.session.execute(select(Signature.email, Signature.source_network_id)).all()
     assert dict(rows) == {
         "via-network@example.org": network.id,
         "via-unknown@example.org": None,
+        "via-deactivated@example.org": None,  # a deactivated network's code attributes nothing
         "direct@example.org": None,
     }
 
