@@ -22,6 +22,11 @@ def _links(letter: Letter) -> dict[str, str]:
         "reject_url": public_url(
             "lobbying.reject", lang=lang, token=make_token(letter.id, "reject")
         ),
+        # The supporter's preferences page (campaigns.privacy), which every mail to them links
+        # to: there they withdraw this letter, or anything else they gave us, at any time.
+        "preferences_url": public_url(
+            "privacy.preferences", lang=lang, token=make_token(letter.id, "preferences")
+        ),
     }
 
 

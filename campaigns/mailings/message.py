@@ -4,7 +4,8 @@ each recipient's message is filled in and encoded directly, without building an 
 Every message carries what bulk senders must (RFC 2369, RFC 8058, RFC 2919; Gmail's, Yahoo's and
 Microsoft's sender rules): List-Unsubscribe with an https and a mailto address,
 List-Unsubscribe-Post for one-click, List-Id, a Message-ID on our domain, Date, a text and an HTML
-part and a visible unsubscribe link. The envelope sender is a per-recipient VERP address, so a
+part and a visible unsubscribe link; and the link to the supporter's preferences page
+(campaigns.privacy), where they withdraw any signature or consent. The envelope sender is a per-recipient VERP address, so a
 bounce names the delivery it belongs to.
 """
 
@@ -35,6 +36,9 @@ from campaigns.core.urls import public_url
 from campaigns.mailings.compose import PreparedVersion
 
 _UNSUBSCRIBE_SALT = "mailing-unsubscribe"
+# The supporter's preferences page (campaigns.privacy): a salt of its own, so that its link
+# opens nothing else.
+_PREFERENCES_SALT = "mailing-preferences"
 # Stand-ins for per-recipient links in the layout rendered once per language.
 _UNSUBSCRIBE_URL = "zqunsubscribeurlzq"
 _PREFERENCES_URL = "zqpreferencesurlzq"
@@ -52,11 +56,33 @@ def unsubscribe_token(delivery_id: int) -> str:
 
 
 def delivery_id_from_token(token: str) -> int | None:
+    return _delivery_id(_serializer(), token)
+
+
+def _preferences_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_PREFERENCES_SALT)
+
+
+def preferences_token(delivery_id: int) -> str:
+    """The token of the preferences link in a mailing (campaigns.privacy reads it). Never
+    expires, like the unsubscribe link; no timestamp, so one delivery always has one link."""
+    return _preferences_serializer().dumps(delivery_id)
+
+
+def delivery_id_from_preferences_token(token: str) -> int | None:
+    """The delivery a preferences link names. Mails sent before the preferences page existed
+    carried the unsubscribe token at the same address: it is read too."""
+    found = _delivery_id(_preferences_serializer(), token)
+    return found if found is not None else delivery_id_from_token(token)
+
+
+def _delivery_id(serializer: URLSafeSerializer, token: str) -> int | None:
     try:
-        value = _serializer().loads(token)
+        value = serializer.loads(token)
     except BadSignature:
         return None
-    return value if isinstance(value, int) else None
+    # bool is an int too, and no delivery's id.
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _verp_signature(delivery_id: int, key: bytes | None = None) -> str:
@@ -129,6 +155,7 @@ class MessageFactory:
         self._date = ("", 0)
         # Made once per batch, not per message: the signing keys and each language's links.
         self._tokens = _serializer()
+        self._preference_tokens = _preferences_serializer()
         self._verp_key = config["SECRET_KEY"].encode()
         self._verp_local, _, self._verp_domain = config["MAILING_BOUNCE_ADDRESS"].partition("@")
         self._links: dict[str, tuple[str, str]] = {}
@@ -138,7 +165,7 @@ class MessageFactory:
         if lang not in self._links:
             self._links[lang] = (
                 public_url("mailings_public.unsubscribe", lang=lang, token=_LINK_ID),
-                public_url("mailings_public.preferences", lang=lang, token=_LINK_ID),
+                public_url("privacy.preferences", lang=lang, token=_LINK_ID),
             )
         return self._links[lang]
 
@@ -160,7 +187,9 @@ class MessageFactory:
         lang = layout.version.locale
         unsubscribe_link, preferences_link = self._links_for(lang)
         unsubscribe_url = unsubscribe_link.replace(_LINK_ID, token)
-        preferences_url = preferences_link.replace(_LINK_ID, token)
+        preferences_url = preferences_link.replace(
+            _LINK_ID, self._preference_tokens.dumps(recipient.delivery_id)
+        )
         subject, text, html = layout.version.render(recipient.values)
         text = text + "\n\n" + layout.text_footer
         html = layout.html_before.replace(_SUBJECT, str(escape(subject))) + html + layout.html_after

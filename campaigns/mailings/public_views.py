@@ -1,16 +1,16 @@
-"""What a mailing's recipient can do from its links: unsubscribe (one click, RFC 8058) and manage
-their email preferences. No sign-in: the signed token in the link is the proof."""
+"""What a mailing's recipient can do from its links: unsubscribe (one click, RFC 8058); their
+preferences are on the supporter's preferences page (campaigns.privacy). No sign-in: the signed
+token in the link is the proof."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from campaigns.core.errors import render_error
 from campaigns.extensions import csrf, db
 from campaigns.mailings.message import delivery_id_from_token
 from campaigns.mailings.models import Delivery, SuppressionReason
-from campaigns.mailings.suppression import lift_unsubscribe, suppress, suppression_of
+from campaigns.mailings.suppression import suppress
 
 bp = Blueprint("mailings_public", __name__, url_prefix="/<lang>")
 
@@ -38,29 +38,8 @@ def unsubscribe(token: str) -> ResponseReturnValue:
     return render_template("mailings/unsubscribed.html", token=token)
 
 
-@bp.route("/preferences/<token>", methods=["GET", "POST"])
+@bp.route("/u/<token>/preferences")
 def preferences(token: str) -> ResponseReturnValue:
-    delivery = _delivery_or_404(token)
-    if delivery is None:
-        return _link_problem()
-    changed = None
-    if request.method == "POST":
-        choice = request.form.get("newsletter")
-        if choice == "off":
-            suppress(delivery.email, SuppressionReason.UNSUBSCRIBED, mailing_id=delivery.mailing_id)
-            changed = "off"
-        elif choice == "on":
-            lift_unsubscribe(delivery.email)
-            changed = "on"
-        else:
-            return render_error(400)
-        db.session.commit()
-    suppression = suppression_of(delivery.email)
-    return render_template(
-        "mailings/preferences.html",
-        token=token,
-        suppression=suppression,
-        changed=changed,
-        can_resubscribe=suppression is not None
-        and suppression.reason == SuppressionReason.UNSUBSCRIBED,
-    )
+    """From the unsubscribe pages to the preferences page, which reads this token too (it is
+    also what the preferences links of mails sent before that page existed carry)."""
+    return redirect(url_for("privacy.preferences", token=token), 303)

@@ -1,4 +1,5 @@
-"""Event handlers of the petitions domain: the confirmation mail (double opt-in)."""
+"""Event handlers of the petitions domain: the confirmation mail (double opt-in) and the note to
+an address that signed before. Each links to the supporter's preferences page."""
 
 from __future__ import annotations
 
@@ -126,7 +127,18 @@ def send_already_signed_mail(event: Event) -> None:
             reject_url=public_url(
                 "petitions.reject", lang=lang, token=make_token(signature.id, "reject")
             ),
+            preferences_url=preferences_url(signature),
         ),
+    )
+
+
+def preferences_url(signature: Signature) -> str:
+    """The supporter's preferences page (campaigns.privacy), which every mail to them links to:
+    there they withdraw this signature, or any other, or a consent, at any time."""
+    return public_url(
+        "privacy.preferences",
+        lang=signature.locale,
+        token=make_token(signature.id, "preferences"),
     )
 
 
@@ -146,5 +158,6 @@ def build_confirmation_mail(signature: Signature) -> Email:
             "petitions.reject", lang=lang, token=make_token(signature.id, "reject")
         ),
         petition_url=public_url("petitions.petition", lang=lang, slug=campaign.slug),
+        preferences_url=preferences_url(signature),
         valid_days=max(1, current_app.config["CONFIRMATION_MAX_AGE"] // 86400),
     )

@@ -31,10 +31,13 @@ LETTER_TARGETS = [
         name="Director of the EU Drugs Agency", political_group=None, role="Executive Director"
     ),
 ]
+# Every mail to a supporter links to their preferences page.
+PREFERENCES_URL = f"{BASE}/en/preferences/TOKEN"
 LETTER_LINKS = {
     "title": "End the war on people who use drugs",
     "action_url": f"{BASE}/en/write/end-the-war-on-people",
     "reject_url": f"{BASE}/en/letters/not-me/TOKEN",
+    "preferences_url": PREFERENCES_URL,
 }
 
 # (template, context) of every transactional mail: what its handler passes, with fixed values.
@@ -44,6 +47,7 @@ TRANSACTIONAL = {
         "confirm_url": f"{BASE}/en/confirm/TOKEN",
         "reject_url": f"{BASE}/en/not-me/TOKEN",
         "petition_url": f"{BASE}/en/c/naloxone-in-every-pocket",
+        "preferences_url": PREFERENCES_URL,
         "valid_days": 7,
     },
     "petitions/already_signed": {
@@ -51,6 +55,7 @@ TRANSACTIONAL = {
         "title": "Naloxone in every pocket",
         "petition_url": f"{BASE}/en/c/naloxone-in-every-pocket",
         "reject_url": f"{BASE}/en/not-me/TOKEN",
+        "preferences_url": PREFERENCES_URL,
     },
     "lobbying/confirm": {
         **LETTER_LINKS,
@@ -116,6 +121,12 @@ def test_each_transactional_mail_matches_its_snapshot(app_ctx, update_snapshots,
     check_html(message.html)
     if template.startswith("lobbying/"):
         assert "Marc LEROY (Renew)" in message.text  # who receives the letter, by name
+    if template.startswith(("petitions/", "lobbying/")):
+        # The promise of the consent texts: the link in our emails withdraws at any time.
+        assert PREFERENCES_URL in message.text
+        assert f'href="{PREFERENCES_URL}"' in message.html
+    else:
+        assert PREFERENCES_URL not in message.text  # staff mail: not a supporter's
     if template in ("petitions/confirm", "lobbying/confirm"):
         # Not by name: the address is not confirmed yet (see the template).
         assert "Ana" not in message.text
@@ -137,5 +148,9 @@ def test_a_mailing_matches_its_snapshot(app_ctx, update_snapshots):
     check_snapshot("mailing.en.html", html, update_snapshots)
     check_html(html)
     assert "<title>News for Ana</title>" in html
+    # The one-click unsubscribe link and the preferences page's, in both parts.
+    preferences = re.search(r"https?://\S+/en/preferences/\S+", text).group(0)
+    assert "/en/u/" in text
+    assert f'href="{preferences}"' in html
     assert "**" not in text  # Markdown's marks are for the HTML part
     assert "In solidarity,<br>" in html  # the author's line break is kept
