@@ -92,12 +92,14 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from campaigns.alerts.views import bp as alerts_bp
     from campaigns.api.views import bp as api_bp
     from campaigns.dashboard.views import bp as dashboard_bp
     from campaigns.devstack.mailcatcher.views import bp as mail_catcher_bp
     from campaigns.editor.status_views import bp as editor_status_bp
     from campaigns.editor.text_views import bp as editor_texts_bp
     from campaigns.editor.views import bp as editor_bp
+    from campaigns.exports.shared_views import bp as shared_supporters_bp
     from campaigns.exports.views import bp as exports_bp
     from campaigns.home.views import bp as home_bp
     from campaigns.lobbying.action_views import bp as letter_action_bp
@@ -109,21 +111,29 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns.mailings.public_views import bp as mailings_public_bp
     from campaigns.mailings.sending_views import bp as mailing_sending_bp
     from campaigns.mailings.staff_views import bp as staff_mailings_bp
+    from campaigns.network_directory.public_views import bp as network_pages_bp
+    from campaigns.network_directory.views import bp as network_directory_bp
+    from campaigns.petitions.embed_views import bp as embed_bp
     from campaigns.petitions.views import bp as petitions_bp
+    from campaigns.privacy.views import bp as privacy_bp
     from campaigns.staff.account_views import bp as staff_account_bp
     from campaigns.staff.audit_views import bp as audit_bp
     from campaigns.staff.team_views import bp as staff_team_bp
     from campaigns.staff.views import bp as staff_bp
+    from campaigns.webhooks.views import bp as webhooks_bp
     from campaigns.workspace.views import bp as workspace_bp
 
     public = (
         home_bp,
         petitions_bp,
+        embed_bp,
         lobbying_bp,
         scorecard_bp,
         api_bp,
         mailings_public_bp,
         mailings_bounces_bp,
+        network_pages_bp,
+        privacy_bp,
     )
     staff = (
         staff_bp,
@@ -135,6 +145,7 @@ def _register_blueprints(app: Flask) -> None:
         editor_status_bp,
         dashboard_bp,
         exports_bp,
+        shared_supporters_bp,
         targets_bp,
         letter_action_bp,
         letter_report_bp,
@@ -142,6 +153,9 @@ def _register_blueprints(app: Flask) -> None:
         mailing_sending_bp,
         mail_catcher_bp,
         audit_bp,
+        network_directory_bp,
+        alerts_bp,
+        webhooks_bp,
     )
     for blueprint in (*public, *staff):
         app.register_blueprint(blueprint)
@@ -149,6 +163,7 @@ def _register_blueprints(app: Flask) -> None:
 
 # Each registers its functions with @handles when imported (once per process).
 HANDLER_MODULES = (
+    "campaigns.alerts.handlers",
     "campaigns.lobbying.handlers",
     "campaigns.mailings.handlers",
     "campaigns.petitions.handlers",
@@ -158,10 +173,6 @@ HANDLER_MODULES = (
 
 
 def _register_event_handlers() -> None:
-    # Until their handlers and views import them: the schema must know every table.
-    import campaigns.alerts.models
-    import campaigns.webhooks.models  # noqa: F401
-
     for module in HANDLER_MODULES:
         importlib.import_module(module)
 
@@ -169,8 +180,10 @@ def _register_event_handlers() -> None:
 def _register_cli(app: Flask) -> None:
     from campaigns.devstack.demo import demo_cli
     from campaigns.lobbying.cli import targets_cli
+    from campaigns.network_directory.cli import networks_cli
     from campaigns.staff.cli import staff_cli
 
     app.cli.add_command(demo_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(targets_cli)
+    app.cli.add_command(networks_cli)

@@ -6,10 +6,12 @@ can add one), is acknowledged late and may run twice: the services they call are
 
 # Imported by the worker process (celery_worker.py); each registers its tasks by name.
 TASK_MODULES = [
+    "workers.alerts",
     "workers.bounces",
     "workers.events",
     "workers.lobbying",
     "workers.mailings",
     "workers.petitions",
     "workers.tallies",
+    "workers.webhooks",
 ]

@@ -49,6 +49,27 @@ ACTIONS: dict[str, str] = {
     ),
     "targets.imported": _l("Imported the Members of the European Parliament from a file"),
     "target.response_logged": _l("Logged a policymaker's answer to a letter action"),
+    "webhook_endpoint.created": _l("Added a webhook endpoint to a member network"),
+    "webhook_endpoint.secret_rotated": _l("Gave a webhook endpoint a new signing secret"),
+    "webhook_endpoint.state_changed": _l("Switched a webhook endpoint off or on"),
+    "webhook_endpoint.deleted": _l("Deleted a webhook endpoint and its delivery log"),
+    "network.created": _l("Added a member network to the directory"),
+    "network.updated": _l(
+        "Edited a member network (profile, alert contacts, slug or sites that may embed forms)"
+    ),
+    "network.deactivated": _l(
+        "Deactivated a member network (no alerts, embeds, public page or new attribution)"
+    ),
+    "network.reactivated": _l("Reactivated a member network"),
+    "network.logo_changed": _l("Uploaded or removed a member network's logo"),
+    "alerts.subscriptions_changed": _l("Changed a network's alert subscriptions"),
+    "alerts.urgent_action_sent": _l("Sent an urgent action to the member networks"),
+    "shared_supporters.viewed": _l(
+        "Saw the supporters who agreed that a member network may contact them"
+    ),
+    "shared_supporters.exported": _l(
+        "Downloaded as CSV the supporters who agreed that a member network may contact them"
+    ),
 }
 
 

@@ -86,6 +86,12 @@ def celery_settings(config: Mapping[str, Any]) -> dict[str, Any]:
                 "task": "lobbying.tick",
                 "schedule": float(config["LOBBYING_TICK_INTERVAL"]),
             },
+            "alerts-send-pending": {"task": "alerts.send_pending", "schedule": 60.0},
+            "alerts-weekly-digest": {"task": "alerts.weekly_digest", "schedule": 3600.0},
+            "webhooks-tick": {
+                "task": "webhooks.tick",
+                "schedule": float(config["WEBHOOK_TICK_INTERVAL"]),
+            },
             "tallies-reconcile": {
                 "task": "tallies.reconcile",
                 "schedule": float(config["TALLY_RECONCILE_INTERVAL"]),

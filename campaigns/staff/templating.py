@@ -42,6 +42,13 @@ SECTIONS = [
         ("staff_mailings", "mailing_sending"),
     ),
     ("targets.index", _l("Targets"), Capability.VIEW_TARGETS, ("targets",)),
+    (
+        "network_directory.index",
+        _l("Member networks"),
+        Capability.EDIT_OWN_NETWORK,
+        ("network_directory", "webhooks", "shared_supporters"),
+    ),
+    ("alerts.log", _l("Alerts"), Capability.SEND_ALERTS, ("alerts",)),
     ("mail_catcher.index", _l("Mail catcher"), Capability.READ_MAIL_CATCHER, ("mail_catcher",)),
     ("staff_team.team", _l("Staff accounts"), Capability.MANAGE_STAFF, ("staff_team",)),
     ("audit.log", _l("Audit log"), Capability.READ_AUDIT_LOG, ("audit",)),
