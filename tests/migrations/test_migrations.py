@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -11,7 +13,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from campaigns.extensions import db
 from tests.support import REPO_ROOT, postgres_database
@@ -53,3 +55,45 @@ def test_upgrade_builds_exactly_the_models_schema_and_downgrade_undoes_it(
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         upgrade()  # and up again, as a redeploy after a rollback would
         db.engine.dispose()
+
+
+def test_upgrading_a_database_in_use_keeps_its_networks_and_what_points_at_them(
+    empty_database, other_app
+):
+    """0007 rebuilds the networks table (its one country becomes a list of countries) while
+    campaigns, staff and signatures point at it: nothing may be lost or left dangling."""
+    app = other_app(SQLALCHEMY_DATABASE_URI=empty_database)
+    with app.app_context():
+        upgrade(revision="0006_lobbying")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO networks (id, slug, name, country_code, website, is_umbrella,"
+                    " created_at) VALUES (1, 'asud', 'ASUD', 'FR', NULL, false, :now),"
+                    " (2, 'euronpud', 'EuroNPUD', NULL, NULL, true, :now)"
+                ),
+                {"now": datetime(2026, 1, 1, tzinfo=UTC)},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO campaigns (id, slug, status, default_locale, lead_network_id,"
+                    " kind, created_at) VALUES (1, 'c', 'draft', 'en', 1, 'petition', :now)"
+                ),
+                {"now": datetime(2026, 1, 1, tzinfo=UTC)},
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT slug, countries, is_active FROM networks ORDER BY id")
+            ).all()
+            lead = conn.execute(text("SELECT lead_network_id FROM campaigns")).scalar()
+        assert [(slug, _json(countries), bool(active)) for slug, countries, active in rows] == [
+            ("asud", ["FR"], True),
+            ("euronpud", [], True),
+        ]
+        assert lead == 1
+        db.engine.dispose()
+
+
+def _json(value: object) -> object:
+    return json.loads(value) if isinstance(value, str) else value
