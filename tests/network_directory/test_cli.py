@@ -3,6 +3,8 @@ nothing, names every mistake and exits with status 1."""
 
 from __future__ import annotations
 
+from flask import g
+from flask_babel import refresh
 from sqlalchemy import func, select
 
 from campaigns.extensions import db
@@ -12,6 +14,10 @@ from tests.network_directory.conftest import audit_actions, network
 
 
 def run(app, *args: str):
+    # A page requested in this test's app context leaves its language there (g.lang, and
+    # Babel's cached locale); a command run from a shell starts without one.
+    g.pop("lang", None)
+    refresh()
     return app.test_cli_runner().invoke(networks_cli, list(args))
 
 
