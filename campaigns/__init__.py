@@ -92,6 +92,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from campaigns.core.urls import DatabaseIdConverter
+
+    app.url_map.converters["int"] = DatabaseIdConverter
     from campaigns.alerts.views import bp as alerts_bp
     from campaigns.api.views import bp as api_bp
     from campaigns.dashboard.views import bp as dashboard_bp

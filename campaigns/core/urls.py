@@ -3,6 +3,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import current_app
+from werkzeug.routing import IntegerConverter, Map
 
 
 def public_url(endpoint: str, **values: object) -> str:
@@ -14,3 +15,14 @@ def public_url(endpoint: str, **values: object) -> str:
         base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
     )
     return adapter.build(endpoint, values, force_external=True)
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:...>` in every route: ASCII digits only (werkzeug's own takes any Unicode digit,
+    so a fullwidth one would name record 1), and no larger than a database integer, so an id
+    out of range is a 404 rather than an error deep in a query."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, url_map: Map, max: int = 2**31 - 1) -> None:
+        super().__init__(url_map, max=max)
