@@ -33,6 +33,8 @@ from campaigns.extensions import db
 log = logging.getLogger(__name__)
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+# Not sent: the network was deactivated before its turn came.
+CANCELLED = "cancelled"
 # At most this many emails per run of a task; beat's next run takes the rest.
 BATCH = 200
 
@@ -88,6 +90,8 @@ def send_one(alert_email_id: int) -> str | None:
     if row is None or row.status != PENDING:
         return None
     alert, address = row.alert, row.email
+    if not alert.network.is_active:  # deactivated meanwhile: its contacts receive nothing more
+        return _mark(alert_email_id, CANCELLED)
     key = mail_key(alert_email_id)
     template = EMAIL_TEMPLATES[Topic(alert.topic)]
     try:

@@ -33,6 +33,7 @@ EMAIL_STATUS_LABELS = {
     "pending": _l("Waiting to be sent"),
     "sent": _l("Sent"),
     "failed": _l("Refused by the mail server"),
+    "cancelled": _l("Not sent (network deactivated)"),
 }
 WEBHOOK_STATUS_LABELS = {
     WebhookStatus.PENDING: _l("Waiting (next try scheduled)"),

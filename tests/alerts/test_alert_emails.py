@@ -104,3 +104,16 @@ def test_each_email_says_why_it_came_and_where_to_change_it(launch_alerts, mailb
     assert "<title>" in html
     assert 'lang="de"' in html
     assert "?source=jes" in html
+
+
+def test_a_network_deactivated_before_its_turn_receives_nothing(launch_alerts, mailbox):
+    from campaigns.networks.models import Network
+
+    asud = db.session.scalar(select(Network).where(Network.slug == "asud"))
+    asud.is_active = False
+    db.session.commit()
+
+    emails.send_pending()
+    assert [str(m["To"]) for m in mailbox.messages] == ["jana@jes.example.org"]
+    assert status_of(launch_alerts["alice@asud.example.org"]) == "cancelled"
+    assert status_of(launch_alerts["bruno@asud.example.org"]) == "cancelled"
