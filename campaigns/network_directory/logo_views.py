@@ -53,8 +53,9 @@ def logo(network_id: int) -> ResponseReturnValue:
         if not upload or not upload.filename:
             form.logo.errors.append(_("Please choose an image file."))
         else:
-            # One byte more than allowed is enough to know it is too large.
-            data = upload.stream.read(logos.MAX_BYTES + 1)
+            # The route accepts a few MB at most (its own request limit), so the whole file is read
+            # and the message can say its real size.
+            data = upload.stream.read()
             try:
                 clean = logos.check_logo(data)
             except logos.LogoError as error:

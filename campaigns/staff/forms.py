@@ -89,7 +89,10 @@ class ChangePasswordForm(NewPasswordForm):
 ROLE_LABELS = {
     Role.ADMIN: _l("Administrator: everything, including staff accounts and the audit log"),
     Role.CAMPAIGNER: _l("Campaigner: campaigns, dashboards and exports"),
-    Role.COORDINATOR: _l("Coordinator: one member network's dashboard, counts only"),
+    Role.COORDINATOR: _l(
+        "Coordinator: one member network: its figures (counts only), its profile, alerts and "
+        "webhooks, and the supporters who agreed that it may contact them"
+    ),
 }
 
 
