@@ -1,6 +1,10 @@
 """What a mailing's recipient can do from its links: unsubscribe (one click, RFC 8058); their
 preferences are on the supporter's preferences page (campaigns.privacy). No sign-in: the signed
-token in the link is the proof."""
+token in the link is the proof.
+
+The unsubscribe token travels in the List-Unsubscribe header, read by mail providers, gateways
+and link scanners: on the preferences page it opens the newsletter choice only (on or off),
+never the signatures, letters and consents, which only the preferences link opens."""
 
 from __future__ import annotations
 
@@ -40,6 +44,6 @@ def unsubscribe(token: str) -> ResponseReturnValue:
 
 @bp.route("/u/<token>/preferences")
 def preferences(token: str) -> ResponseReturnValue:
-    """From the unsubscribe pages to the preferences page, which reads this token too (it is
-    also what the preferences links of mails sent before that page existed carry)."""
+    """The unsubscribe pages once linked here: on to the newsletter choice of the preferences
+    page, which is all this token opens there (the unsubscribe pages now link to it directly)."""
     return redirect(url_for("privacy.preferences", token=token), 303)

@@ -103,6 +103,25 @@ def campaign_title(campaign: Campaign, locale: str) -> str:
 
 def preferences_of(email: str, locale: str) -> Preferences:
     """Everything the page lists for `email`, titles in `locale`."""
+    news = newsletter_of(email)
+    return Preferences(
+        signatures=_signatures(email, locale),
+        letters=_letters(email, locale),
+        newsletter=news.newsletter,
+        can_resubscribe=news.can_resubscribe,
+        networks=_networks(email),
+    )
+
+
+@dataclass(frozen=True)
+class NewsletterChoice:
+    newsletter: Newsletter
+    can_resubscribe: bool
+
+
+def newsletter_of(email: str) -> NewsletterChoice:
+    """Whether `email` receives campaign news, and nothing more: all that the page reads for a
+    newsletter-only link (a mailing's unsubscribe token), so it cannot show anything else."""
     has_newsletter = _has_consent(email, NEWSLETTER)
     suppression = suppression_of(email)
     if suppression is None:
@@ -111,12 +130,8 @@ def preferences_of(email: str, locale: str) -> Preferences:
         newsletter = Newsletter.UNSUBSCRIBED
     else:
         newsletter = Newsletter.STOPPED
-    return Preferences(
-        signatures=_signatures(email, locale),
-        letters=_letters(email, locale),
-        newsletter=newsletter,
-        can_resubscribe=newsletter == Newsletter.UNSUBSCRIBED and has_newsletter,
-        networks=_networks(email),
+    return NewsletterChoice(
+        newsletter, can_resubscribe=newsletter == Newsletter.UNSUBSCRIBED and has_newsletter
     )
 
 

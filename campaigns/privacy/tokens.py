@@ -19,12 +19,17 @@ withdrawal link opens this page. A token is read by trying each kind in turn (a 
 checks), so no prefix ties the URL format of three packages to this one. It never expires
 (core.links: only confirmation links do): the privacy notice promises withdrawal at any time.
 
-Mails sent before this page existed carried the mailing's unsubscribe token at this very URL;
-it still opens the page, as the delivery it names.
+A token also carries how much it opens (Scope). A mailing's unsubscribe token sits in the
+List-Unsubscribe header of every bulk mail, where mail providers, security gateways and link
+scanners read it: it opens the newsletter choice only (on or off, as the unsubscribe page always
+could), never the list of what the address signed nor any withdrawal. Mails sent before this page
+existed carried that token at this very URL, and the unsubscribe pages link here with it: those
+links keep working, with that narrow scope. Only the preferences tokens open everything.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -33,7 +38,7 @@ from campaigns.core.links import SignedLinks, TokenError
 from campaigns.extensions import db
 from campaigns.lobbying import services as lobbying
 from campaigns.lobbying.models import Letter
-from campaigns.mailings.message import delivery_id_from_preferences_token
+from campaigns.mailings.message import delivery_id_from_preferences_token, delivery_id_from_token
 from campaigns.mailings.models import Delivery
 from campaigns.petitions import services as petitions
 from campaigns.petitions.models import Signature
@@ -48,12 +53,24 @@ _LETTERS = SignedLinks("letter")
 _ERASED_DELIVERY = "erased:"
 
 
+class Scope(enum.Enum):
+    """How much of the page a token opens."""
+
+    # A preferences token: every signature, letter and consent of the address, each withdrawable.
+    EVERYTHING = "everything"
+    # A mailing's unsubscribe token, read by whoever handles the mail on its way: campaign news
+    # on or off, and nothing else, so that it reveals nothing of what the address signed.
+    NEWSLETTER = "newsletter"
+
+
 @dataclass(frozen=True)
 class Anchor:
-    """What a valid token leads to: the address (None once the record it names was erased)
-    and, for a link in a mailing, that mailing (an unsubscribe from the page counts for it)."""
+    """What a valid token leads to: the address (None once the record it names was erased),
+    how much of the page the token opens and, for a link in a mailing, that mailing (an
+    unsubscribe from the page counts for it)."""
 
     email: str | None
+    scope: Scope
     mailing_id: int | None = None
 
 
@@ -70,14 +87,18 @@ def read_token(token: str) -> Anchor | None:
         except TokenError:
             continue
         record = db.session.get(model, record_id)
-        return Anchor(record.email if record is not None else None)
-    delivery_id = delivery_id_from_preferences_token(token)
+        return Anchor(record.email if record is not None else None, Scope.EVERYTHING)
+    # The unsubscribe token first: delivery_id_from_preferences_token reads it too (for the
+    # mails sent before this page existed), and would grant it the preferences link's scope.
+    scope, delivery_id = Scope.NEWSLETTER, delivery_id_from_token(token)
+    if delivery_id is None:
+        scope, delivery_id = Scope.EVERYTHING, delivery_id_from_preferences_token(token)
     if delivery_id is None:
         return None
     delivery = db.session.get(Delivery, delivery_id)
     if delivery is None or not _delivery_holds_address(delivery):
-        return Anchor(None)
-    return Anchor(delivery.email, delivery.mailing_id)
+        return Anchor(None, scope)
+    return Anchor(delivery.email, scope, delivery.mailing_id)
 
 
 def _delivery_holds_address(delivery: Delivery) -> bool:
@@ -95,7 +116,8 @@ def _delivery_holds_address(delivery: Delivery) -> bool:
 def token_for(email: str) -> str | None:
     """A token for another record that still holds `email` (a signature, else a letter), for
     the page's forms once the record of the link it was opened with is erased; None when the
-    address holds neither any more."""
+    address holds neither any more. It opens everything: never hand it to the holder of a
+    newsletter-only token."""
     signature_id = db.session.scalar(
         select(Signature.id).where(Signature.email == email).order_by(Signature.id).limit(1)
     )

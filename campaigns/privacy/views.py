@@ -3,7 +3,11 @@ letter and consent their address holds, each with its button to withdraw it.
 
 No sign-in: the signed token in the link is the proof (privacy.tokens). Opening the page changes
 nothing, since mail scanners open every link; each change is a form (POST, CSRF) whose answer says
-what happened, on the page itself, in the page's language."""
+what happened, on the page itself, in the page's language.
+
+A mailing's unsubscribe token (in the List-Unsubscribe header, read by whoever handles the mail)
+opens the newsletter choice only: the page it opens lists nothing else, and any other button
+posted with it is refused, whatever id it names, before anything is read."""
 
 from __future__ import annotations
 
@@ -23,6 +27,10 @@ from campaigns.privacy import services, tokens
 bp = Blueprint("privacy", __name__, url_prefix="/<lang>")
 
 
+# The buttons of the full page only: a newsletter-only link may press none of them.
+_EVERYTHING_ONLY = ("withdraw_signature", "hide_name", "withdraw_letter", "withdraw_network")
+
+
 class BadRequest(Exception):
     """A form no button of the page sends."""
 
@@ -32,6 +40,8 @@ def preferences(token: str) -> ResponseReturnValue:
     anchor = tokens.read_token(token)
     if anchor is None:
         return render_template("petitions/link_problem.html", problem="invalid"), 404
+    if anchor.scope is not tokens.Scope.EVERYTHING:
+        return _newsletter_only(token, anchor)
     email = anchor.email
     outcome = None
     if request.method == "POST" and email is not None:
@@ -54,6 +64,34 @@ def preferences(token: str) -> ResponseReturnValue:
         date=_date,
     )
     return _private(make_response(page))
+
+
+def _newsletter_only(token: str, anchor: tokens.Anchor) -> ResponseReturnValue:
+    """The page as a newsletter-only link opens it: campaign news on or off. Its forms post
+    back to the same link; it never moves them on to another record's token (tokens.token_for),
+    which would open everything."""
+    email, outcome, status = anchor.email, None, 200
+    if request.method == "POST":
+        if any(name in request.form for name in _EVERYTHING_ONLY):
+            # Refused before any id is read: the answer is the same for every id, so it tells
+            # nothing of what the address holds.
+            outcome, status = (
+                _("Nothing changed: this link only turns campaign news off or on."),
+                403,
+            )
+        elif email is not None:
+            try:
+                outcome = _newsletter(anchor, request.form.get("newsletter", ""))
+            except BadRequest:
+                return render_error(400)
+            db.session.commit()  # before answering: see services.newsletter_off
+    page = render_template(
+        "privacy/newsletter.html",
+        news=services.newsletter_of(email) if email else None,
+        outcome=outcome,
+        action=url_for(".preferences", token=token),
+    )
+    return _private(make_response(page, status))
 
 
 def _private(response: Response) -> Response:

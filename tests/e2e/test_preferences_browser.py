@@ -1,7 +1,8 @@
 """The preferences page in a real browser: a supporter follows the link in their confirmation
 mail and, by keyboard only, withdraws a network's consent, hides their name, unsubscribes and
 withdraws their signatures; each answer says what happened. axe-core checks each state of the
-page, and the page works with JavaScript switched off."""
+page, and the page works with JavaScript switched off. A bulk mail's unsubscribe link opens the
+newsletter choice only."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from campaigns.extensions import db
+from campaigns.mailings.message import unsubscribe_token
+from campaigns.mailings.models import Delivery
+from campaigns.mailings.suppression import suppression_of
 from campaigns.petitions import services as petitions
 from campaigns.petitions.models import Signature, SignatureStatus
 from tests.e2e.conftest import TIMEOUT_MS
-from tests.mailings.conftest import add_supporter
+from tests.mailings.conftest import add_supporter, make_mailing
 from tests.privacy.helpers import CHECKING, NALOXONE, give_network_consent, network
 from tests.support import links_in, run_outbox
 
@@ -140,4 +144,35 @@ def test_the_page_works_without_javascript_and_in_another_language(
     page.goto(french)
     page.get_by_role("heading", level=1).wait_for()
     axe.check(page, "the page in French")
+    axe.assert_clean()
+
+
+def test_the_unsubscribe_link_opens_the_newsletter_choice_only(
+    app, page, live_server, demo, mailbox, axe
+):
+    """The unsubscribe token of a bulk mail (its List-Unsubscribe header) leads, from the
+    unsubscribe page, to campaign news on or off, and to nothing the supporter signed."""
+    _path, first = supporter_with_mail(app, mailbox)
+    mailing = make_mailing()
+    delivery = Delivery(
+        mailing_id=mailing.id, email=first.email, locale="en", signature_id=first.id
+    )
+    db.session.add(delivery)
+    db.session.commit()
+
+    page.goto(f"/en/u/{unsubscribe_token(delivery.id)}")
+    page.get_by_role("link", name="Your email preferences").click()
+    page.get_by_role("heading", level=1, name="Your email preferences").wait_for()
+    assert page.get_by_role("heading", level=2).all_inner_texts() == ["Campaign news by email"]
+    assert page.get_by_role("heading", level=3).count() == 0
+    assert page.get_by_role("button").all_inner_texts() == ["Unsubscribe"]
+    assert page.get_by_text("open from the preferences link in our emails").is_visible()
+    axe.check(page, "newsletter-only page")
+
+    said = press_by_keyboard(page, "Unsubscribe")
+    assert said == "Done: we send you no more campaign news."
+    assert page.get_by_role("button").all_inner_texts() == ["Receive campaign news again"]
+    axe.check(page, "newsletter-only page, unsubscribed")
+    db.session.expire_all()
+    assert suppression_of(first.email).mailing_id == mailing.id
     axe.assert_clean()

@@ -112,8 +112,9 @@ def test_a_mailing_links_to_the_page_and_keeps_its_one_click_unsubscribe(
 
 
 def test_the_links_of_mailings_sent_before_the_page_still_open_it(app, client, supporter):
-    """Those mails carried the unsubscribe token at /<lang>/preferences/<token>; the unsubscribe
-    pages still link to the preferences page with it."""
+    """Those mails carried the unsubscribe token at /<lang>/preferences/<token>, and the
+    unsubscribe pages link there with it. That token sits in every bulk mail's List-Unsubscribe
+    header, read by mail providers and link scanners: it opens the newsletter choice only."""
     supporter(NALOXONE, "old@example.org")
     mailing = make_mailing()
     db.session.add(Delivery(mailing_id=mailing.id, email="old@example.org", locale="en"))
@@ -123,10 +124,31 @@ def test_the_links_of_mailings_sent_before_the_page_still_open_it(app, client, s
 
     page = client.get(f"/en/preferences/{token}")
     assert page.status_code == 200
-    assert headings(page.get_data(as_text=True)) == ["Naloxone in every pocket"]
-    unsubscribe = client.get(f"/en/u/{token}").get_data(as_text=True)
-    onward = re.search(r'href="(/en/u/[^"]+/preferences)"', unsubscribe).group(1)
-    assert client.get(onward).location == f"/en/preferences/{token}"
+    html = page.get_data(as_text=True)
+    assert headings(html, level=1) == ["Your email preferences"]
+    assert headings(html, level=2) == ["Campaign news by email"]
+    assert headings(html) == []  # no signature, letter or network listed
+    assert "You receive campaign news" in visible(html)
+    assert "open from the preferences link in our emails" in visible(html)
+    assert "Naloxone" not in html
+    assert "o…@example.org" not in html
+    assert page.headers["Cache-Control"] == "no-store"
+    # The unsubscribe pages lead to the same newsletter choice, and so does the address they
+    # linked to before.
+    for unsubscribe in (client.get(f"/en/u/{token}"), client.post(f"/en/u/{token}")):
+        onward = re.search(r'href="(/en/preferences/[^"]+)"', unsubscribe.get_data(as_text=True))
+        assert onward.group(1) == f"/en/preferences/{token}"
+    assert client.get(f"/en/u/{token}/preferences").location == f"/en/preferences/{token}"
+
+    # The newsletter choice itself still works from there, and counts for the mailing.
+    on = press(client, f"/en/preferences/{token}", "newsletter", "on")
+    assert "Done: you receive campaign news again." in visible(on.get_data(as_text=True))
+    db.session.expire_all()
+    assert suppression_of("old@example.org") is None
+    off = press(client, f"/en/preferences/{token}", "newsletter", "off")
+    assert "Done: we send you no more campaign news." in visible(off.get_data(as_text=True))
+    db.session.expire_all()
+    assert suppression_of("old@example.org").mailing_id == mailing.id
 
 
 def test_a_letter_link_opens_the_page_in_the_letters_language(
