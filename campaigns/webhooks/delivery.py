@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from campaigns.core.db import utcnow
 from campaigns.extensions import db
+from campaigns.networks.models import Network
 from campaigns.webhooks import http
 from campaigns.webhooks.endpoints import FAILING, GONE, disable, notify_disabled
 from campaigns.webhooks.models import (
@@ -116,11 +117,16 @@ def _due(now: datetime) -> object:
 
 def claim(limit: int, now: datetime | None = None) -> list[Outgoing]:
     """Claim up to `limit` due deliveries and commit the claims; return what to post. Those of
-    an endpoint switched off meanwhile are cancelled instead."""
+    an endpoint switched off meanwhile, or of a network deactivated meanwhile (which receives
+    nothing more), are cancelled instead."""
     now = now or utcnow()
     rows = db.session.execute(
-        select(WebhookDelivery.id, WebhookEndpoint.is_active)
+        select(
+            WebhookDelivery.id,
+            and_(WebhookEndpoint.is_active, Network.is_active).label("is_active"),
+        )
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .join(Network, Network.id == WebhookEndpoint.network_id)
         .where(_due(now))
         .order_by(WebhookDelivery.next_attempt_at)
         .limit(limit)
@@ -308,10 +314,15 @@ def _settle(
 # -- what staff do from the delivery log ---------------------------------------------------------
 
 
+def may_send(endpoint: WebhookEndpoint) -> bool:
+    """Whether messages go to this endpoint: it is switched on and its network is active."""
+    return endpoint.is_active and endpoint.network.is_active
+
+
 def resend(delivery: WebhookDelivery, now: datetime | None = None) -> bool:
     """Send the message again, now, with its own webhook-id (a receiver that has it already
-    ignores it). False if it is in flight right now or its endpoint is switched off."""
-    if delivery.status == WebhookStatus.SENDING or not delivery.endpoint.is_active:
+    ignores it). False if it is in flight right now or nothing may go to its endpoint."""
+    if delivery.status == WebhookStatus.SENDING or not may_send(delivery.endpoint):
         return False
     delivery.status = WebhookStatus.PENDING
     delivery.next_attempt_at = now or utcnow()
@@ -320,9 +331,30 @@ def resend(delivery: WebhookDelivery, now: datetime | None = None) -> bool:
     return True
 
 
+def resend_cancelled(endpoint: WebhookEndpoint, now: datetime | None = None) -> int:
+    """Send every cancelled message of the endpoint again, now, each with its own webhook-id;
+    returns how many. The way back for messages cancelled before their first try (the endpoint
+    was switched off: by staff, by a 410, by repeated failure), which have no line in the
+    delivery log to resend from. 0 if nothing may go to the endpoint."""
+    if not may_send(endpoint):
+        return 0
+    resent = db.session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.endpoint_id == endpoint.id,
+            WebhookDelivery.status == WebhookStatus.CANCELLED,
+        )
+        .values(status=WebhookStatus.PENDING, next_attempt_at=now or utcnow(), claimed_until=None),
+        execution_options=NO_SYNC,
+    ).rowcount
+    if resent:
+        db.session.info[DUE_FLAG] = True  # published once the caller commits
+    return resent
+
+
 def send_test(endpoint: WebhookEndpoint) -> str | None:
     """Queue a "webhook.test" message to this endpoint only. Returns its webhook-id, or None
-    if the endpoint is switched off."""
+    if nothing may go to it (switched off, or its network deactivated)."""
     message_id = new_message_id()
     data = {
         "network": endpoint.network.slug,

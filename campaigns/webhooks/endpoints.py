@@ -84,7 +84,8 @@ def disable(endpoint: WebhookEndpoint, reason: str, now: datetime | None = None)
 
 def enable(endpoint: WebhookEndpoint) -> None:
     """Switch the endpoint on again, with a clean slate of failures. Messages cancelled while it
-    was off stay cancelled: staff resend those they want from the delivery log."""
+    was off stay cancelled: its page offers to resend them all (`delivery.resend_cancelled`),
+    since those cancelled before their first try have no line in the delivery log."""
     endpoint.is_active = True
     endpoint.disabled_at = None
     endpoint.disabled_reason = None

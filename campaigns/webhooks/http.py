@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -39,6 +39,10 @@ _CHUNK = 4096
 _SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+# What stays as typed in a path or query: RFC 3986's reserved characters, and "%" (an escape
+# already there); everything else that is not plain ASCII goes percent-encoded as UTF-8.
+_KEEP_IN_PATH = "!$&'()*+,;=:@/?[]%"
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 class Refused(Exception):
@@ -107,8 +111,8 @@ class Target:
 def forbidden_address(address: str) -> bool:
     """Whether an address is anything but a public unicast one: loopback, private, link-local
     (169.254.169.254, the cloud metadata service, among them), shared (100.64/10), multicast,
-    reserved, unspecified, or an IPv6 address that carries one of those (IPv4-mapped, 6to4,
-    NAT64)."""
+    reserved, unspecified, IPv6 site-local (fec0::/10, deprecated but still routed inside some
+    networks), or an IPv6 address that carries one of those (IPv4-mapped, 6to4, NAT64)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # without an IPv6 zone (fe80::1%eth0)
     if isinstance(ip, ipaddress.IPv6Address):
         embedded = ip.ipv4_mapped or ip.sixtofour
@@ -127,6 +131,8 @@ def forbidden_address(address: str) -> bool:
         or ip.is_reserved
         or ip.is_unspecified
         or (isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED_ADDRESS_SPACE)
+        # Python counts fec0::/10 as global.
+        or (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local)
     )
 
 
@@ -157,8 +163,16 @@ def parse(url: str, limits: Limits) -> Target:
         raise Refused("host", "the host name is not valid") from None
     if port == 0:
         raise Refused("malformed", "port 0")
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    path = _encoded(parts.path or "/") + (f"?{_encoded(parts.query)}" if parts.query else "")
     return Target(scheme, host.rstrip("."), port or (443 if scheme == "https" else 80), path)
+
+
+def _encoded(text: str) -> str:
+    """A path or query as it goes on the request line: a non-ASCII character (/hooks/é) as its
+    UTF-8 escapes (/hooks/%C3%A9), as a browser sends it, since the request line must be ASCII.
+    Escapes already there and reserved characters are kept, so nothing changes meaning; a "%"
+    that starts no escape becomes "%25"."""
+    return quote(_STRAY_PERCENT.sub("%25", text), safe=_KEEP_IN_PATH)
 
 
 def resolve(target: Target, limits: Limits) -> list[str]:
@@ -177,10 +191,9 @@ def resolve(target: Target, limits: Limits) -> list[str]:
     if not limits.allow_private:
         for address in addresses:
             if forbidden_address(address):
+                # The address goes to the delivery log only, never to the form.
                 raise Refused(
-                    "private",
-                    f"{target.host} resolves to {address}, which is not a public address",
-                    address=address,
+                    "private", f"{target.host} resolves to {address}, which is not a public address"
                 )
     return addresses
 
@@ -212,10 +225,11 @@ def _refusal_message(refused: Refused) -> str:
             "The host name %(host)s could not be found. Please check the address.",
             host=refused.values.get("host", ""),
         ),
+        # Without the address it resolved to: that would map our internal network for
+        # whoever types names into the form.
         "private": _(
-            "This address leads to a private or internal network (%(address)s), which webhooks "
-            "may not reach. Please use an address on the public internet.",
-            address=refused.values.get("address", ""),
+            "This address leads to a private or internal network, which webhooks may not "
+            "reach. Please use an address on the public internet."
         ),
     }
     return messages[refused.code]

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from campaigns.core.db import insert_unless_present, utcnow
 from campaigns.extensions import db
+from campaigns.networks.models import Network
 from campaigns.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookStatus
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,15 @@ def enqueue(
 ) -> int:
     """Schedule the message for every active endpoint of the network (or only `endpoint_id`),
     once per endpoint whatever the retries of the caller; the caller commits. Returns how many
-    deliveries it added."""
-    query = select(WebhookEndpoint.id).where(
-        WebhookEndpoint.network_id == network_id, WebhookEndpoint.is_active.is_(True)
+    deliveries it added: none for a deactivated network, which receives nothing more."""
+    query = (
+        select(WebhookEndpoint.id)
+        .join(Network, Network.id == WebhookEndpoint.network_id)
+        .where(
+            WebhookEndpoint.network_id == network_id,
+            WebhookEndpoint.is_active.is_(True),
+            Network.is_active.is_(True),
+        )
     )
     if endpoint_id is not None:
         query = query.where(WebhookEndpoint.id == endpoint_id)

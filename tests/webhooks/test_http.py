@@ -66,6 +66,8 @@ def fake_dns(monkeypatch, answers: dict[str, list[str]]) -> list[str]:
         "2002:a00:1::",  # 6to4 of 10.0.0.1
         "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
         "ff02::1",
+        "fec0::1",  # IPv6 site-local (deprecated, yet Python counts it as global)
+        "feff:ffff::1",
     ],
 )
 def test_every_non_public_address_is_forbidden(address):
@@ -82,10 +84,11 @@ def test_public_addresses_are_allowed(address):
     [
         ("http://example.org/hooks", "https://"),
         ("https://user:pw@example.org/hooks", "user name and password"),
-        ("https://127.0.0.1/hooks", "private or internal network (127.0.0.1)"),
+        ("https://127.0.0.1/hooks", "private or internal network"),
         ("https://localhost/hooks", "private or internal network"),
-        ("https://169.254.169.254/latest/meta-data/", "(169.254.169.254)"),
-        ("https://[::1]/hooks", "(::1)"),
+        ("https://169.254.169.254/latest/meta-data/", "private or internal network"),
+        ("https://[::1]/hooks", "private or internal network"),
+        ("https://[fec0::1]/hooks", "private or internal network"),
         ("https://[::ffff:10.0.0.1]/hooks", "private or internal network"),
         ("https://100.64.0.1/hooks", "private or internal network"),
         ("https://224.0.0.1/hooks", "private or internal network"),
@@ -114,8 +117,21 @@ def test_a_name_that_resolves_to_a_private_address_among_public_ones_is_refused(
     production_rules, app_ctx, monkeypatch
 ):
     fake_dns(monkeypatch, {"hooks.example.org": [PUBLIC, "10.0.0.7"], "gone.example.org": []})
-    assert "(10.0.0.7)" in check_url("https://hooks.example.org/in")
+    problem = check_url("https://hooks.example.org/in")
+    assert "private or internal network" in problem
+    # What the name resolves to inside our network is no business of whoever types it.
+    assert "10.0.0.7" not in problem
     assert "could not be found" in check_url("https://gone.example.org/in")
+
+
+def test_the_form_never_tells_the_internal_address_but_the_log_does(
+    production_rules, app_ctx, monkeypatch
+):
+    fake_dns(monkeypatch, {"intranet.example.org": ["10.20.30.40"]})
+    url = "https://intranet.example.org/hooks"
+    assert "10.20.30.40" not in check_url(url)
+    result = post(url, b"{}", {}, Limits(allow_private=False))
+    assert "intranet.example.org resolves to 10.20.30.40" in result.detail
 
 
 def test_production_refuses_http_and_development_allows_it(app, app_ctx, monkeypatch, receiver):
@@ -173,6 +189,22 @@ def test_a_post_reaches_the_receiver_with_our_headers_and_reads_its_answer(recei
     assert request.body == '{"a":1}'
     assert request.headers["webhook-id"] == "msg_1"
     assert request.headers["Host"] == f"127.0.0.1:{receiver.port}"
+
+
+def test_a_non_ascii_path_and_query_go_percent_encoded(local_receivers_allowed, app_ctx, receiver):
+    url = receiver.url("/hooks/é?x=ü")
+    assert check_url(url) is None
+    result = post(url, b"{}", {}, LOCAL)
+    assert result.status == 200, result.detail
+    assert receiver.requests[-1].path == "/hooks/%C3%A9?x=%C3%BC"
+
+
+def test_escapes_and_reserved_characters_are_kept_as_typed(receiver):
+    path = "/a%2Fb/c;v=1@x?q=a%20b&list[]=1,2&next=/d?e=$f!&pct=100%"
+    result = post(receiver.url(path), b"{}", {}, LOCAL)
+    assert result.status == 200, result.detail
+    # Only the "%" that starts no escape changes.
+    assert receiver.requests[-1].path == path[:-1] + "%25"
 
 
 def test_the_whole_request_is_bounded_not_only_each_read(receiver):

@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from campaigns.audit.models import AuditEntry
 from campaigns.extensions import db
@@ -61,7 +61,8 @@ def test_a_private_address_is_explained_and_what_was_typed_is_kept(admin, networ
     response = add(admin, network, url=typed, description="Metadata, by mistake")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "private or internal network (169.254.169.254)" in html
+    assert "private or internal network, which webhooks may not reach" in html
+    assert "(169.254.169.254)" not in html
     assert f'value="{typed}"' in html
     assert 'value="Metadata, by mistake"' in html
     assert 'aria-invalid="true"' in html
@@ -292,3 +293,85 @@ def test_the_page_says_what_it_shows(admin, network):
     html = admin.get(f"{base(network)}/").get_data(as_text=True)
     assert "has no webhook endpoint yet" in html
     assert re.search(r'href="/staff/networks/\d+/webhooks/new"', html)
+
+
+def waiting_message(endpoint, message_id: str, **values) -> WebhookDelivery:
+    message = WebhookDelivery(
+        endpoint_id=endpoint.id,
+        message_id=message_id,
+        event_type="campaign.launched",
+        body="{}",
+        next_attempt_at=datetime.now(UTC),
+        **values,
+    )
+    db.session.add(message)
+    db.session.commit()
+    return message
+
+
+def after(client, response) -> str:
+    """The page a POST sent the browser to, with its flashed message."""
+    assert response.status_code == 303
+    return client.get(response.location).get_data(as_text=True)
+
+
+def test_messages_cancelled_before_their_first_try_are_resent_from_the_page(admin, network):
+    endpoint = add_endpoint(network, PUBLIC_URL)
+    messages = [waiting_message(endpoint, f"msg_never_tried_{n}") for n in range(2)]
+    page = f"{base(network)}/{endpoint.id}/"
+    resend_all = f"{base(network)}/{endpoint.id}/resend-cancelled"
+
+    switched_off = after(admin, post(admin, f"{base(network)}/{endpoint.id}/disable"))
+    assert "(2 waiting messages cancelled)" in switched_off
+    assert "No message has been sent to this endpoint yet." in switched_off  # not in the log
+    assert "2 messages to this endpoint are cancelled: switch the endpoint on" in switched_off
+    assert resend_all not in switched_off
+    refused = after(admin, post(admin, resend_all))
+    assert "switch it on to resend its messages" in refused
+    assert {fresh(m).status for m in messages} == {WebhookStatus.CANCELLED}
+
+    switched_on = after(admin, post(admin, f"{base(network)}/{endpoint.id}/enable"))
+    assert "Switched on: new messages go to" in switched_on
+    assert {fresh(m).status for m in messages} == {WebhookStatus.CANCELLED}
+    assert f'action="{resend_all}"' in switched_on
+    assert "Resend the 2 cancelled messages" in switched_on
+
+    resent = after(admin, post(admin, resend_all))
+    assert "2 cancelled messages go again, each with the same webhook-id as before." in resent
+    assert resend_all not in resent
+    for n, message in enumerate(messages):
+        message = fresh(message)
+        assert message.status == WebhookStatus.PENDING
+        assert message.message_id == f"msg_never_tried_{n}"
+        assert message.next_attempt_at <= datetime.now(UTC)
+    assert "Nothing to resend" in after(admin, post(admin, resend_all))
+    assert admin.get(page).status_code == 200
+
+
+def test_a_deactivated_networks_endpoint_sends_nothing_from_its_page(admin, network):
+    endpoint = add_endpoint(network, PUBLIC_URL)
+    tried = waiting_message(endpoint, "msg_tried", status=WebhookStatus.FAILED, attempts=1)
+    db.session.add(
+        WebhookAttempt(
+            delivery_id=tried.id,
+            endpoint_id=endpoint.id,
+            number=1,
+            attempted_at=datetime.now(UTC),
+            status_code=500,
+            latency_ms=12,
+        )
+    )
+    cancelled = waiting_message(endpoint, "msg_cancelled", status=WebhookStatus.CANCELLED)
+    network.is_active = False
+    db.session.commit()
+
+    html = admin.get(f"{base(network)}/{endpoint.id}/").get_data(as_text=True)
+    assert "AIDES France is deactivated: nothing is sent to its endpoints" in html
+    assert "Send a test event" not in html
+    assert "/resend" not in html
+    for action in ("test", f"deliveries/{tried.id}/resend", "resend-cancelled"):
+        shown = after(admin, post(admin, f"{base(network)}/{endpoint.id}/{action}"))
+        assert "is deactivated: nothing is sent to its endpoints" in shown, action
+    assert fresh(tried).status == WebhookStatus.FAILED
+    assert fresh(cancelled).status == WebhookStatus.CANCELLED
+    assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)) == 2
