@@ -12,7 +12,7 @@ I18N_DIR    := campaigns/translations
 POT         := $(I18N_DIR)/messages.pot
 
 .DEFAULT_GOAL := help
-.PHONY: help venv install run test lint format bench bench-dashboard bench-export bench-mailing bench-lobbying translations clean-venv
+.PHONY: help venv install run test lint format bench bench-dashboard bench-export bench-mailing bench-lobbying bench-webhooks translations clean-venv
 
 help: ## List the targets
 	@echo "Usage: make <target> [PYTEST_ARGS='...']"
@@ -61,6 +61,9 @@ bench-mailing: install ## Send mailings of 10,000 and 100,000 against a plain sm
 
 bench-lobbying: install ## Letters to 720 MEPs: tick cost, worker memory, letters/s (5,000, 50,000)
 	$(PY) -m bench.lobbying
+
+bench-webhooks: install ## Milestone alerts to 30 networks' webhooks, one receiver slow: latency, memory
+	$(PY) -m bench.webhooks
 
 translations: install ## Extract messages, update each language's catalog, compile them
 	@mkdir -p $(I18N_DIR)
