@@ -100,10 +100,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--webhook-worker",
         type=int,
-        default=0,
+        default=2,
         metavar="N",
-        help="experiment: route the webhook tasks to a queue of their own served by a second"
-        " worker of N processes (bench/webhooks_experiment.py); 0 = as deployed",
+        help="processes of the worker serving the `webhooks` queue (the README's: 2); 0 routes"
+        " the webhook tasks to `default` as before that queue existed (experiment)",
     )
     parser.add_argument(
         "--handover",
@@ -203,7 +203,9 @@ def start_workers(
     """One worker as the README deploys it (and, for the experiment, a second one for the
     webhook queue), and beat: its webhooks.tick is the safety net that sends what a send_due
     task left when its time budget ran out."""
-    app_module = "bench.webhooks_experiment" if args.webhook_worker else "celery_worker"
+    app_module = (
+        "bench.webhooks_experiment" if args.handover or not args.webhook_worker else "celery_worker"
+    )
     workers = [
         procs.spawn(
             "worker",
@@ -345,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
             env["WEBHOOK_CONCURRENCY"] = str(args.webhook_concurrency)
         if args.handover:
             env["BENCH_WEBHOOK_HANDOVER"] = "1"
+        if not args.webhook_worker:
+            env["BENCH_WEBHOOKS_ON_DEFAULT"] = "1"
         from campaigns import create_app
 
         app = create_app()

@@ -2,10 +2,8 @@
 celery_worker.py, changed in the benchmark's worker and beat processes only (they run
 `celery -A bench.webhooks_experiment` then). Each models a change proposed in bench/RESULTS.md.
 
-- `--webhook-worker N`: the two webhook tasks routed to a queue of their own ("webhooks"),
-  served by a second worker of N processes, so that a send_due waiting on a slow receiver never
-  holds a process that events and supporters' mail need (one line in TASK_ROUTES and a worker
-  command in the README).
+- `--webhook-worker 0` (BENCH_WEBHOOKS_ON_DEFAULT=1): the two webhook tasks on `default`, as
+  before they had a queue of their own, sharing the processes of events and supporters' mail.
 - `--handover` (BENCH_WEBHOOK_HANDOVER=1): one claimer at a time. A send_due that finds another
   one claiming returns at once (the claimer looks for new work every 0.25 s anyway); the claimer
   hands over when its budget runs out, publishing a new send_due before it waits for its last
@@ -23,13 +21,13 @@ from flask import current_app
 
 from celery_worker import celery_app, flask_app
 
-WEBHOOKS_QUEUE = "webhooks"
-
-celery_app.conf.task_routes = {
-    **(celery_app.conf.task_routes or {}),
-    "webhooks.send_due": {"queue": WEBHOOKS_QUEUE},
-    "webhooks.tick": {"queue": WEBHOOKS_QUEUE},
-}
+if os.environ.get("BENCH_WEBHOOKS_ON_DEFAULT"):
+    # As before the `webhooks` queue existed: the webhook tasks on `default`.
+    celery_app.conf.task_routes = {
+        name: route
+        for name, route in (celery_app.conf.task_routes or {}).items()
+        if not name.startswith("webhooks.")
+    }
 celery = celery_app  # what `celery -A bench.webhooks_experiment` looks for
 __all__ = ["celery", "flask_app"]
 

@@ -181,7 +181,7 @@ class Config:
     WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "15"))  # the whole request
     WEBHOOK_MAX_RESPONSE_BYTES = _int("WEBHOOK_MAX_RESPONSE_BYTES", 4096)  # read, the rest not
     # Requests one worker has in flight at once: a slow receiver holds one, not the others.
-    WEBHOOK_CONCURRENCY = _int("WEBHOOK_CONCURRENCY", 32)
+    WEBHOOK_CONCURRENCY = _int("WEBHOOK_CONCURRENCY", 256)
     # After a secret's rotation the old one signs too for this many seconds.
     WEBHOOK_SECRET_OVERLAP = _int("WEBHOOK_SECRET_OVERLAP", 24 * 3600)
     # Messages that failed for good in a row before an endpoint is switched off (and its

