@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from campaigns.core.db import utcnow
 from campaigns.extensions import db
 from campaigns.networks.models import Network
 from campaigns.webhooks import http
+from campaigns.webhooks.claimer import ClaimerLock
 from campaigns.webhooks.endpoints import FAILING, GONE, disable, notify_disabled
 from campaigns.webhooks.models import (
     WebhookAttempt,
@@ -38,7 +39,7 @@ from campaigns.webhooks.models import (
     WebhookEndpoint,
     WebhookStatus,
 )
-from campaigns.webhooks.outgoing import DUE_FLAG, enqueue, new_message_id
+from campaigns.webhooks.outgoing import DUE_FLAG, enqueue, new_message_id, publish_send_due
 from campaigns.webhooks.signing import EndpointKeys, headers
 
 log = logging.getLogger(__name__)
@@ -208,21 +209,31 @@ def _attempt(outgoing: Outgoing, limits: http.Limits) -> tuple[datetime, http.Re
 def send_due(budget: float = DEFAULT_BUDGET_SECONDS, limit: int | None = None) -> SendReport:
     """Send what is due, and what falls due meanwhile, for up to `budget` seconds (then finish
     the requests in flight); or stop when nothing is due and nothing in flight. `limit` caps how
-    many deliveries this call takes. Commits each claim and each outcome."""
+    many deliveries this call takes. Commits each claim and each outcome. Returns at once if
+    another run is claiming (campaigns.webhooks.claimer)."""
+    lock = ClaimerLock(budget)
+    if not lock.acquire():
+        return SendReport()
     config = current_app.config
     limits = http.Limits.from_config(config)
     concurrency = max(1, int(config["WEBHOOK_CONCURRENCY"]))
     stop_claiming_at = time.monotonic() + budget
     report = SendReport()
     taken = 0
+    claiming = True
     in_flight: dict[Future, Outgoing] = {}
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="webhook")
     try:
         while True:
+            if claiming and time.monotonic() >= stop_claiming_at:
+                # Hand over before waiting for the last (perhaps slow) requests.
+                claiming = False
+                lock.release()
+                publish_send_due()
             room = concurrency - len(in_flight)
             if limit is not None:
                 room = min(room, limit - taken)
-            if room > 0 and time.monotonic() < stop_claiming_at:
+            if claiming and room > 0:
                 for outgoing in claim(room):
                     in_flight[pool.submit(_attempt, outgoing, limits)] = outgoing
                     taken += 1
@@ -235,9 +246,18 @@ def send_due(budget: float = DEFAULT_BUDGET_SECONDS, limit: int | None = None) -
     finally:
         # Normally nothing is left; after an error (a time limit) the claims simply lapse.
         pool.shutdown(wait=not in_flight, cancel_futures=True)
+        if claiming:
+            lock.release()
+    # Work committed after this run's last look, whose own send_due found the lock taken.
+    if claiming and _anything_due():
+        publish_send_due()
     if report.disabled:
         notify_disabled()
     return report
+
+
+def _anything_due() -> bool:
+    return bool(db.session.scalar(select(exists().where(_due(utcnow())))))
 
 
 def record(

@@ -13,8 +13,11 @@ import pytest
 from sqlalchemy import func, select, update
 from standardwebhooks.webhooks import Webhook
 
+from campaigns.core.redis import get_redis, key
+from campaigns.core.tasks import WEBHOOKS
 from campaigns.extensions import db
 from campaigns.webhooks import delivery
+from campaigns.webhooks.claimer import ClaimerLock
 from campaigns.webhooks.endpoints import notify_disabled
 from campaigns.webhooks.models import (
     WebhookAttempt,
@@ -282,3 +285,39 @@ def test_a_slow_receiver_holds_up_no_one_else(app, app_ctx, receiver, monkeypatc
     )
     assert max(recorded) < slow - timedelta(seconds=7)
     assert db.session.scalar(select(func.count()).select_from(WebhookAttempt)) == 8
+
+
+def test_one_run_claims_at_a_time_and_hands_over_before_waiting_for_slow_requests(
+    app, app_ctx, network, receiver
+):
+    receiver.script("/slow", delay=3)
+    add_endpoint(network, receiver.url("/slow"))
+    other = make_network("other", "Other network")
+    add_endpoint(other, receiver.url("/fast"))
+
+    holder = ClaimerLock(budget=5)
+    assert holder.acquire()
+    queue(network)
+    assert delivery.send_due().attempts == 0  # the holder claims: this run leaves it the work
+    holder.release()
+
+    broker = get_redis()
+    published_before = broker.llen(key(WEBHOOKS))
+    first: dict[str, delivery.SendReport] = {}
+
+    def slow_run() -> None:
+        with app.app_context():
+            first["report"] = delivery.send_due(budget=0.5)
+
+    thread = threading.Thread(target=slow_run)
+    thread.start()
+    time.sleep(1.5)  # the first run's budget is over; its request to /slow is still in flight
+    assert thread.is_alive()
+    assert broker.llen(key(WEBHOOKS)) == published_before + 1  # a successor was published
+    queued_at = time.time()
+    queue(other)
+    assert delivery.send_due().delivered == 1  # the successor claims at once
+    (fast,) = receiver.to("/fast")
+    assert fast.at - queued_at < 1.0
+    thread.join()
+    assert first["report"].delivered == 1
