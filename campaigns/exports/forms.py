@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from campaigns.core.dates import day_error, parse_day
 from campaigns.core.i18n import country_choices
 from campaigns.exports.csv_export import COLUMNS, DEFAULT_COLUMNS
 
 
-def parse_day(value: str | None) -> date | None:
-    """A day typed as YYYY-MM-DD (what a date input sends), or None if it is not one."""
-    try:
-        return datetime.strptime((value or "").strip(), "%Y-%m-%d").date()
-    except ValueError:
-        return None
-
-
 def _a_day(_form: FlaskForm, field: StringField) -> None:
     if field.data and parse_day(field.data) is None:
-        raise ValidationError(_l("Use a date like 2026-03-31."))
+        raise ValidationError(day_error())
 
 
 class CheckboxesField(SelectMultipleField):

@@ -23,9 +23,10 @@ from sqlalchemy import func, select
 
 from campaigns.audit.services import record
 from campaigns.campaign.models import Campaign, CampaignKind
+from campaigns.core.dates import parse_day
 from campaigns.core.db import utcnow
 from campaigns.exports.csv_export import COLUMNS, ExportFilters, count_rows, csv_chunks
-from campaigns.exports.forms import ExportForm, parse_day
+from campaigns.exports.forms import ExportForm
 from campaigns.exports.report import public_names, report_tally
 from campaigns.extensions import db
 from campaigns.networks.models import Network

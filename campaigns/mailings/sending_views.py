@@ -78,6 +78,10 @@ def test_send(mailing_id: int) -> ResponseReturnValue:
 # --- Schedule and control ----------------------------------------------------------------------
 
 
+# Further ahead is a typing mistake (a year 2062 for 2026), not a plan.
+MAX_SCHEDULE_AHEAD = timedelta(days=366)
+
+
 def _parse_send_at(value: str | None) -> datetime | str | None:
     """The UTC time for a local "2026-12-01T09:30" in the staff member's zone; None for now; an
     error message for nonsense or the past."""
@@ -88,11 +92,17 @@ def _parse_send_at(value: str | None) -> datetime | str | None:
     except ValueError:
         return _("Use a date and time like 2026-12-01 09:30.")
     zone = ZoneInfo(current_staff().timezone)
-    when = local.replace(tzinfo=zone).astimezone(UTC)
-    if when < utcnow() - timedelta(minutes=1):
+    try:
+        when = local.replace(tzinfo=zone).astimezone(UTC)
+    except OverflowError:  # 0001-01-01 00:00 east of Greenwich is before year 1 in UTC
+        when = None
+    now = utcnow()
+    if when is None or when < now - timedelta(minutes=1):
         return _(
             "This time has passed. Choose a time in the future, or leave it empty to send now."
         )
+    if when > now + MAX_SCHEDULE_AHEAD:
+        return _("Choose a time within the next year.")
     return when
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from campaigns.audit.models import AuditEntry
 from campaigns.audit.services import ACTIONS
+from campaigns.core.dates import day_error, parse_day
 from campaigns.core.db import parse_id
 from campaigns.extensions import db
 from campaigns.staff.auth import staff_required
@@ -23,10 +24,8 @@ PAGE_SIZE = 50
 
 
 def _parse_day(value: str | None) -> datetime | None:
-    try:
-        return datetime.combine(datetime.strptime(value or "", "%Y-%m-%d").date(), time(), UTC)
-    except ValueError:
-        return None
+    day = parse_day(value)
+    return None if day is None else datetime.combine(day, time(), UTC)
 
 
 @bp.route("/")
@@ -54,7 +53,7 @@ def log() -> ResponseReturnValue:
             continue
         day = _parse_day(raw)
         if day is None:
-            errors[name] = _("Use a date like 2026-03-31.")
+            errors[name] = str(day_error())
         elif compare == "ge":
             query = query.where(AuditEntry.occurred_at >= day)
         else:

@@ -59,9 +59,16 @@ def test_admins_browse_and_filter_the_log(make_staff, staff_login):
         assert client.get(f"/staff/audit/?before={odd}&actor={odd}").status_code in (200, 422)
     bad = client.get("/staff/audit/?from=31/12/2026&action=nonsense")
     assert bad.status_code == 422
-    assert "Use a date like 2026-03-31." in bad.get_data(as_text=True)
+    assert "Use a date like 2026-03-31, between 2000-01-01 and 9998-12-31." in bad.get_data(
+        as_text=True
+    )
     assert "Unknown action." in bad.get_data(as_text=True)
     assert 'value="31/12/2026"' in bad.get_data(as_text=True)
+    # Days no date type can go past: field errors, not a server error.
+    extremes = client.get("/staff/audit/?from=0001-01-01&to=9999-12-31")
+    assert extremes.status_code == 422
+    assert 'value="9999-12-31"' in extremes.get_data(as_text=True)
+    assert client.get("/staff/audit/?from=2000-01-01&to=9998-12-31").status_code == 200
 
 
 def test_the_log_pages_through_older_entries(make_staff, staff_login):

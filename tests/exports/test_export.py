@@ -210,7 +210,7 @@ def test_bad_filters_are_shown_next_to_the_fields_and_kept(campaign, make_staff,
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert response.mimetype == "text/html"
-    assert "Use a date like 2026-03-31." in page
+    assert "Use a date like 2026-03-31, between 2000-01-01 and 9998-12-31." in page
     assert 'value="31/12/2026"' in page
     assert 'value="2026-02-30"' in page
     assert "Please choose a country from the list." in page
@@ -220,6 +220,10 @@ def test_bad_filters_are_shown_next_to_the_fields_and_kept(campaign, make_staff,
     backwards = export(client, campaign, date_from="2026-03-05", date_to="2026-03-01")
     assert backwards.status_code == 422
     assert "The last day cannot be before the first." in backwards.get_data(as_text=True)
+
+    last_day = export(client, campaign, date_from="0001-01-01", date_to="9999-12-31")
+    assert last_day.status_code == 422  # the day after it cannot be computed: a field error
+    assert 'value="9999-12-31"' in last_day.get_data(as_text=True)
 
     unknown_column = export(client, campaign, columns=["name", "password_hash"])
     assert unknown_column.status_code == 422

@@ -227,6 +227,28 @@ def test_scheduling_in_the_staff_members_time_zone(supporter, make_staff, staff_
     assert start_due_mailings() == []  # not yet due
 
 
+def test_times_outside_the_calendar_are_field_errors(supporter, make_staff, staff_login):
+    supporter(NALOXONE, "reader@example.org")
+    user = make_staff("campaigner")
+    user.timezone = "Europe/Athens"  # east of Greenwich: 0001-01-01 00:00 is before year 1 in UTC
+    db.session.commit()
+    client = staff_login(user)
+    mailing = make_mailing()
+    token = csrf_token(client.get(f"/staff/mailings/{mailing.id}").get_data(as_text=True))
+    for send_at, message in (
+        ("0001-01-01T00:00", "This time has passed"),
+        ("9999-12-31T23:59", "Choose a time within the next year."),
+    ):
+        answer = client.post(
+            f"/staff/mailings/{mailing.id}/schedule",
+            data={"csrf_token": token, "send_at": send_at},
+            follow_redirects=True,
+        )
+        assert answer.status_code == 200
+        assert message in answer.get_data(as_text=True)
+    assert db.session.get(Mailing, mailing.id).status == MailingStatus.DRAFT
+
+
 def test_an_empty_audience_cannot_be_scheduled(make_staff, staff_login, demo):
     client = staff_login(make_staff("campaigner"))
     mailing = make_mailing()
