@@ -105,6 +105,9 @@ def safe_next_url(target: str | None, default: str) -> str:
         return default
     if "\\" in target:
         return default
+    # A CR or LF would split the Location header (werkzeug refuses it with a server error).
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
+        return default
     return target
 
 

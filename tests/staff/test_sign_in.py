@@ -62,6 +62,15 @@ def test_sign_in_never_redirects_off_site(client, make_staff):
     assert response.location == "/staff/"
 
 
+def test_a_next_address_with_control_characters_falls_back_to_the_workspace(client):
+    for next_url in ("/staff/%0D%0ASet-Cookie:x=1", "/staff/%0Aa", "/staff/%09", "/staff/%7F"):
+        response = client.get(f"/staff/language/en?next={next_url}")
+        assert response.status_code == 302
+        assert response.location == "/staff/"
+        assert "x=1" not in str(response.headers)
+    assert client.get("/staff/language/en?next=/staff/team/").location == "/staff/team/"
+
+
 def test_wrong_password_and_unknown_address_get_the_same_answer(client, make_staff):
     user = make_staff("admin")
 
