@@ -34,8 +34,9 @@ EVENT_TYPES: dict[str, str] = {
     "Payload: letter_id. Tells the address's owner that their letter is on its way.",
     "letter.confirmed": "A supporter confirmed their letter. Payload: letter_id. Schedules its "
     "deliveries (one per target, paced) and mails the supporter who receives it.",
-    "staff.password_reset_requested": "A staff member asked for a password reset. "
-    "Payload: staff_user_id. Sends the reset link by email.",
+    "staff.password_reset_requested": "Someone asked for a staff password reset. Payload: "
+    "email (as typed, normalised), locale, ip_address. If an active account has the address, "
+    "sends it the reset link and records the request in the audit log.",
 }
 
 # Which Celery queue an event's handlers run on: mail to supporters never waits behind bulk work.

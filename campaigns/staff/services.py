@@ -9,7 +9,7 @@ import secrets
 import string
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, or_, select, update
 
@@ -273,12 +273,21 @@ def user_for_reset_token(token: str) -> StaffUser | None:
 
 
 def request_password_reset(email: str, locale: str) -> None:
-    """Queue a reset mail if an active account has this address; say nothing either way."""
-    user = find_by_email(email)
-    if user is None or not user.is_active:
-        return
-    record_event("staff.password_reset_requested", staff_user_id=user.id, locale=locale)
-    audit("staff.password_reset_requested", target=user, actor=NOBODY)
+    """Queue the reset for this address, whether or not an account has it: the worker looks the
+    account up, mails the link and writes the audit entry. The request does the same work either
+    way, so its timing does not tell which addresses belong to staff."""
+    record_event(
+        "staff.password_reset_requested",
+        email=normalise_email(email),
+        locale=locale,
+        ip_address=request.remote_addr if has_request_context() else None,
+    )
+
+
+def record_reset_request(user: StaffUser, ip_address: str | None) -> None:
+    """The audit entry of a reset request, written by the worker, with the requester's address."""
+    entry = audit("staff.password_reset_requested", target=user, actor=NOBODY)
+    entry.ip_address = ip_address
 
 
 # --- Two-factor --------------------------------------------------------------------------------
