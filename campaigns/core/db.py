@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import sqlite3
 import time
 from datetime import UTC, datetime
 
 from flask import Flask
-from sqlalchemy import DateTime, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, String, TypeDecorator, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from campaigns.extensions import db
 
@@ -75,6 +79,31 @@ def _set_sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPo
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    dbapi_connection.create_function("sha256_hex", 1, _sha256_hex, deterministic=True)
+
+
+def _sha256_hex(text: str | None) -> str | None:
+    return None if text is None else hashlib.sha256(text.encode()).hexdigest()
+
+
+class sha256_hex(FunctionElement):
+    """The SHA-256 of a text column as 64 hex digits, computed by the database: lets a query
+    match addresses against lists keyed by their digest (mailings.suppression) without loading
+    the addresses. SQLite gets it as a function of each connection (above)."""
+
+    type = String(64)
+    inherit_cache = True
+
+
+@compiles(sha256_hex)
+def _sha256_hex_sqlite(element: sha256_hex, compiler: SQLCompiler, **kw: object) -> str:
+    return f"sha256_hex({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(sha256_hex, "postgresql")
+def _sha256_hex_postgresql(element: sha256_hex, compiler: SQLCompiler, **kw: object) -> str:
+    text = compiler.process(element.clauses, **kw)
+    return f"encode(sha256(convert_to({text}, 'UTF8')), 'hex')"
 
 
 # A pooled connection unused for longer than this is checked with a ping before it is handed out.
