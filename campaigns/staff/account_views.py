@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -16,7 +25,7 @@ bp = Blueprint("staff_account", __name__, url_prefix="/staff")
 init_staff_templating(bp)
 
 # Session key holding the secret of a two-factor set-up in progress (until a code proves it works).
-TOTP_SETUP_SESSION_KEY = "staff_totp_setup"
+TOTP_SETUP_SESSION_KEY = "staff_totp_setup_nonce"
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -63,8 +72,9 @@ def two_factor_setup() -> ResponseReturnValue:
     user = current_staff()
     if user.totp_enabled:
         return redirect(url_for("staff_account.account"))
-    secret = session.get(TOTP_SETUP_SESSION_KEY) or totp.new_secret()
-    session[TOTP_SETUP_SESSION_KEY] = secret
+    nonce = session.get(TOTP_SETUP_SESSION_KEY) or totp.new_setup_nonce()
+    session[TOTP_SETUP_SESSION_KEY] = nonce
+    secret = totp.setup_secret(current_app.config["SECRET_KEY"], user.id, nonce)
     form = TwoFactorForm()
     if form.validate_on_submit():
         if services.enable_two_factor(user, secret, form.code.data):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
+import secrets
 import time
 
 import pyotp
@@ -14,8 +18,18 @@ ISSUER = "EuroNPUD campaigns"
 VALID_WINDOW = 1
 
 
-def new_secret() -> str:
-    return pyotp.random_base32()
+def new_setup_nonce() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def setup_secret(server_key: str, staff_id: int, nonce: str) -> str:
+    """The secret offered while a staff member sets up two-factor sign-in, derived from the
+    server's key and a nonce kept in their session. The session cookie is signed, not
+    encrypted: it carries the nonce, which is useless without the key, never the secret."""
+    digest = hmac.new(
+        server_key.encode(), f"totp-setup:{staff_id}:{nonce}".encode(), hashlib.sha256
+    ).digest()
+    return base64.b32encode(digest[:20]).decode()  # 160 bits, as RFC 4226 recommends
 
 
 def provisioning_uri(secret: str, account: str) -> str:

@@ -185,6 +185,25 @@ def enable_two_factor(client) -> str:
     return secret
 
 
+def test_the_secret_being_set_up_never_travels_in_the_session_cookie(make_staff, staff_login):
+    client = staff_login(make_staff("campaigner"))
+    app = client.application
+
+    def secret_on_page() -> str:
+        page = client.get("/staff/account/two-factor").get_data(as_text=True)
+        return page.split('class="secret">')[1].split("<")[0]
+
+    secret = secret_on_page()
+    assert secret_on_page() == secret  # the same QR code on every view until it is confirmed
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    session = app.session_interface.get_signing_serializer(app).loads(cookie)
+    assert secret not in cookie
+    assert secret not in str(session)
+
+    other = staff_login(make_staff("campaigner"), on=app.test_client())
+    assert other.get("/staff/account/two-factor").get_data(as_text=True).count(secret) == 0
+
+
 def test_two_factor_sign_in_asks_for_a_code_that_works_once(client, make_staff, staff_login):
     user = make_staff("admin")
     secret = enable_two_factor(staff_login(user))
