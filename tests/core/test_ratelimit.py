@@ -1,8 +1,10 @@
-"""Rate limits: every window of every limit counted in one Redis round trip; Redis down lets through."""
+"""Rate limits: sliding windows, every window of every limit in one Redis round trip; Redis down
+lets through."""
 
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 import redis
@@ -22,6 +24,18 @@ def test_each_window_counts_and_the_smallest_one_stops_first(app_ctx):
     # Someone else has their own counters; so has another kind of limit for the same person.
     assert not over_limit(("test", "203.0.113.10", "2 per hour; 3 per day"))
     assert not over_limit(("other", "203.0.113.9", "2 per hour"))
+
+
+def test_the_window_slides_instead_of_starting_afresh(app_ctx):
+    """A fixed window would let 2 through at the end of one second and 2 more at the start of
+    the next; a sliding one refuses the second pair until a second after the first."""
+    limit = ("sliding", "203.0.113.11", "2 per second")
+    time.sleep(1.85 - time.time() % 1 if time.time() % 1 > 0.85 else 0.85 - time.time() % 1)
+    first = [over_limit(limit) for _ in range(2)]
+    time.sleep(1.05 - time.time() % 1)  # just past the boundary of the second
+    assert first + [over_limit(limit) for _ in range(2)] == [False, False, True, True]
+    time.sleep(1.0)
+    assert not over_limit(limit)
 
 
 def test_any_limit_over_is_enough(app_ctx):
