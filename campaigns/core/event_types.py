@@ -24,6 +24,8 @@ EVENT_TYPES: dict[str, str] = {
     "Payload: campaign_id, staff_user_id. Alerts the member networks subscribed to launches.",
     "urgent_action.published": "Staff sent an urgent action to the member networks. "
     "Payload: urgent_action_id. Alerts the networks subscribed to urgent actions.",
+    "mailing.send_now": "Staff scheduled a mailing for now. Payload: mailing_id. Starts it at "
+    "once (beat's tick would start it within MAILING_TICK_INTERVAL).",
     "mailing.sent": "A mailing finished sending: every recipient is done. Payload: mailing_id. "
     "Alerts the networks subscribed to mailings (its subject and how many it reached).",
     "letter.created": "A supporter wrote a letter to policymakers; it is pending. "
@@ -54,4 +56,5 @@ EVENT_QUEUES: dict[str, str] = {
     "petition.milestone_reached": DEFAULT,
     "urgent_action.published": DEFAULT,
     "mailing.sent": DEFAULT,
+    "mailing.send_now": DEFAULT,
 }

@@ -6,6 +6,7 @@ from sqlalchemy import String, cast, literal, update
 
 from campaigns.core.events import Event, handles
 from campaigns.extensions import db
+from campaigns.mailings import lifecycle
 from campaigns.mailings.models import Delivery, DeliveryStatus
 
 
@@ -31,3 +32,13 @@ def forget_withdrawn_signature(event: Event) -> None:
         .values(email=literal("erased:") + cast(Delivery.id, String), first_name=""),
         execution_options={"synchronize_session": False},
     )
+
+
+@handles("mailing.send_now")
+def start_sending_now(event: Event) -> None:
+    """Staff chose to send now: start at once. Does nothing if the mailing was unscheduled,
+    cancelled or started by beat's tick meanwhile."""
+    mailing_id = event.payload["mailing_id"]
+    if lifecycle.start(mailing_id):
+        db.session.commit()  # sending, before the batches look for it
+        lifecycle.start_batches(mailing_id)

@@ -43,10 +43,15 @@ def _change_status(
 
 
 def schedule(mailing: Mailing, when: datetime | None = None) -> bool:
-    """Schedule a draft for `when` (an aware datetime), or now."""
-    return _change_status(
+    """Schedule a draft for `when` (an aware datetime), or now. Now starts it through the outbox
+    as soon as the caller commits, rather than at beat's next tick (up to MAILING_TICK_INTERVAL
+    later); the tick stays the safety net."""
+    done = _change_status(
         mailing, (MailingStatus.DRAFT,), MailingStatus.SCHEDULED, scheduled_at=when or utcnow()
     )
+    if done and when is None:
+        record_event("mailing.send_now", mailing_id=mailing.id)
+    return done
 
 
 def unschedule(mailing: Mailing) -> bool:
@@ -100,10 +105,15 @@ def due_mailings() -> list[int]:
 
 
 def start(mailing_id: int) -> bool:
-    """Claim a due mailing for sending; False if another beat claimed it first."""
+    """Claim a due mailing for sending; False if it is not due (any more), or another worker
+    claimed it first."""
     result = db.session.execute(
         update(Mailing)
-        .where(Mailing.id == mailing_id, Mailing.status == MailingStatus.SCHEDULED)
+        .where(
+            Mailing.id == mailing_id,
+            Mailing.status == MailingStatus.SCHEDULED,
+            Mailing.scheduled_at <= utcnow(),
+        )
         .values(status=MailingStatus.SENDING, started_at=utcnow())
     )
     return result.rowcount == 1

@@ -15,7 +15,7 @@ from campaigns.mailings import batches, lifecycle
 from campaigns.mailings.models import Mailing, MailingStatus
 from campaigns.networks.models import Network
 from tests.mailings.conftest import make_mailing
-from tests.support import commit_change, csrf_token, start_due_mailings, text_part
+from tests.support import commit_change, csrf_token, run_outbox, start_due_mailings, text_part
 
 NALOXONE = "naloxone-in-every-pocket"
 
@@ -225,6 +225,25 @@ def test_scheduling_in_the_staff_members_time_zone(supporter, make_staff, staff_
     expected = local.replace(tzinfo=ZoneInfo("Europe/Lisbon")).astimezone(UTC)
     assert mailing.scheduled_at == expected
     assert start_due_mailings() == []  # not yet due
+
+
+def test_sending_now_starts_at_once_through_the_outbox(app, supporter, make_staff, staff_login):
+    supporter(NALOXONE, "reader@example.org")
+    client = staff_login(make_staff("campaigner"))
+    mailing = make_mailing()
+    token = csrf_token(client.get(f"/staff/mailings/{mailing.id}").get_data(as_text=True))
+    client.post(
+        f"/staff/mailings/{mailing.id}/schedule",
+        data={"csrf_token": token, "send_at": "", "confirmed": "yes"},
+    )
+    assert db.session.get(Mailing, mailing.id).status == MailingStatus.SCHEDULED
+    run_outbox(app)  # the event of the commit, without beat's tick
+    db.session.expire_all()
+    assert db.session.get(Mailing, mailing.id).status in (
+        MailingStatus.SENDING,
+        MailingStatus.SENT,
+    )
+    assert start_due_mailings() == []  # nothing left for the tick
 
 
 def test_times_outside_the_calendar_are_field_errors(supporter, make_staff, staff_login):
