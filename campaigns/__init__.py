@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from campaigns.core.logs import configure_logging
 from campaigns.core.ratelimit import check_settings as check_rate_limits
 from campaigns.core.tasks import celery_init_app
 from campaigns.extensions import babel, csrf, db, mail, migrate
@@ -49,9 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(app.config["LOG_FORMAT"])  # text or JSON lines, redacted (core/logs.py)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(
             os.path.dirname(app.config["SQLALCHEMY_DATABASE_URI"][10:]) or ".", exist_ok=True
@@ -61,6 +59,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _register_event_handlers()
     _register_cli(app)
+    # Outermost, so that a request that waited too long is refused before any of the app runs
+    # (campaigns/serving/shedding.py): keep it the last wrapper.
+    from campaigns.serving.shedding import LoadShedder
+
+    app.wsgi_app = LoadShedder.wrap(app)
     return app
 
 
@@ -68,6 +71,8 @@ def _init_extensions(app: Flask) -> None:
     from campaigns.core import db as core_db
     from campaigns.core.errors import init_error_handlers
     from campaigns.core.i18n import select_locale
+    from campaigns.core.logs import init_request_logging
+    from campaigns.core.metrics import init_metrics
     from campaigns.core.security import init_security_headers
     from campaigns.core.templating import init_templating
 
@@ -89,6 +94,8 @@ def _init_extensions(app: Flask) -> None:
     init_security_headers(app)
     init_error_handlers(app)
     init_templating(app)
+    init_request_logging(app)
+    init_metrics(app)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -116,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns.mailings.staff_views import bp as staff_mailings_bp
     from campaigns.network_directory.public_views import bp as network_pages_bp
     from campaigns.network_directory.views import bp as network_directory_bp
+    from campaigns.operations.views import bp as operations_bp
     from campaigns.petitions.embed_views import bp as embed_bp
     from campaigns.petitions.views import bp as petitions_bp
     from campaigns.privacy.views import bp as privacy_bp
@@ -159,6 +167,7 @@ def _register_blueprints(app: Flask) -> None:
         network_directory_bp,
         alerts_bp,
         webhooks_bp,
+        operations_bp,  # /healthz and /readyz too: outside the language prefixes
     )
     for blueprint in (*public, *staff):
         app.register_blueprint(blueprint)
@@ -184,9 +193,11 @@ def _register_cli(app: Flask) -> None:
     from campaigns.devstack.demo import demo_cli
     from campaigns.lobbying.cli import targets_cli
     from campaigns.network_directory.cli import networks_cli
+    from campaigns.operations.cli import doctor_cli
     from campaigns.staff.cli import staff_cli
 
     app.cli.add_command(demo_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(targets_cli)
     app.cli.add_command(networks_cli)
+    app.cli.add_command(doctor_cli)

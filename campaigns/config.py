@@ -87,8 +87,19 @@ class Config:
     RATELIMIT_SIGN_PER_EMAIL = os.environ.get("RATELIMIT_SIGN_PER_EMAIL", "5 per hour")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
 
+    # Log lines as "text" or "json" (one object a line), for web and workers alike.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+    # Bearer token of GET /metrics (Prometheus); empty: the endpoint does not exist (404).
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
     # How many reverse proxies stand in front; their X-Forwarded-* headers are trusted.
     PROXY_FIX_X_FOR = _int("PROXY_FIX_X_FOR", 0)
+    # Load shedding (campaigns/serving): a request that waited longer than this before the app
+    # could start on it gets a 503 at once (0: never); the 503 asks to retry after this many
+    # seconds. X-Request-Start is trusted only when a proxy in front sets it (never the client).
+    SHED_AFTER_MS = _int("SHED_AFTER_MS", 500)
+    SHED_RETRY_AFTER = _int("SHED_RETRY_AFTER", 5)
+    SHED_TRUST_X_REQUEST_START = _bool("SHED_TRUST_X_REQUEST_START", False)
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -116,7 +116,12 @@ def test_the_cycle_check_finds_a_cycle():
 def test_the_worker_imports_every_task_module():
     from workers import TASK_MODULES
 
-    present = {_module_name(p) for p in (REPO / "workers").glob("*.py") if p.stem != "__init__"}
+    # Every module of workers/ that defines tasks (log_context.py only wires Celery's signals).
+    present = {
+        _module_name(p)
+        for p in (REPO / "workers").glob("*.py")
+        if p.stem != "__init__" and "@shared_task" in p.read_text()
+    }
     assert set(TASK_MODULES) == present
 
 

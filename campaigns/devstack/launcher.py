@@ -31,6 +31,7 @@ from __future__ import annotations
 import http.client
 import os
 import secrets
+import shutil
 import signal
 import socket
 import sys
@@ -180,6 +181,9 @@ def python_m(*args: str) -> list[str]:
 # -- main ------------------------------------------------------------------------------------
 
 
+WORKER_NICE = 19
+
+
 def platform_processes(web_port: int, instance: Path) -> dict[str, list[str]]:
     """The platform's own processes, by name: the web app, a worker for confirmations and
     other short tasks, one for mailings' batches and webhooks (as in production: confirmation
@@ -187,10 +191,10 @@ def platform_processes(web_port: int, instance: Path) -> dict[str, list[str]]:
     return {
         "web": python_m(
             "gunicorn",
+            "-c", "python:campaigns.serving.gunicorn_conf",  # as deployed: sheds overload
             "--bind", f"{HOST}:{web_port}",
             "--workers", "2",
             "--threads", "4",
-            "--access-logfile", "-",
             "--no-control-socket",  # gunicorn 27 would put one in $HOME, shared by all stacks
             "wsgi:app",
         ),
@@ -231,7 +235,8 @@ def run(
     sup.run_to_completion("setup", [*flask, "demo", "admin", str(admin_file)], "`flask demo admin`")
 
     for name, argv in platform_processes(web_port, instance).items():
-        sup.spawn(name, argv)
+        # The workers take the CPU the web app leaves idle (README, Deploying).
+        sup.spawn(name, argv, nice=0 if name == "web" else WORKER_NICE)
 
     url = f"http://{HOST}:{web_port}/"
     sup.wait_until(web_answers(web_port), WEB_START_TIMEOUT, "the web app")
@@ -265,6 +270,13 @@ def main() -> int:
         env.setdefault("PUBLIC_BASE_URL", f"http://{HOST}:{web_port}")
         env.setdefault("MAIL_CATCHER_DIR", str(instance / "mail"))
         env["PYTHONUNBUFFERED"] = "1"
+        if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            # Where each process writes its metrics for /metrics to add up (core/metrics.py):
+            # emptied at each start, or the counters of a previous run's processes would count.
+            metrics_dir = instance / "metrics"
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            metrics_dir.mkdir(parents=True)
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         if "MAIL_SERVER" in os.environ:
             mail_note = (
                 f"mail goes to {env['MAIL_SERVER']}:{env.get('MAIL_PORT', '(default port)')}"

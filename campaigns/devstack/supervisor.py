@@ -86,10 +86,11 @@ class Supervisor:
 
     # children
 
-    def spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-        """Start `argv` in a new session (hence its own process group), output prefixed `name`."""
+    def spawn(self, name: str, argv: list[str], nice: int = 0) -> subprocess.Popen[bytes]:
+        """Start `argv` in a new session (hence its own process group), output prefixed `name`,
+        at CPU priority `nice` (19: the lowest)."""
         proc = subprocess.Popen(
-            argv,
+            ["nice", "-n", str(nice), *argv] if nice else argv,
             cwd=self.cwd,
             env=self.env,
             stdin=subprocess.DEVNULL,
@@ -97,6 +98,8 @@ class Supervisor:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        if nice:
+            lower_session_priority(proc.pid, nice)
         self.children[name] = proc
         self._watchdog.add(proc.pid, last=name == STOPPED_LAST)
         assert proc.stdout is not None
@@ -174,3 +177,14 @@ def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
 
 
 # -- the services ----------------------------------------------------------------------------
+
+
+def lower_session_priority(pid: int, nice: int) -> None:
+    """Give the session of `pid` the nice value `nice` too, where Linux groups by session.
+
+    With autogroups (`/proc/sys/kernel/sched_autogroup_enabled`), the scheduler shares the CPU
+    between sessions first and applies a process's nice value only within its session; each
+    child here has a session of its own (so that it can be stopped as a group), so `nice` alone
+    would not rank the workers below the web app. Nothing to do where there are no autogroups."""
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/autogroup").write_text(str(nice))

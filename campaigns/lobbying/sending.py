@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from campaigns.campaign.models import Campaign
 from campaigns.core.db import utcnow
+from campaigns.core.metrics import count_mails
 from campaigns.core.mime import sender_address
 from campaigns.core.redact import redact_addresses
 from campaigns.core.smtp import BulkConnection, RecipientRefused
@@ -191,6 +192,7 @@ def send_claimed(ids: list[int]) -> tuple[int, int]:
         marks.close()
         if connection is not None:
             connection.close()
+    count_mails("letter", sent, failed)
     return sent, failed
 
 

@@ -16,6 +16,7 @@ from campaigns.campaign.models import PUBLIC_STATUSES, Campaign, CampaignKind, C
 from campaigns.core.db import utcnow
 from campaigns.core.events import record_event
 from campaigns.core.links import SignedLinks, TokenError
+from campaigns.core.metrics import count_signature
 from campaigns.extensions import db
 from campaigns.lobbying.models import (
     Letter,
@@ -85,6 +86,7 @@ def confirm(letter: Letter) -> bool:
     record_event("letter.confirmed", letter_id=letter.id)
     db.session.flush()
     db.session.refresh(letter)
+    count_signature("letter", "confirmed")
     return True
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from campaigns.core.db import utcnow
 from campaigns.core.events import record_event
+from campaigns.core.metrics import count_signature
 from campaigns.extensions import db
 from campaigns.lobbying.models import (
     Letter,
@@ -64,6 +65,7 @@ def write(
     if existing is None:
         letter = _new_letter(action, data, digest, targets)
         if letter is not None:
+            count_signature("letter", "created")
             return WriteOutcome.CREATED, letter.id
         existing = _existing(action.id, data.email, digest)  # a twin request won the race
         if existing is None:

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 
 from campaigns.core.db import utcnow
+from campaigns.core.metrics import count_mails
 from campaigns.core.smtp import BulkConnection
 from campaigns.extensions import db
 from campaigns.mailings import lifecycle
@@ -218,6 +219,7 @@ def send_batch(mailing_id: int, alive: Callable[[], None] = lambda: None) -> Bat
         marks.close()
         if connection is not None:
             connection.close()
+        count_mails("mailing", result.sent, result.failed)
     result.more = True
     return result
 

@@ -150,14 +150,18 @@ def build_confirmation_mail(signature: Signature) -> Email:
         "petitions/confirm",
         signature.locale,
         signature.email,
+        # The links with the signature's own tokens: the rest is the same for every signer of
+        # the petition in this language, rendered once for a batch (core.mail_templates).
+        per_mail={
+            "confirm_url": public_url(
+                "petitions.confirm", lang=lang, token=make_token(signature.id, "confirm")
+            ),
+            "reject_url": public_url(
+                "petitions.reject", lang=lang, token=make_token(signature.id, "reject")
+            ),
+            "preferences_url": preferences_url(signature),
+        },
         title=translation.title,
-        confirm_url=public_url(
-            "petitions.confirm", lang=lang, token=make_token(signature.id, "confirm")
-        ),
-        reject_url=public_url(
-            "petitions.reject", lang=lang, token=make_token(signature.id, "reject")
-        ),
         petition_url=public_url("petitions.petition", lang=lang, slug=campaign.slug),
-        preferences_url=preferences_url(signature),
         valid_days=max(1, current_app.config["CONFIRMATION_MAX_AGE"] // 86400),
     )

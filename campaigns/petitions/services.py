@@ -19,6 +19,7 @@ from campaigns.campaign.models import PUBLIC_STATUSES, Campaign, CampaignStatus
 from campaigns.core.db import utcnow
 from campaigns.core.events import record_event
 from campaigns.core.links import SignedLinks, TokenError
+from campaigns.core.metrics import count_signature
 from campaigns.extensions import db
 from campaigns.petitions.models import ConsentRecord, Petition, Signature, SignatureStatus
 
@@ -105,6 +106,7 @@ def confirm(signature: Signature) -> bool:
     record_event("signature.confirmed", signature_id=signature.id)
     db.session.flush()
     db.session.refresh(signature)
+    count_signature("petition", "confirmed")
     return True
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from campaigns.campaign.models import Campaign, CampaignStatus
 from campaigns.core.db import autocommit, utcnow
 from campaigns.core.events import Event, new_event_id, publish_committed, record_event
+from campaigns.core.metrics import count_signature
 from campaigns.extensions import db
 from campaigns.networks.models import Network
 from campaigns.petitions.consent import (
@@ -93,6 +94,7 @@ def sign(slug: str, data: SignatureInput) -> tuple[SignOutcome, int | None]:
     )
     signature_id = _store_new_signature(params, choices, network)
     if signature_id is not None:
+        count_signature("petition", "created")
         return SignOutcome.CREATED, signature_id
     # Not new, or not open: most signers are new, so only now is it worth a look.
     target = signing_target(slug)

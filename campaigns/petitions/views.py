@@ -21,6 +21,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf
+from markupsafe import escape
 
 from campaigns.campaign.models import CampaignTranslation
 from campaigns.core.db import commit_unit_of_work
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 
 # Session key: the address just signed with, shown once by the "check your email" page.
 SIGNED_WITH = "signed_with"
+# Rendered into a cached "check your email" page where that address goes.
+ADDRESS_PLACEHOLDER = "__signed-with-address__"
 
 bp = Blueprint("petitions", __name__, url_prefix="/<lang>")
 
@@ -198,15 +201,33 @@ def expired_form(_error: CSRFError) -> ResponseReturnValue:
 
 @bp.route("/c/<slug>/check-email")
 def check_email(slug: str) -> ResponseReturnValue:
-    petition = _petition_or_404(slug)
-    translation = petition.campaign.translation_for(str(get_locale()))
-    return render_template(
-        "petitions/check_email.html",
-        petition=petition,
-        translation=translation,
-        address=session.pop(SIGNED_WITH, None),
-        resend_minutes=max(1, current_app.config["CONFIRMATION_RESEND_INTERVAL"] // 60),
-    )
+    address = session.get(SIGNED_WITH)
+    page = _check_email_page(slug, with_address=bool(address))  # a 404 leaves it for later
+    session.pop(SIGNED_WITH, None)  # shown once
+    # Escaped as the template would have escaped it (autoescape of a gettext argument).
+    return page.replace(ADDRESS_PLACEHOLDER, str(escape(address))) if address else page
+
+
+def _check_email_page(slug: str, *, with_address: bool) -> str:
+    """The page after every sign POST: the same for every signer of a petition in a language but
+    for the address, so it is rendered once per petition, language and variant and served from
+    memory (it was a journey's costliest request: two queries and a full render)."""
+    cache = page_cache()
+    # The language links keep the query: a page asked for with one is rendered afresh.
+    key = ("check-email", slug, str(get_locale()), with_address)
+    page = cache.get(key) if not request.args else None
+    if page is None:
+        petition = _petition_or_404(slug)
+        page = render_template(
+            "petitions/check_email.html",
+            petition=petition,
+            translation=petition.campaign.translation_for(str(get_locale())),
+            address=ADDRESS_PLACEHOLDER if with_address else None,
+            resend_minutes=max(1, current_app.config["CONFIRMATION_RESEND_INTERVAL"] // 60),
+        )
+        if not request.args:
+            cache.put(key, page, current_app.config["PAGE_CACHE_SECONDS"])
+    return page
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])

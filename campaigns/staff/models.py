@@ -48,6 +48,8 @@ class Capability(enum.StrEnum):
     # The supporters who agreed that a network may contact them: a coordinator sees (and
     # exports) only those who gave that consent to their own network.
     VIEW_SHARED_SUPPORTERS = "view_shared_supporters"
+    # The status page: workers, beat, queues, the outbox (names of machines, no personal data).
+    VIEW_SYSTEM_STATUS = "view_system_status"
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {

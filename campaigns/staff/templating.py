@@ -52,6 +52,7 @@ SECTIONS = [
     ("mail_catcher.index", _l("Mail catcher"), Capability.READ_MAIL_CATCHER, ("mail_catcher",)),
     ("staff_team.team", _l("Staff accounts"), Capability.MANAGE_STAFF, ("staff_team",)),
     ("audit.log", _l("Audit log"), Capability.READ_AUDIT_LOG, ("audit",)),
+    ("operations.status", _l("System status"), Capability.VIEW_SYSTEM_STATUS, ("operations",)),
 ]
 
 ROLE_NAMES = {

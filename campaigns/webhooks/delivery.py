@@ -28,6 +28,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from campaigns.core.db import utcnow
+from campaigns.core.metrics import count_webhook_delivery
 from campaigns.extensions import db
 from campaigns.networks.models import Network
 from campaigns.webhooks import http
@@ -287,6 +288,7 @@ def record(
     # Still our claim? (It always is unless the lease ran out under a stalled lookup.)
     if delivery.status == WebhookStatus.SENDING and delivery.attempts == outgoing.number:
         _settle(delivery, endpoint, result, report)
+        count_webhook_delivery(delivery.status)
     try:
         db.session.commit()  # each outcome as soon as it is known
     except IntegrityError:  # the endpoint was deleted meanwhile, with its messages

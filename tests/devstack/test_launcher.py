@@ -283,6 +283,14 @@ def test_make_run_serves_and_stops_cleanly(tmp_path, launch):
     pids = stack_pids(instance, port)
     assert len(pids) >= 5, f"expected redis, web (+workers), worker, beat: {pids}"
     assert launcher.proc.pid in pids
+    # The workers and beat run at the lowest CPU priority, the web app at the normal one.
+    priorities = {
+        pid: (_read_proc(str(pid), "cmdline"), os.getpriority(os.PRIO_PROCESS, pid)) for pid in pids
+    }
+    celery = [nice for cmdline, nice in priorities.values() if b"celery" in cmdline]
+    web = [nice for cmdline, nice in priorities.values() if b"gunicorn" in cmdline]
+    assert set(celery) == {19}, priorities
+    assert set(web) == {0}, priorities
 
     launcher.signal(signal.SIGINT)
     assert launcher.wait(timeout=60) == 0, launcher.output
