@@ -12,7 +12,7 @@ I18N_DIR    := campaigns/translations
 POT         := $(I18N_DIR)/messages.pot
 
 .DEFAULT_GOAL := help
-.PHONY: help venv install run test lint format bench bench-dashboard bench-export bench-mailing bench-lobbying bench-webhooks translations clean-venv
+.PHONY: help venv install run test lint format bench bench-dashboard bench-export bench-mailing bench-lobbying bench-webhooks chaos translations clean-venv
 
 help: ## List the targets
 	@echo "Usage: make <target> [PYTEST_ARGS='...']"
@@ -64,6 +64,9 @@ bench-lobbying: install ## Letters to 720 MEPs: tick cost, worker memory, letter
 
 bench-webhooks: install ## Milestone alerts to 30 networks' webhooks, one receiver slow: latency, memory
 	$(PY) -m bench.webhooks
+
+chaos: install ## Kill and restart workers, Redis, PostgreSQL while people sign and a mailing goes out
+	$(PY) -m bench.chaos
 
 translations: install ## Extract messages, update each language's catalog, compile them
 	@mkdir -p $(I18N_DIR)

@@ -4,7 +4,9 @@
 (measuring a run again when other load disturbed it); `profile_runs` (`--py-spy`) profiles extra,
 unmeasured runs; `fixed_rate` signs at a fixed rate in an open loop and waits for each
 signature's mail, and `diagnose_missing` says where the mails that never came got stuck.
-`say` prints the progress lines of the whole run.
+`journey_phases` runs the visitor's journeys at each rate (the last one a surge), then at a
+normal rate again to see how soon the app recovers. `say` prints the progress lines of the whole
+run.
 """
 
 from __future__ import annotations
@@ -15,9 +17,19 @@ from pathlib import Path
 
 from bench import pyspy
 from bench.cpu import CpuMeter
+from bench.journeys import JourneyStats, run_journeys
 from bench.loadgen import Wrk, WrkResult, open_loop
 from bench.maillog import MailLog
-from bench.phases import CEILING_PATH, DISTURBED_CORES, PETITION_PATH, PHASES, FixedRate, Phase
+from bench.phases import (
+    CEILING_PATH,
+    DISTURBED_CORES,
+    PETITION_PATH,
+    PHASES,
+    FixedRate,
+    JourneyPhase,
+    Phase,
+    Recovery,
+)
 from bench.procs import HOST, BenchError
 from bench.stack import Stack
 
@@ -189,6 +201,82 @@ def fixed_rate(
         cpu=CpuMeter.delta(before, after),
         mails_per_s=mails_per_s,
     )
+
+
+def journey_phases(
+    args: argparse.Namespace, stack: Stack, meter: CpuMeter, mail: MailLog, p99_target_ms: float
+) -> tuple[list[JourneyPhase], Recovery]:
+    """Visitors' journeys at each of `args.journey_rates`, then `args.recovery_rate` at once
+    after the last (the surge). Mail is waited for at the rates up to `args.mail_rate`; after each
+    phase its backlog is dropped, except between the surge and the recovery (a real surge leaves
+    one too)."""
+    base = stack.base_url
+    if args.rate_warmup > 0:
+        rate = args.journey_rates[0]
+        run_journeys(base, PETITION_PATH, rate, int(rate * args.rate_warmup), f"jw{stack.run_id}")
+    results = []
+    for i, rate in enumerate(args.journey_rates):
+        surge = i == len(args.journey_rates) - 1
+        mails_before = mail.poll()
+        before = meter.snapshot()
+        stats = run_journeys(
+            base, PETITION_PATH, rate, int(rate * args.journey_duration), f"j{i}{stack.run_id}"
+        )
+        cpu = CpuMeter.delta(before, meter.snapshot())
+        phase = JourneyPhase(stats, _stored(stack, stats), cpu)
+        say(
+            f"journeys at {rate:g}/s: answers {dict(sorted(stats.statuses().items()))}, "
+            f"p99 {stats.answer_ms(99):.0f} ms; {len(stats.completed)} reached the success page; "
+            f"{phase.lost} answered 303 but not stored; {mail.poll() - mails_before} mails meanwhile"
+        )
+        if surge:
+            recovery = _recovery(args, stack, stats, p99_target_ms)
+        if rate <= args.mail_rate:
+            ok = [j.email for j in stats.signed]
+            mail.wait_for(ok, timeout=args.mail_timeout)
+            phase.arrivals = dict(mail.arrivals)
+            missing = [email for email in ok if email not in mail.arrivals]
+            if missing:
+                diagnose_missing(stack, missing)
+        results.append(phase)
+        dropped = stack.drop_backlog()
+        say(f"  {dropped} confirmations still waiting dropped")
+        mail.wait_quiet(quiet_for=1.5, timeout=30.0)
+    return results, recovery
+
+
+def _recovery(
+    args: argparse.Namespace, stack: Stack, surge: JourneyStats, p99_target_ms: float
+) -> Recovery:
+    surge_end = surge.started_at + (len(surge.journeys) - 1) / surge.rate
+    stats = run_journeys(
+        stack.base_url,
+        PETITION_PATH,
+        args.recovery_rate,
+        int(args.recovery_rate * args.recovery_duration),
+        f"jr{stack.run_id}",
+    )
+    recovery = Recovery(stats, stats.started_at - surge_end, p99_target_ms, _stored(stack, stats))
+    say(
+        f"after the surge, at {args.recovery_rate:g}/s: answers "
+        f"{dict(sorted(stats.statuses().items()))}; served in full again after "
+        f"{recovery.recovered_after_s:.1f} s"
+    )
+    return recovery
+
+
+def _stored(stack: Stack, stats: JourneyStats) -> int:
+    """How many of the signatures answered 303 are in the database."""
+    import psycopg
+
+    emails = [j.email for j in stats.signed]
+    if not emails:
+        return 0
+    with psycopg.connect(stack.database_url, connect_timeout=5) as conn:
+        row = conn.execute(
+            "SELECT count(DISTINCT email) FROM signatures WHERE email = ANY(%s)", (emails,)
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def diagnose_missing(stack: Stack, emails: list[str], limit: int = 10) -> None:

@@ -12,7 +12,12 @@ and one Celery worker -- and measures, in the same run:
    valid if all of them are 303);
 2. an open-loop phase that signs at a fixed rate (default 100/s) and measures the latency of each
    POST from the moment it was due, then the time from each POST to its confirmation mail in the
-   sink, matched by address.
+   sink, matched by address;
+3. the visitor's journey (bench/journeys.py: GET the petition page with a fresh cookie jar, POST
+   the form, follow the 303), open loop at 50, 100, 200 and 400 journeys/s, the last a surge of
+   about 4x what the machine serves: every answer's latency, the shares refused with 503, that
+   every signature answered 303 is stored, the mail at the lower rates; then at 50/s right after
+   the surge, to see how soon everything is served in full again.
 
 It prints a table with PASS/FAIL per target and writes it into bench/RESULTS.md (between markers;
 the hand-written text around them is kept).
@@ -43,10 +48,17 @@ from bench.cpu import CpuMeter
 from bench.environment import postgres_version
 from bench.loadgen import Wrk, fetch_pairs, write_pairs
 from bench.maillog import MailLog
-from bench.measure import fixed_rate, profile_runs, say, smoke_test, throughput_rounds
-from bench.phases import DISTURBED_CORES, PETITION_PATH
+from bench.measure import (
+    fixed_rate,
+    journey_phases,
+    profile_runs,
+    say,
+    smoke_test,
+    throughput_rounds,
+)
+from bench.phases import DISTURBED_CORES, JOURNEY_RATES, PETITION_PATH
 from bench.procs import REPO_ROOT, BenchError
-from bench.run_report import render
+from bench.run_report import TARGET_SIGN_P99_MS, render
 from bench.stack import Stack, StackConfig, default_pg_url
 
 
@@ -71,7 +83,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     # README's deployment example runs.
     p.add_argument("--workers", type=int, default=2 * cores, help="gunicorn workers")
     p.add_argument(
-        "--threads", type=int, default=1, help="gunicorn threads per worker (1: sync worker)"
+        "--threads",
+        type=int,
+        default=None,
+        help="gunicorn threads per worker (default: campaigns/serving/gunicorn_conf.py's)",
+    )
+    p.add_argument(
+        "--sync",
+        action="store_true",
+        help="gunicorn's sync workers instead of the deployed config's (nothing is shed)",
+    )
+    p.add_argument(
+        "--shed-after-ms",
+        type=int,
+        default=500,
+        help="SHED_AFTER_MS: refuse what waited longer than this (0: never)",
     )
     p.add_argument("--celery-concurrency", type=int, default=cores)
     p.add_argument("--celery-pool", default="prefork")
@@ -85,6 +111,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rate-duration", type=float, default=20.0)
     p.add_argument("--rate-warmup", type=float, default=3.0)
     p.add_argument("--mail-timeout", type=float, default=60.0, help="wait for late mail (s)")
+    p.add_argument(
+        "--journey-rates",
+        type=lambda text: tuple(float(r) for r in text.split(",")),
+        default=JOURNEY_RATES,
+        help="journeys/s of the journey phases, comma-separated; the last is the surge "
+        f"(default {','.join(f'{r:g}' for r in JOURNEY_RATES)})",
+    )
+    p.add_argument("--journey-duration", type=float, default=15.0, help="seconds per rate")
+    p.add_argument("--recovery-rate", type=float, default=50.0, help="journeys/s after the surge")
+    p.add_argument("--recovery-duration", type=float, default=10.0)
+    p.add_argument(
+        "--mail-rate",
+        type=float,
+        default=100.0,
+        help="wait for the mail of the journey phases up to this rate (above, it is dropped)",
+    )
     p.add_argument("--pairs", type=int, default=200, help="(session, CSRF token) pairs")
     p.add_argument(
         "--pg-url",
@@ -102,7 +144,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="measure a wrk run again if other processes kept more than "
         f"{DISTURBED_CORES} cores busy meanwhile (at most this many times per benchmark)",
     )
-    p.add_argument("--time-limit", type=float, default=570.0, help="abort after this many s")
+    p.add_argument("--time-limit", type=float, default=720.0, help="abort after this many s")
     p.add_argument("--results", type=Path, default=REPO_ROOT / "bench" / "RESULTS.md")
     p.add_argument("--no-results", action="store_true", help="print only; leave RESULTS.md")
     p.add_argument("--keep-logs", action="store_true", help="keep the process logs folder")
@@ -115,12 +157,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="a smoke run (5 s runs, 1 round, 5 s fixed rate); never writes RESULTS.md",
+        help="a smoke run (5 s runs, 1 round, 5 s fixed rate and journey phases); never writes "
+        "RESULTS.md",
     )
     args = p.parse_args(argv)
     if args.quick:
         args.duration, args.warmup, args.repeats = 5.0, 1.0, 1
         args.rate_duration, args.rate_warmup, args.no_results = 5.0, 1.0, True
+        args.journey_duration, args.recovery_duration = 5.0, 5.0
     return args
 
 
@@ -157,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             redis_url=args.redis_url,
             gunicorn_workers=args.workers,
             gunicorn_threads=args.threads,
+            gunicorn_sync=args.sync,
+            shed_after_ms=args.shed_after_ms,
             celery_concurrency=args.celery_concurrency,
             celery_pool=args.celery_pool,
             worker_nice=args.worker_nice,
@@ -191,8 +237,15 @@ def main(argv: list[str] | None = None) -> int:
                 raise BenchError("--py-spy: py-spy is not installed (.venv/bin/pip install py-spy)")
             profile_runs(args, stack, wrk, mail, pairs_file)
         fixed = fixed_rate(args, stack, meter, mail, pairs)
+        journeys, recovery = journey_phases(args, stack, meter, mail, TARGET_SIGN_P99_MS)
         block, all_pass = render(
-            args, command, stack, started, phases, fixed, postgres_version(args.pg_url), background
+            args,
+            command,
+            stack,
+            started,
+            (phases, fixed, journeys, recovery),
+            postgres_version(args.pg_url),
+            background,
         )
         print()
         print(block)

@@ -1,6 +1,6 @@
 """The report of one `bench.run`: the targets, and `render`, which turns the measured phases
 into the Markdown block printed to stdout and written into bench/RESULTS.md (PASS/FAIL per
-target, the run's settings, the CPU tables)."""
+target, the run's settings, the CPU tables, the visitors' journeys beside the POST alone)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,26 @@ import shlex
 from bench import report
 from bench.cpu import CpuMeter
 from bench.environment import machine_summary, redis_version, tool_version, tree_summary
-from bench.phases import DISTURBED_CORES, PHASE_LABELS, PHASES, FixedRate, Phase
+from bench.journeys import SHED_STATUSES
+from bench.phases import (
+    DISTURBED_CORES,
+    PHASE_LABELS,
+    PHASES,
+    FixedRate,
+    JourneyPhase,
+    Phase,
+    Recovery,
+)
 from bench.stack import Stack
+from campaigns.serving import gunicorn_conf
 
 TARGET_PAGE_RATIO = 0.50
 TARGET_SIGN_RATIO = 0.25
 TARGET_SIGN_P99_MS = 250.0
 TARGET_MAIL_P95_S = 5.0
+TARGET_JOURNEY_RATE = 100.0  # journeys/s that must be served in full, within TARGET_SIGN_P99_MS
+TARGET_SURGE_P99_MS = 1000.0
+TARGET_RECOVERY_S = 5.0
 
 
 def render(
@@ -27,11 +40,11 @@ def render(
     argv: list[str],
     stack: Stack,
     started: dt.datetime,
-    phases: dict[str, Phase],
-    fixed: FixedRate,
+    measured: tuple[dict[str, Phase], FixedRate, list[JourneyPhase], Recovery],
     pg_version: str,
     background: float,
 ) -> tuple[str, bool]:
+    phases, fixed, journeys, recovery = measured
     ceiling = phases["ceiling"].rps
     rows = []
     for name in PHASES:
@@ -162,6 +175,7 @@ def render(
             mail_p95 < TARGET_MAIL_P95_S and bool(fixed.ok) and fixed.missing_mails == 0,
         ),
     ]
+    targets += journey_targets(journeys, recovery)
     target_table = report.table(
         ["target", "measured", "result"],
         [[t, m, "PASS" if ok else "FAIL"] for t, m, ok in targets],
@@ -181,9 +195,11 @@ def render(
         or "none"
     )
     gunicorn = (
-        f"{args.workers} x sync"
-        if args.threads <= 1
-        else f"{args.workers} x gthread, {args.threads} threads each"
+        f"{args.workers} x sync (nothing shed)"
+        if args.sync
+        else f"{args.workers} x QueueTimedWorker (gthread), "
+        f"{args.threads or gunicorn_conf.threads} threads each, "
+        f"`-c python:campaigns.serving.gunicorn_conf`, SHED_AFTER_MS={args.shed_after_ms}"
     )
     quick_note = (
         "- **--quick smoke run: phases too short to judge the targets (a mail backlog needs time "
@@ -209,6 +225,8 @@ def render(
 
 {fixed_table}
 
+{journey_table(journeys, recovery)}
+
 {target_table}
 
 {floor_note}
@@ -224,3 +242,109 @@ it could not slow it).
 {cost_table}
 """
     return block, all_pass
+
+
+def journey_table(journeys: list[JourneyPhase], recovery: Recovery) -> str:
+    def row(label: str, cell: object) -> list[str]:
+        return [label, *(cell(ph) for ph in journeys), cell(recovery)]  # type: ignore[operator]
+
+    def ms_row(pct: float) -> object:
+        return lambda ph: report.ms(ph.stats.answer_ms(pct))
+
+    def shares(ph: JourneyPhase | Recovery) -> str:
+        st = ph.stats
+        return f"{st.share(200, 399):.0%} / {sum(st.share(s, s) for s in SHED_STATUSES):.0%}"
+
+    def others(ph: JourneyPhase | Recovery) -> str:
+        bad = {s: n for s, n in ph.stats.statuses().items() if not (200 <= s < 400 or s == 503)}
+        return ", ".join(f"{s or 'no answer'}: {n}" for s, n in sorted(bad.items())) or "none"
+
+    def mail(ph: JourneyPhase | Recovery) -> str:
+        if not isinstance(ph, JourneyPhase) or ph.arrivals is None:
+            return "not waited for"
+        p50, p95 = ph.mail_pct(50), ph.mail_pct(95)
+        return f"{report.seconds(p50)} / {report.seconds(p95)}, {ph.missing_mails} missing"
+
+    def cpu(ph: JourneyPhase | Recovery) -> str:
+        return f"{ph.gunicorn_ms_per_journey():.1f}" if isinstance(ph, JourneyPhase) else "-"
+
+    rows = [
+        row("journeys started / reached the success page",
+            lambda ph: f"{len(ph.stats.journeys)} / {len(ph.stats.completed)}"),
+        row("every answer p50 / p99 / max, ms", lambda ph: " / ".join(
+            report.ms(ph.stats.answer_ms(p)) for p in (50, 99, 100))),
+        row("POST answer p99, ms", lambda ph: report.ms(ph.stats.step_ms("sign", 99))),
+        row("whole journey p99 (those completed), ms",
+            lambda ph: report.ms(ph.stats.journey_ms(99))),
+        row("answers 2xx-3xx / refused (503, 429)", shares),
+        row("refused without Retry-After", lambda ph: str(ph.stats.shed_without_retry_after)),
+        row("other answers (errors, timeouts)", others),
+        row("POST answered 303 / not stored", lambda ph: f"{len(ph.stats.signed)} / {ph.lost}"),
+        row("POST -> confirmation mail p50 / p95", mail),
+        row("gunicorn CPU per completed journey, ms", cpu),
+        row("generator max lateness, ms", lambda ph: f"{ph.stats.max_lateness_ms():.1f}"),
+    ]  # fmt: skip
+    head = [
+        "journeys: GET page (fresh cookies), POST, follow 303; open loop",
+        *(f"{ph.rate:g}/s" for ph in journeys),
+        f"{recovery.stats.rate:g}/s after the surge",
+    ]
+    note = (
+        "Latency from each journey's scheduled start for its first answer, from the moment it "
+        "was sent for the next ones (a visitor sends them as soon as the previous answer came); "
+        f"the last rate is the surge. After it, everything was served in full (nothing refused, "
+        f"p99 of each second < {TARGET_SIGN_P99_MS:.0f} ms) again "
+        f"{recovery.recovered_after_s:.1f} s after the surge's last journey started."
+    )
+    return f"{report.table(head, rows)}\n\n{note}"
+
+
+def journey_targets(
+    journeys: list[JourneyPhase], recovery: Recovery
+) -> list[tuple[str, str, bool]]:
+    """Served in full at TARGET_JOURNEY_RATE, refused fast in the surge, back in seconds, and no
+    signature answered 303 ever lost."""
+    targets = []
+    normal = next((ph for ph in journeys if ph.rate == TARGET_JOURNEY_RATE), None)
+    if normal is not None:
+        st = normal.stats
+        incomplete = len(st.journeys) - len(st.completed)
+        p99, mail_p95 = st.answer_ms(99), normal.mail_pct(95)
+        targets += [
+            (
+                f"journey answers p99 < {TARGET_SIGN_P99_MS:.0f} ms at {normal.rate:g}/s "
+                "(all completed)",
+                f"{report.ms(p99)} ms, {incomplete} not completed",
+                p99 < TARGET_SIGN_P99_MS and incomplete == 0,
+            ),
+            (
+                f"journey mail p95 < {TARGET_MAIL_P95_S:g} s at {normal.rate:g}/s (none missing)",
+                f"{report.seconds(mail_p95)}, {normal.missing_mails} missing",
+                mail_p95 < TARGET_MAIL_P95_S and bool(st.signed) and normal.missing_mails == 0,
+            ),
+        ]
+    surge = journeys[-1].stats
+    answers = surge.statuses()
+    unexpected = sum(n for s, n in answers.items() if not (200 <= s < 400 or s == 503))
+    p99 = surge.answer_ms(99)
+    lost = sum(ph.lost for ph in journeys) + recovery.lost
+    recovered = recovery.recovered_after_s
+    targets += [
+        (
+            f"surge {surge.rate:g}/s: every answer p99 < {TARGET_SURGE_P99_MS:.0f} ms, the rest "
+            "503 + Retry-After",
+            f"{report.ms(p99)} ms, {surge.share(503, 503):.0%} refused, "
+            f"{surge.shed_without_retry_after} without Retry-After, {unexpected} other",
+            p99 < TARGET_SURGE_P99_MS
+            and unexpected == 0
+            and surge.shed_without_retry_after == 0
+            and bool(surge.completed),
+        ),
+        (
+            f"served in full again < {TARGET_RECOVERY_S:g} s after the surge",
+            f"{recovered:.1f} s",
+            recovered < TARGET_RECOVERY_S,
+        ),
+        ("every journey answered 303 has its signature stored", f"{lost} lost", lost == 0),
+    ]
+    return targets

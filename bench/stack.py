@@ -1,6 +1,7 @@
 """The system under test: a fresh PostgreSQL database, the system Redis under a private key prefix,
-an SMTP sink, gunicorn and one Celery worker, and beside them the bare one-INSERT app of
-bench/floor_app.py under its own gunicorn. `Stack.close()` undoes all of it."""
+an SMTP sink, gunicorn (with the deployed config, campaigns/serving/gunicorn_conf.py) and one
+Celery worker, and beside them the bare one-INSERT app of bench/floor_app.py under its own
+gunicorn. `Stack.close()` undoes all of it."""
 
 from __future__ import annotations
 
@@ -39,12 +40,16 @@ class StackConfig:
     pg_url: str  # the server's maintenance database, where ours is created and dropped
     redis_url: str
     gunicorn_workers: int
-    gunicorn_threads: int  # 1: the sync worker class; more: gthread
+    gunicorn_threads: int | None  # None: the deployed config's (campaigns/serving/gunicorn_conf.py)
     celery_concurrency: int
     celery_pool: str
     # The worker's CPU priority (`nice`), as the README advises when the web app and the
     # workers share a machine: a burst of sign POSTs is answered first, the mail follows.
     worker_nice: int = 19
+    # gunicorn's sync workers rather than the deployed config (its worker times each request's
+    # wait, so that the app can refuse what waited longer than `shed_after_ms`).
+    gunicorn_sync: bool = False
+    shed_after_ms: int = 500
 
 
 class Stack:
@@ -106,6 +111,7 @@ class Stack:
                 "PUBLIC_BASE_URL": self.base_url,
                 "RATELIMIT_SIGN_PER_IP": unlimited,
                 "RATELIMIT_SIGN_PER_EMAIL": unlimited,
+                "SHED_AFTER_MS": str(self.config.shed_after_ms),
                 "INSTANCE_PATH": str(self.workdir / "instance"),
                 "PYTHONUNBUFFERED": "1",
             }
@@ -149,14 +155,18 @@ class Stack:
         """The bare one-INSERT app of bench/floor_app.py, with the same gunicorn settings."""
         with psycopg.connect(self.database_url, autocommit=True, connect_timeout=5) as conn:
             conn.execute(floor_app.SCHEMA)
-        self.floor = self._gunicorn("floor", self.floor_port, "bench.floor_app:app")
+        # One thread per worker: bench/floor_app.py keeps one connection per process.
+        self.floor = self._gunicorn("floor", self.floor_port, "bench.floor_app:app", threads=1)
         wait_until(port_answers(self.floor_port), START_TIMEOUT, "the floor app", self.procs)
 
-    def _gunicorn(self, name: str, port: int, app: str) -> Child:
+    def _gunicorn(self, name: str, port: int, app: str, threads: int | None = None) -> Child:
         cfg = self.config
-        worker_class = ["--worker-class", "sync"]
-        if cfg.gunicorn_threads > 1:
-            worker_class = ["--worker-class", "gthread", "--threads", str(cfg.gunicorn_threads)]
+        threads = threads or cfg.gunicorn_threads
+        worker_class = ["-c", "python:campaigns.serving.gunicorn_conf"]  # as the README deploys
+        if cfg.gunicorn_sync:
+            worker_class = ["--worker-class", "sync"]
+        elif threads:
+            worker_class += ["--threads", str(threads)]
         return self.procs.spawn(
             name,
             [
