@@ -316,18 +316,23 @@ def relay(limit: int = 500) -> int:
     caller commits the time each was relayed.
 
     The after-commit publish records nothing (that would cost every request a write), so an
-    event that is merely waiting in a long queue is published once more after the grace period,
-    and then at most every five grace periods; handlers are idempotent, so that only costs time.
+    event that is merely waiting in a long queue is published once more after the grace period;
+    handlers are idempotent, so that only costs time. It is published again at most once per
+    MAIL_CLAIM_LEASE: a worker killed while sending the event's mail leaves a claim that no one
+    may take before the lease runs out, so a relay sooner would find the mail claimed, and one
+    much later would leave the supporter waiting (the chaos suite measured more than five
+    minutes when the repeat was five grace periods: RELIABILITY.md).
     One task per event, whatever the doorbells say: a bell may be rung for a drain task that
     was lost."""
     now = utcnow()
     grace = timedelta(seconds=current_app.config["OUTBOX_RELAY_GRACE"])
+    repeat = max(grace, timedelta(seconds=current_app.config["MAIL_CLAIM_LEASE"]))
     stale = (
         select(Event)
         .where(
             Event.processed_at.is_(None),
             Event.created_at < now - grace,
-            or_(Event.relayed_at.is_(None), Event.relayed_at < now - 5 * grace),
+            or_(Event.relayed_at.is_(None), Event.relayed_at < now - repeat),
         )
         .order_by(Event.created_at)
         .limit(limit)

@@ -221,6 +221,43 @@ def test_the_relay_publishes_events_left_behind(app, client, demo, monkeypatch):
     assert run_outbox(app) == 1
 
 
+def test_a_mail_a_killed_worker_claimed_is_relayed_once_its_claim_lapses(
+    app, client, demo, mailbox, monkeypatch
+):
+    monkeypatch.setattr(events, "publish", lambda pairs: False)  # its task was lost
+    sign(client)
+    monkeypatch.undo()
+    monkeypatch.setitem(app.config, "MAIL_CLAIM_LEASE", 120)  # the default: two grace periods
+    lease = timedelta(seconds=120)
+    with app.app_context():
+        event_id = db.session.scalar(select(events.Event.id))
+        now = utcnow()
+        # Relayed once already; its worker claimed the mail and was killed before sending it.
+        db.session.execute(
+            events.Event.__table__.update().values(
+                created_at=now - timedelta(minutes=10),
+                relayed_at=now - lease + timedelta(seconds=5),
+            )
+        )
+        db.session.add(
+            SentMail(
+                key=f"confirm:{event_id}",
+                template="petitions/confirm",
+                status="sending",
+                claimed_at=now - lease - timedelta(seconds=1),
+            )
+        )
+        db.session.commit()
+        assert relay() == 0  # relayed less than a lease ago
+        db.session.execute(
+            events.Event.__table__.update().values(relayed_at=now - lease - timedelta(seconds=1))
+        )
+        db.session.commit()
+        assert relay() == 1  # the claim has lapsed: published again, not five grace periods on
+    assert run_outbox(app) == 1
+    assert len(mailbox.messages) == 1
+
+
 def test_processed_events_are_pruned_after_the_keep_period(app, client, demo, mailbox):
     for n in range(3):
         sign(client, email=f"prune{n}@example.org")
