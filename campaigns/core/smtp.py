@@ -1,14 +1,13 @@
 """SMTP for bulk mail and letters: one connection reused for a batch, and a send whose point of
 no return is our own database commit.
 
-A mail server takes responsibility for a message when it receives the final "." of DATA. We commit
-"sent" just before writing that dot: if the worker dies before the commit, the server has only a
-partial message, which it discards, and the delivery is sent again later; if it dies after the
-commit, the delivery counts as sent and is never repeated. Each recipient therefore gets the
-mailing at most once. A crash between the commit and the dot loses that message, and that
-stretch is not an instant: it is the commit's round trip to the database, a good part of each
-message's time. The chaos suite's kills -9 of a sending worker lost about one message in two
-kills (RELIABILITY.md); sending the dot without waiting for the commit's answer would narrow it.
+A mail server takes responsibility for a message when it receives the final "." of DATA. The
+caller's `hand_over` decides, once the server holds all but that dot, whether the message goes;
+if it does, it commits "sent" and writes the dot together (core.sent_marks). If the worker dies
+before the commit, the server has only a partial message, which it discards, and the delivery is
+sent again later; if it dies after, the delivery counts as sent and is never repeated. Each
+recipient therefore gets a mailing at most once, and a message is lost only if the worker dies
+in the few microseconds between writing the COMMIT and writing the dot.
 """
 
 from __future__ import annotations
@@ -35,6 +34,16 @@ def _angle(address: str) -> str:
     if _PLAIN_ADDRESS.fullmatch(address):
         return f"<{address}>"
     return smtplib.quoteaddr(address.replace("\r", " ").replace("\n", " "))
+
+
+# Called with the function that writes the final dot; returns whether it was called.
+HandOver = Callable[[Callable[[], None]], bool]
+
+
+def unconditionally(write_dot: Callable[[], None]) -> bool:
+    """The HandOver of a message that always goes (a test send): nothing to record first."""
+    write_dot()
+    return True
 
 
 class RecipientRefused(smtplib.SMTPResponseException):
@@ -67,13 +76,12 @@ class BulkConnection:
         self.smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.pipelining = self.smtp.has_extn("pipelining")
 
-    def send(
-        self, sender: str, recipient: str, data: bytes, before_commit: Callable[[], bool]
-    ) -> bool:
-        """Send one message; `before_commit()` runs once the server holds all but the final dot
-        and says whether to go on. If it says no, the message is abandoned: the connection is
-        dropped (a DATA in progress cannot be taken back otherwise) and opened again. Returns
-        whether the message was handed over. SMTP errors raise smtplib.SMTPResponseException."""
+    def send(self, sender: str, recipient: str, data: bytes, hand_over: HandOver) -> bool:
+        """Send one message. `hand_over(write_dot)` runs once the server holds all but the final
+        dot: it either calls `write_dot()` at its point of no return and returns True, or returns
+        False without calling it. Then the message is abandoned: the connection is dropped (a DATA
+        in progress cannot be taken back otherwise) and opened again. Returns whether the message
+        was handed over. SMTP errors raise smtplib.SMTPResponseException."""
         smtp = self.smtp
         (mail_code, mail_reply), (rcpt_code, rcpt_reply), (data_code, data_reply) = self._envelope(
             sender, recipient
@@ -93,11 +101,10 @@ class BulkConnection:
         if not data.endswith(b"\r\n"):
             data += b"\r\n"
         smtp.send(_LEADING_DOT.sub(b"..", data))
-        if not before_commit():
+        if not hand_over(lambda: smtp.send(b".\r\n")):
             self.smtp.close()  # no dot: the server throws the partial message away
             self._connect()
             return False
-        smtp.send(b".\r\n")
         code, reply = smtp.getreply()
         if code != 250:
             raise smtplib.SMTPResponseException(code, reply)

@@ -17,7 +17,8 @@ from campaigns.core.db import utcnow
 from campaigns.core.metrics import count_mails
 from campaigns.core.mime import sender_address
 from campaigns.core.redact import redact_addresses
-from campaigns.core.smtp import BulkConnection, RecipientRefused
+from campaigns.core.sent_marks import SentMarks, WriteDot
+from campaigns.core.smtp import BulkConnection, HandOver, RecipientRefused
 from campaigns.extensions import db
 from campaigns.lobbying.message import letter_email
 from campaigns.lobbying.models import (
@@ -64,46 +65,35 @@ def _set(delivery_ids: list[int], status: LetterDeliveryStatus, **values: object
     db.session.commit()  # the outcome, as soon as it is known
 
 
-class SentMarks:
-    """Marks letters sent, one statement each on a connection of its own in autocommit mode: the
-    mark is committed, in one round trip, just before the server gets the final dot (the point of
-    no return, see core.smtp)."""
-
-    # Built once: it runs for every letter. Only if still ours and the letter not withdrawn.
-    _MARK = (
-        update(LetterDelivery)
-        .where(
-            LetterDelivery.id == bindparam("b_delivery"),
-            LetterDelivery.status == LetterDeliveryStatus.SENDING,
-            LetterDelivery.letter_id.in_(
-                select(Letter.id).where(Letter.status == LetterStatus.CONFIRMED)
-            ),
-        )
-        .values(
-            status=LetterDeliveryStatus.SENT,
-            sent_at=bindparam("b_sent_at"),
-            test_mode=bindparam("b_test_mode"),
-        )
+# The sent mark of a letter: only if still ours and the letter not withdrawn. Committed with the
+# final dot (core.sent_marks); built once, it runs for every letter.
+MARK_SENT = (
+    update(LetterDelivery)
+    .where(
+        LetterDelivery.id == bindparam("b_delivery"),
+        LetterDelivery.status == LetterDeliveryStatus.SENDING,
+        LetterDelivery.letter_id.in_(
+            select(Letter.id).where(Letter.status == LetterStatus.CONFIRMED)
+        ),
     )
+    .values(
+        status=LetterDeliveryStatus.SENT,
+        sent_at=bindparam("b_sent_at"),
+        test_mode=bindparam("b_test_mode"),
+    )
+)
 
-    def __init__(self) -> None:
-        self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        if db.engine.dialect.name == "postgresql":
-            # A worker crash, which the mark guards against, never loses a committed transaction;
-            # only a crash of PostgreSQL itself could lose the last marks before they reach the
-            # disk (as for mailings, see mailings.delivery.SentMarks).
-            self.connection.exec_driver_sql("SET synchronous_commit = off")
 
-    def mark(self, delivery_id: int, test_mode: bool) -> bool:
-        marked = self.connection.execute(
-            self._MARK, {"b_delivery": delivery_id, "b_sent_at": utcnow(), "b_test_mode": test_mode}
-        )
-        return marked.rowcount == 1
+def _hand_over(marks: SentMarks, letter: _Outgoing) -> HandOver:
+    def hand_over(write_dot: WriteDot) -> bool:
+        params = {
+            "b_delivery": letter.delivery_id,
+            "b_sent_at": utcnow(),
+            "b_test_mode": letter.test_mode,
+        }
+        return marks.mark(params, write_dot)
 
-    def close(self) -> None:
-        if db.engine.dialect.name == "postgresql":
-            self.connection.exec_driver_sql("RESET synchronous_commit")
-        self.connection.close()
+    return hand_over
 
 
 @dataclass(frozen=True)
@@ -165,7 +155,7 @@ def send_claimed(ids: list[int]) -> tuple[int, int]:
         return 0, 0
     sent = failed = 0
     connection = None
-    marks = SentMarks()
+    marks = SentMarks(MARK_SENT)
     try:
         connection = BulkConnection()
         for done, letter in enumerate(outgoing):
@@ -174,7 +164,7 @@ def send_claimed(ids: list[int]) -> tuple[int, int]:
                     letter.sender,
                     letter.recipient,
                     letter.data,
-                    before_commit=lambda x=letter: marks.mark(x.delivery_id, x.test_mode),
+                    _hand_over(marks, letter),
                 ):
                     sent += 1
             except smtplib.SMTPResponseException as exc:

@@ -18,7 +18,7 @@ from sqlalchemy import func, or_, select, update
 
 from campaigns.core.db import utcnow
 from campaigns.core.metrics import count_mails
-from campaigns.core.smtp import BulkConnection
+from campaigns.core.smtp import BulkConnection, unconditionally
 from campaigns.extensions import db
 from campaigns.mailings import lifecycle
 from campaigns.mailings.audience import extend_recipient_list
@@ -27,7 +27,7 @@ from campaigns.mailings.delivery import (
     NO_SYNC,
     BatchResult,
     MessageSender,
-    SentMarks,
+    sent_marks,
     set_status,
 )
 from campaigns.mailings.message import Layout, MessageFactory, Recipient, prepare_layout
@@ -159,7 +159,7 @@ def send_batch(mailing_id: int, alive: Callable[[], None] = lambda: None) -> Bat
     chunk = most
     next_check = 0.0
     connection = None
-    marks = SentMarks()
+    marks = sent_marks()
     try:
         connection = BulkConnection()
         sender = MessageSender(mailing, _layouts(mailing), connection, marks, result)
@@ -284,7 +284,7 @@ def send_test(mailing: Mailing, locale: str, addresses: list[str]) -> int:
         for address in addresses:
             values = merge_values(mailing, locale, first_name="")
             sender, data, _message_id = factory.build(layout, Recipient(0, address, values))
-            connection.send(sender, address, data, before_commit=lambda: True)
+            connection.send(sender, address, data, unconditionally)
     finally:
         connection.close()
     return len(addresses)

@@ -1,8 +1,8 @@
-"""One message of a batch: build it, mark it sent just before its final dot, and record what
+"""One message of a batch: build it, mark it sent together with its final dot, and record what
 the recipient's server answered.
 
-These functions commit: a batch records each recipient's outcome as it happens, so a crash
-neither loses nor repeats one (see `SentMarks` and core.smtp).
+These functions commit: a batch records each recipient's outcome as it happens, so a crash never
+repeats one (see core.sent_marks and core.smtp).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, exists, update
 
 from campaigns.core.db import utcnow
 from campaigns.core.redact import redact_addresses
+from campaigns.core.sent_marks import SentMarks, WriteDot
 from campaigns.core.smtp import BulkConnection
 from campaigns.extensions import db
 from campaigns.mailings.compose import merge_values
@@ -47,54 +48,30 @@ def set_status(delivery_ids: list[int], status: DeliveryStatus, **values: object
         db.session.commit()  # each recipient's outcome is recorded as it happens
 
 
-class SentMarks:
-    """Marks deliveries sent, one statement each on a connection of its own in autocommit mode:
-    the mark is committed, in one round trip, before the final dot of the message goes out."""
-
-    # Built once: the statement runs for every message.
-    _MARK = (
-        update(Delivery)
-        # Only if still ours (an unsubscribe since the claim has withdrawn it) and the mailing
-        # still sending (a pause or a cancel stops it within one message).
-        .where(
-            Delivery.id == bindparam("b_delivery"),
-            Delivery.status == DeliveryStatus.SENDING,
-            exists().where(
-                Mailing.id == bindparam("b_mailing"), Mailing.status == MailingStatus.SENDING
-            ),
-        )
-        .values(
-            status=DeliveryStatus.SENT,
-            sent_at=bindparam("b_sent_at"),
-            message_id=bindparam("b_message_id"),
-            error=None,
-        )
+# The sent mark: only if the delivery is still ours (an unsubscribe since the claim has withdrawn
+# it) and the mailing still sending (a pause or a cancel stops it within one message). Built once:
+# it runs for every message.
+MARK_SENT = (
+    update(Delivery)
+    .where(
+        Delivery.id == bindparam("b_delivery"),
+        Delivery.status == DeliveryStatus.SENDING,
+        exists().where(
+            Mailing.id == bindparam("b_mailing"), Mailing.status == MailingStatus.SENDING
+        ),
     )
+    .values(
+        status=DeliveryStatus.SENT,
+        sent_at=bindparam("b_sent_at"),
+        message_id=bindparam("b_message_id"),
+        error=None,
+    )
+)
 
-    def __init__(self) -> None:
-        self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        if db.engine.dialect.name == "postgresql":
-            # A worker crash, what the mark guards against, never loses a committed transaction;
-            # only a crash of PostgreSQL itself could lose the last marks before they reach the
-            # disk. Waiting for that flush on every message would make bulk sending much slower.
-            self.connection.exec_driver_sql("SET synchronous_commit = off")
 
-    def mark(self, mailing_id: int, delivery_id: int, message_id: str) -> bool:
-        marked = self.connection.execute(
-            self._MARK,
-            {
-                "b_delivery": delivery_id,
-                "b_mailing": mailing_id,
-                "b_sent_at": utcnow(),
-                "b_message_id": message_id,
-            },
-        )
-        return marked.rowcount == 1
-
-    def close(self) -> None:
-        if db.engine.dialect.name == "postgresql":
-            self.connection.exec_driver_sql("RESET synchronous_commit")
-        self.connection.close()
+def sent_marks() -> SentMarks:
+    """The marks of one batch, committed with each message's final dot (core.sent_marks)."""
+    return SentMarks(MARK_SENT)
 
 
 @dataclass
@@ -131,13 +108,19 @@ class MessageSender:
             return True
         committed = False
 
-        def commit() -> bool:
+        def hand_over(write_dot: WriteDot) -> bool:
             nonlocal committed
-            committed = self.marks.mark(mailing.id, delivery.id, message_id)
+            params = {
+                "b_delivery": delivery.id,
+                "b_mailing": mailing.id,
+                "b_sent_at": utcnow(),
+                "b_message_id": message_id,
+            }
+            committed = self.marks.mark(params, write_dot)
             return committed
 
         try:
-            if not self.connection.send(sender, delivery.email, data, before_commit=commit):
+            if not self.connection.send(sender, delivery.email, data, hand_over):
                 # Withdrawn while it was on its way: unsubscribed, or the mailing paused or
                 # cancelled (the caller tells which).
                 return False

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from campaigns.core.sent_marks import SentMarks
 from campaigns.extensions import db
 from campaigns.lobbying import delivery, digest, sending
 from campaigns.lobbying.models import (
@@ -133,8 +134,9 @@ def test_a_letter_whose_worker_died_before_the_final_dot_goes_again_once(
     assert len(claimed) == 2
     # The worker died: one letter before its final dot (not marked sent, the server dropped the
     # partial message), the other just after its "sent" commit (the server has it).
-    marks = sending.SentMarks()
-    marks.mark(claimed[1], test_mode=True)
+    marks = SentMarks(sending.MARK_SENT)
+    params = {"b_delivery": claimed[1], "b_sent_at": office_clock.now, "b_test_mode": True}
+    assert marks.mark(params, write_dot=lambda: None)  # the dot the server got
     marks.close()
 
     office_clock.now += timedelta(minutes=4)

@@ -282,10 +282,10 @@ def test_the_rate_holds_after_a_slow_reply(app, supporter, mailbox, monkeypatch)
         supporter(NALOXONE, f"slow{n}@example.org")
     real_send = bulk_smtp.BulkConnection.send
 
-    def stall_once(self, sender, recipient, data, before_commit):
+    def stall_once(self, sender, recipient, data, hand_over):
         if recipient == "slow5@example.org":
             time.sleep(1.2)
-        return real_send(self, sender, recipient, data, before_commit)
+        return real_send(self, sender, recipient, data, hand_over)
 
     monkeypatch.setattr(bulk_smtp.BulkConnection, "send", stall_once)
     send_all(make_mailing())
@@ -326,11 +326,11 @@ def test_start_times_given_up_after_a_slow_reply_do_not_count_towards_the_hour(
     real_send = bulk_smtp.BulkConnection.send
     slow_replies = []
 
-    def slow_first_reply(self, sender, recipient, data, before_commit):
+    def slow_first_reply(self, sender, recipient, data, hand_over):
         if not slow_replies:
             slow_replies.append(recipient)
             time.sleep(0.1)  # 100 times the spacing of 1,000 per second
-        return real_send(self, sender, recipient, data, before_commit)
+        return real_send(self, sender, recipient, data, hand_over)
 
     monkeypatch.setattr(bulk_smtp.BulkConnection, "send", slow_first_reply)
     mailing = make_mailing()
@@ -372,15 +372,15 @@ def test_an_unsubscribe_during_a_batch_stops_the_message_not_yet_handed_over(
     start_due_mailings()
     real_send = bulk_smtp.BulkConnection.send
 
-    def send_with_unsubscribe_in_flight(self, sender, recipient, data, before_commit):
-        def commit_after_unsubscribe() -> bool:
+    def send_with_unsubscribe_in_flight(self, sender, recipient, data, hand_over):
+        def commit_after_unsubscribe(write_dot) -> bool:
             if recipient == "changed-mind@example.org":
                 delivery_id = delivery_id_from_verp(sender)
                 from campaigns.mailings.message import unsubscribe_token
 
                 token = unsubscribe_token(delivery_id)
                 assert client.post(f"/en/u/{token}").status_code == 200
-            return before_commit()
+            return hand_over(write_dot)
 
         return real_send(self, sender, recipient, data, commit_after_unsubscribe)
 
@@ -460,14 +460,14 @@ def act_before_the_final_dot(app, monkeypatch, recipient: str, action) -> list[s
     real_send = bulk_smtp.BulkConnection.send
     transmitted: list[str] = []
 
-    def send(self, sender, to, data, before_commit):
+    def send(self, sender, to, data, hand_over):
         transmitted.append(to)
 
-        def act_then_commit() -> bool:
+        def act_then_commit(write_dot) -> bool:
             if to == recipient and transmitted.count(to) == 1:
                 with app.app_context():
                     action()
-            return before_commit()
+            return hand_over(write_dot)
 
         return real_send(self, sender, to, data, act_then_commit)
 
