@@ -169,8 +169,10 @@ class _Connections:
         self.port = port
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
-    async def take(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool]:
-        if self.idle:
+    async def take(
+        self, fresh: bool = False
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool]:
+        if self.idle and not fresh:
             return (*self.idle.pop(), True)
         reader, writer = await asyncio.open_connection(HOST, self.port)
         return reader, writer, False
@@ -236,9 +238,10 @@ async def _open_loop(
         lateness = loop.time() - scheduled
         sent_at = time.time()
         status = 0
-        for _attempt in range(2):
+        for attempt in range(2):
             try:
-                reader, writer, reused = await conns.take()
+                # The second attempt on a new connection: the next idle one may be stale too.
+                reader, writer, reused = await conns.take(fresh=attempt > 0)
             except OSError:
                 break
             try:
