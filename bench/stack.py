@@ -98,6 +98,7 @@ class Stack:
 
     def app_env(self) -> dict[str, str]:
         unlimited = "1000000 per minute"
+        (self.workdir / "metrics").mkdir(parents=True, exist_ok=True)
         self.env.update(
             {
                 "CAMPAIGNS_PROFILE": "production",
@@ -113,6 +114,8 @@ class Stack:
                 "RATELIMIT_SIGN_PER_EMAIL": unlimited,
                 "SHED_AFTER_MS": str(self.config.shed_after_ms),
                 "INSTANCE_PATH": str(self.workdir / "instance"),
+                # Request metrics as the README's deployment keeps them: files for /metrics.
+                "PROMETHEUS_MULTIPROC_DIR": str(self.workdir / "metrics"),
                 "PYTHONUNBUFFERED": "1",
             }
         )
