@@ -42,7 +42,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         raise RuntimeError("SECRET_KEY is not set: see README.md, Configuration")
     check_rate_limits(
         app.config,
-        ("RATELIMIT_SIGN_PER_IP", "RATELIMIT_SIGN_PER_EMAIL", "RATELIMIT_STAFF_LOGIN_PER_IP"),
+        (
+            "RATELIMIT_SIGN_PER_IP",
+            "RATELIMIT_SIGN_PER_EMAIL",
+            "RATELIMIT_STAFF_LOGIN_PER_IP",
+            "API_RATE_LIMIT",
+            "API_PUBLIC_RATE_LIMIT",
+        ),
     )
 
     proxies = app.config["PROXY_FIX_X_FOR"]
@@ -103,7 +109,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["int"] = DatabaseIdConverter
     from campaigns.alerts.views import bp as alerts_bp
-    from campaigns.api.views import bp as api_bp
+    from campaigns.api_keys.views import bp as api_keys_bp
     from campaigns.dashboard.views import bp as dashboard_bp
     from campaigns.devstack.mailcatcher.views import bp as mail_catcher_bp
     from campaigns.editor.status_views import bp as editor_status_bp
@@ -140,7 +146,6 @@ def _register_blueprints(app: Flask) -> None:
         embed_bp,
         lobbying_bp,
         scorecard_bp,
-        api_bp,
         mailings_public_bp,
         mailings_bounces_bp,
         network_pages_bp,
@@ -165,12 +170,16 @@ def _register_blueprints(app: Flask) -> None:
         mail_catcher_bp,
         audit_bp,
         network_directory_bp,
+        api_keys_bp,
         alerts_bp,
         webhooks_bp,
         operations_bp,  # /healthz and /readyz too: outside the language prefixes
     )
     for blueprint in (*public, *staff):
         app.register_blueprint(blueprint)
+    from campaigns.api.setup import init_api
+
+    init_api(app)  # the JSON API and its OpenAPI document, under /api/v1
 
 
 # Each registers its functions with @handles when imported (once per process).
@@ -190,6 +199,7 @@ def _register_event_handlers() -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from campaigns.api_keys.cli import api_keys_cli
     from campaigns.devstack.demo import demo_cli
     from campaigns.lobbying.cli import targets_cli
     from campaigns.network_directory.cli import networks_cli
@@ -200,4 +210,5 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(staff_cli)
     app.cli.add_command(targets_cli)
     app.cli.add_command(networks_cli)
+    app.cli.add_command(api_keys_cli)
     app.cli.add_command(doctor_cli)

@@ -86,6 +86,10 @@ class Config:
     RATELIMIT_SIGN_PER_IP = os.environ.get("RATELIMIT_SIGN_PER_IP", "20 per minute; 200 per hour")
     RATELIMIT_SIGN_PER_EMAIL = os.environ.get("RATELIMIT_SIGN_PER_EMAIL", "5 per hour")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    # The JSON API: per key, and per address for public reads without a key (one window each,
+    # announced in the answers' RateLimit headers).
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
+    API_PUBLIC_RATE_LIMIT = os.environ.get("API_PUBLIC_RATE_LIMIT", "120 per minute")
 
     # Log lines as "text" or "json" (one object a line), for web and workers alike.
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()

@@ -209,6 +209,8 @@ def app_settings(database_url: str, redis_service: tuple[str, str], smtp_sink: S
         "RATELIMIT_SIGN_PER_IP": "10000 per minute",
         "RATELIMIT_SIGN_PER_EMAIL": "10000 per minute",
         "RATELIMIT_STAFF_LOGIN_PER_IP": "10000 per minute",
+        "API_RATE_LIMIT": "10000 per minute",
+        "API_PUBLIC_RATE_LIMIT": "10000 per minute",
         "MAIL_CLAIM_LEASE": 3,
     }
 

@@ -70,6 +70,11 @@ ACTIONS: dict[str, str] = {
     "shared_supporters.exported": _l(
         "Downloaded as CSV the supporters who agreed that a member network may contact them"
     ),
+    "api_key.created": _l("Made a key for the JSON API"),
+    "api_key.revoked": _l("Revoked a key of the JSON API"),
+    "api.personal_data_read": _l(
+        "A key of the JSON API read supporters' personal data (a network's consenting supporters)"
+    ),
 }
 
 

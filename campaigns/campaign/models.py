@@ -70,6 +70,11 @@ class Campaign(TimestampMixin, db.Model):
     # What the staff wrote when handing the petition over (state "delivered"): to whom, when, how.
     delivery_note: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    # What the API's `modified_date` says (and filters on): any change to the campaign row, and
+    # to its texts or settings kept elsewhere, which bump it by hand (`touch`).
+    modified_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False, index=True
+    )
 
     lead_network = relationship("Network")
     state_changes: Mapped[list[CampaignStateChange]] = relationship(
@@ -82,6 +87,10 @@ class Campaign(TimestampMixin, db.Model):
     )
     petition = relationship("Petition", back_populates="campaign", uselist=False)
     letter_action = relationship("LetterAction", back_populates="campaign", uselist=False)
+
+    def touch(self) -> None:
+        """Something the API shows changed outside this row (a text, the petition's goal)."""
+        self.modified_at = utcnow()
 
     def translation_for(self, locale: str) -> CampaignTranslation | None:
         """The text in `locale` when it is ready, else the default language's (callers say so)."""

@@ -1,10 +1,11 @@
-"""Friendly, localised error pages. Nothing a visitor sends produces a stack trace."""
+"""Friendly, localised error pages for people, and RFC 9457 problem details (JSON) for clients
+of the API under /api/. Nothing anyone sends produces a stack trace."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, has_request_context, render_template, request
+from flask import Flask, Response, has_request_context, json, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -75,6 +76,74 @@ def expired_form_page() -> tuple[str, int]:
     )
 
 
+PROBLEM_JSON = "application/problem+json"
+API_PREFIX = "/api/"
+
+
+def is_api_request() -> bool:
+    return has_request_context() and request.path.startswith(API_PREFIX)
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **members: object,
+) -> Response:
+    """An RFC 9457 problem details answer. `title` defaults to the status's standard phrase;
+    `members` are extension members (`errors`: the fields that were wrong, and why)."""
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    body = {
+        "type": "about:blank",
+        "title": title or HTTP_STATUS_CODES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        **members,
+    }
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    response.headers.update(headers or {})
+    return response
+
+
+# What an API client is told for each status when the code that refused said nothing more.
+_API_DETAILS = {
+    400: "The request could not be understood.",
+    401: "This needs an API key: send it as `Authorization: Bearer <key>`.",
+    403: "This API key may not do that.",
+    404: "There is nothing at this address.",
+    405: "This address does not take that method.",
+    406: "This address answers only in JSON.",
+    413: "The request is too large.",
+    415: "Send the body as JSON (`Content-Type: application/json`).",
+    422: "Some of what was sent is not valid: see `errors`.",
+    429: "Too many requests: wait for the time in `Retry-After`.",
+    500: "Something went wrong on our side. It has been logged; please try again later.",
+}
+
+
+def api_problem(error: HTTPException) -> Response:
+    """An HTTP error raised in the API (or for an /api/ address that does not exist) as a problem.
+    flask-smorest's `abort(code, message=..., errors=..., headers=...)` puts what it was given
+    in `error.data`; webargs puts the fields that failed validation in `messages`."""
+    code = error.code or 500
+    data = getattr(error, "data", None) or {}
+    members: dict[str, object] = {}
+    errors = data.get("errors") or data.get("messages")
+    if errors:
+        # webargs keys them by location first ({"json": {"email": [...]}}): clients want fields.
+        if isinstance(errors, dict) and set(errors) <= {"json", "query", "form", "headers"}:
+            errors = {k: v for location in errors.values() for k, v in location.items()}
+        members["errors"] = errors
+    detail = data.get("message") or _API_DETAILS.get(code) or error.description or ""
+    # The exception's own headers (`Allow` of a 405, `WWW-Authenticate`), then those given.
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    headers.update(data.get("headers") or {})
+    return problem(code, detail, headers=headers, **members)
+
+
 def init_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError) -> ResponseReturnValue:
@@ -84,6 +153,8 @@ def init_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException) -> ResponseReturnValue:
         if error.code and error.code < 400:
             return error
+        if is_api_request():
+            return api_problem(error)
         response = render_error(error.code or 500)
         if error.code == 429:
             return response[0], 429, {"Retry-After": "60"}
@@ -94,4 +165,6 @@ def init_error_handlers(app: Flask) -> None:
         if isinstance(error, HTTPException):
             return http_error(error)
         log.error("unhandled error on %s %s", request.method, request.path, exc_info=error)
+        if is_api_request():
+            return api_problem(InternalServerError())
         return render_error(InternalServerError.code)

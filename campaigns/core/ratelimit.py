@@ -21,6 +21,7 @@ import functools
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -109,3 +110,70 @@ def limit_posts(name: str, setting: str) -> Callable[[Callable[..., Any]], Calla
         return limited
 
     return decorate
+
+
+# One window, with what is left of it: KEYS[1] the sorted set; ARGV: the window in seconds, the
+# limit, a member unique to this request. Returns {let through (1/0), requests now counted in
+# the window, microseconds until the oldest of them leaves it}.
+_QUOTA = """
+local now = redis.call('TIME')
+now = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local window = tonumber(ARGV[1]) * 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+local allowed = 0
+if count < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  count = count + 1
+  allowed = 1
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local reset = 0
+if oldest[2] then reset = tonumber(oldest[2]) + window - now end
+return {allowed, count, reset}
+"""
+
+
+@dataclass(frozen=True)
+class Quota:
+    """What one request left of a limit, for the `RateLimit` headers of an API answer."""
+
+    allowed: bool
+    limit: int
+    window: int  # seconds
+    remaining: int
+    reset: int  # seconds until a request more fits
+
+    def headers(self, policy: str) -> dict[str, str]:
+        """`RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers), plus
+        `Retry-After` when this request was refused."""
+        headers = {
+            "RateLimit-Policy": f'"{policy}";q={self.limit};w={self.window}',
+            "RateLimit": f'"{policy}";r={self.remaining};t={self.reset}',
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(max(self.reset, 1))
+        return headers
+
+
+def take_quota(name: str, who: str, notation: str) -> Quota:
+    """Count a request under the first window of `notation` for `who`, and say what is left.
+    Unlimited (and uncounted) when limits are off or Redis cannot be reached."""
+    length, amount = windows(notation)[0]
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return Quota(True, amount, length, amount, 0)
+    client = get_redis()
+    script = current_app.extensions.get("ratelimit_quota_script")
+    if script is None:
+        script = current_app.extensions["ratelimit_quota_script"] = client.register_script(_QUOTA)
+    try:
+        allowed, count, reset_us = script(
+            keys=[key("ratelimit", name, who, f"{amount}/{length}")],
+            args=[length, amount, secrets.token_hex(8)],
+        )
+    except redis.RedisError as exc:
+        log.warning("rate limits not checked, Redis unreachable: %s", exc)
+        return Quota(True, amount, length, amount, 0)
+    reset = -(-int(reset_us) // 1_000_000)  # whole seconds, rounded up
+    return Quota(bool(allowed), amount, length, max(amount - int(count), 0), max(reset, 0))

@@ -170,6 +170,7 @@ def update_settings(campaign: Campaign, settings: Settings, staff: StaffUser) ->
             setattr(target, name, value)
             changed.append(name)
     if changed:
+        campaign.touch()  # a petition's goal or deadline lives in its own row
         record(
             "campaign.updated",
             target=campaign,
@@ -192,6 +193,7 @@ def save_translation(
     for name, value in vars(text).items():
         setattr(translation, name, value)
     if changed:
+        campaign.touch()
         record(
             "campaign.updated",
             target=campaign,

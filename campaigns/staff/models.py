@@ -50,6 +50,8 @@ class Capability(enum.StrEnum):
     VIEW_SHARED_SUPPORTERS = "view_shared_supporters"
     # The status page: workers, beat, queues, the outbox (names of machines, no personal data).
     VIEW_SYSTEM_STATUS = "view_system_status"
+    # Make, list and revoke keys of the JSON API, which may read supporters' personal data.
+    MANAGE_API_KEYS = "manage_api_keys"
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {

@@ -48,6 +48,7 @@ SECTIONS = [
         Capability.EDIT_OWN_NETWORK,
         ("network_directory", "webhooks", "shared_supporters"),
     ),
+    ("api_keys.index", _l("API keys"), Capability.MANAGE_API_KEYS, ("api_keys",)),
     ("alerts.log", _l("Alerts"), Capability.SEND_ALERTS, ("alerts",)),
     ("mail_catcher.index", _l("Mail catcher"), Capability.READ_MAIL_CATCHER, ("mail_catcher",)),
     ("staff_team.team", _l("Staff accounts"), Capability.MANAGE_STAFF, ("staff_team",)),

@@ -291,7 +291,8 @@ def test_counts_are_public_as_json_with_cache_headers(app, client, demo, mailbox
     assert "max-age=" in response.headers["Cache-Control"]
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     missing = client.get("/api/v1/petitions/nope/counts")
-    assert (missing.status_code, missing.json) == (404, {"error": "Not Found", "status": 404})
+    assert (missing.status_code, missing.content_type) == (404, "application/problem+json")
+    assert missing.json["detail"] == "There is no public campaign “nope”."
 
 
 def test_it_wasnt_me_removes_the_signature_and_the_address(app, client, demo, mailbox):
