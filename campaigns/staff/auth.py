@@ -100,7 +100,10 @@ def safe_next_url(target: str | None, default: str) -> str:
     """`target` if it is a path on this site, else `default` (no open redirect)."""
     if not target:
         return default
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # a broken IPv6 address: https://[::1
+        return default
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     if "\\" in target:

@@ -116,8 +116,10 @@ class Records(dict):
 @pytest.fixture
 def records(app, demo, add_staff) -> Records:
     """Ids of what the pages are about: the demo's campaigns and networks, plus a mailing (sent
-    to one address), a webhook endpoint, a colleague with two-factor sign-in, a pending
-    signature and the tokens of its links."""
+    to one address), a webhook endpoint with a failed and a cancelled message, a member network
+    subscribed to urgent actions, a colleague with two-factor sign-in, a pending signature and
+    the tokens of its links."""
+    from campaigns.alerts.models import AlertSubscription, Channel, Topic
     from campaigns.campaign.models import Campaign, CampaignKind
     from campaigns.extensions import db
     from campaigns.mailings.message import unsubscribe_token
@@ -125,7 +127,7 @@ def records(app, demo, add_staff) -> Records:
     from campaigns.networks.models import Network
     from campaigns.petitions import services as petitions
     from campaigns.petitions.models import Signature
-    from campaigns.webhooks.models import WebhookEndpoint
+    from tests.fuzz.states import add_endpoint
     from tests.support import confirm_by_link, sign
 
     petition = db.session.scalar(
@@ -136,18 +138,20 @@ def records(app, demo, add_staff) -> Records:
     )
     mailing = Mailing(name="Fuzz", audience={}, default_locale="en")
     mailing.versions.append(MailingVersion(locale="en", subject="Hi", body_markdown="Hello"))
-    endpoint = WebhookEndpoint(
-        network_id=member.id, url="https://hooks.example.org/in", secret="whsec_fuzz"
+    # The urgent action's preview can then go on to its question ("send to 1 network?").
+    urgent = AlertSubscription(
+        network_id=member.id, topic=Topic.URGENT_ACTION, channel=Channel.EMAIL
     )
-    db.session.add_all([mailing, endpoint])
+    db.session.add_all([mailing, urgent])
     db.session.flush()
     sent = Delivery(mailing_id=mailing.id, email="reader@example.org", locale="en")
     db.session.add(sent)
     db.session.commit()
+    endpoint, failed = add_endpoint(member.id)
     colleague = add_staff(
         "colleague@staff.example.org",
         "campaigner",
-        totp_secret="JBSWY3DPEHPK3PXP",
+        totp_secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",  # 160 bits, as set up
         totp_enabled_at=utcnow(),
     )
     # A supporter who agreed that the member network may contact them (its coordinator's
@@ -169,7 +173,8 @@ def records(app, demo, add_staff) -> Records:
         network=member.id,
         network_slug=member.slug,
         mailing=mailing.id,
-        endpoint=endpoint.id,
+        endpoint=endpoint,
+        webhook_delivery=failed,
         colleague=colleague.id,
         confirm=petitions.make_token(signature.id, "confirm"),
         reject=petitions.make_token(signature.id, "reject"),

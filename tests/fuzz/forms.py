@@ -30,6 +30,7 @@ class Field:
     value: str = ""
     options: list[str] = field(default_factory=list)
     multiple: bool = False
+    checked: list[str] = field(default_factory=list)  # a group of checkboxes: those ticked
 
 
 @dataclass
@@ -38,9 +39,6 @@ class Form:
     method: str
     fields: dict[str, Field] = field(default_factory=dict)
     buttons: list[tuple[str, str]] = field(default_factory=list)
-
-    def typed(self) -> list[Field]:
-        return [f for f in self.fields.values() if f.kind in TYPED]
 
 
 class _FormParser(HTMLParser):
@@ -70,6 +68,7 @@ class _FormParser(HTMLParser):
                 group.options.append(a.get("value", "on"))
                 if "checked" in a:
                     group.value = a.get("value", "on")
+                    group.checked.append(group.value)
             elif kind in {"submit", "button", "image", "reset"}:
                 form.buttons.append((name, a.get("value", "")))
             else:
@@ -140,8 +139,11 @@ def filled(
     form: Form,
     seeds: dict[str, str] | None = None,
     skip: tuple[str, ...] = (),
+    extra: dict[str, str] | None = None,
 ) -> list[tuple[str, bytes]]:
-    """The form's fields with values drawn for each (the CSRF token is added when sending)."""
+    """The form's fields with values drawn for each (the CSRF token is added when sending), and
+    perhaps `extra` fields the form does not have, which a hostile client adds (a `confirmed`
+    that skips a question)."""
     seeds = seeds or {}
     pairs: list[tuple[str, bytes]] = []
     for f in form.fields.values():
@@ -159,7 +161,11 @@ def filled(
         elif f.kind == "file":
             continue
         else:
-            pairs.append((f.name, draw(fuzz.field_value(seed))))
+            pairs.append((f.name, draw(fuzz.input_value(f.kind, f.name, seed))))
+    for name, seed in (extra or {}).items():
+        value = draw(st.one_of(st.none(), fuzz.field_value(seed)))
+        if value is not None:
+            pairs.append((name, value))
     if form.buttons:
         name, value = draw(st.sampled_from(form.buttons))
         pairs.append((name, value.encode()))
@@ -200,14 +206,17 @@ def assert_nothing_lost(
 ) -> None:
     """When the answer shows the form again (a validation error), every text field holds what
     was typed, as the server decoded it. `same` maps a field to the function its form applies
-    (e.g. lowercasing a slug), which is no loss."""
+    (e.g. lowercasing a slug), which is no loss. A hidden field sent (a preview carries what was
+    typed so) is checked too where the answer shows it to type in again."""
     try:
         shown = find_form(html, page_path, sent.action)
     except AssertionError:
         return  # not the form again: a page of its own (a preview, a notice)
     typed = dict(pairs)
-    for f in sent.typed():
-        if f.name not in typed or f.name not in shown.fields:
+    for f in sent.fields.values():
+        if f.kind not in TYPED | {"hidden"} or f.name not in typed or f.name not in shown.fields:
+            continue
+        if shown.fields[f.name].kind not in TYPED:
             continue
         # Werkzeug keeps a byte that is no UTF-8 as its %XX escape.
         expected = _normalised(typed[f.name].decode("utf-8", "werkzeug.url_quote"))

@@ -93,12 +93,113 @@ hostile_bytes = st.one_of(
 )
 
 
+# Days at the ends of what the filters take (2000-01-01 to 9998-12-31) and of what a date type
+# holds (a day after 9999-12-31 does not exist; a day before year 1 in UTC neither), beside days
+# of every year in between and days written in ways a date input never sends.
+DAY_EDGES = [
+    "0001-01-01",
+    "0001-01-02",
+    "1999-12-31",
+    "2000-01-01",
+    "9998-12-31",
+    "9999-12-31",
+    "0000-01-01",
+    "10000-01-01",
+    "99999-01-01",
+    "2026-02-29",
+    "2028-02-29",
+    "2026-13-01",
+    "-2026-01-01",
+    "2026-1-1",
+    " 2026-01-01 ",
+    "2026-01-01T00:00",
+    "\uff12\uff10\uff12\uff16-01-01",  # fullwidth digits
+]
+
+day_values = st.one_of(
+    st.sampled_from(DAY_EDGES).map(str.encode),
+    st.dates().map(lambda day: day.isoformat().encode()),
+    hostile_bytes,
+)
+
+# A date and time as a datetime-local input sends it, at the ends of the calendar too.
+MOMENT_EDGES = [
+    "0001-01-01T00:00",
+    "0001-01-01T00:30",
+    "1999-12-31T23:59",
+    "9999-12-31T23:59",
+    "2026-02-30T12:00",
+    "2026-03-29T02:30",  # a time that does not exist where the clocks go forward
+    "2026-10-25T02:30",  # one that exists twice where they go back
+]
+
+moment_values = st.one_of(
+    st.sampled_from(MOMENT_EDGES).map(str.encode),
+    st.datetimes().map(lambda moment: moment.strftime("%Y-%m-%dT%H:%M").encode()),
+    hostile_bytes,
+)
+
+# `next` addresses a probe tries first: a path with each control character (one could split
+# the Location header), addresses off the site, and a broken IPv6 host (urlsplit raises on it:
+# a server error wherever that is not caught).
+NEXT_EDGES = [
+    *(f"/staff/{chr(code)}x" for code in [*range(0x20), 0x7F]),
+    "/staff/\r\nSet-Cookie: x=1",
+    "/staff/team/",
+    "//evil.example/",
+    "/\\evil.example/",
+    "https://evil.example/",
+    "javascript:alert(1)",
+    "https://[::1",
+    "//[",
+    "/[",
+]
+
+# An address on this site as a `next` parameter carries it: mostly a path, followed by anything
+# (ASCII text has a control character in one in four), else anything at all.
+path_values = st.one_of(
+    st.text(alphabet=st.characters(max_codepoint=0x7F), min_size=1, max_size=12).map(
+        lambda text: ("/staff/" + text).encode()
+    ),
+    text_values.map(lambda text: ("/staff/" + text).encode()),
+    st.sampled_from(NEXT_EDGES).map(str.encode),
+    hostile_bytes,
+)
+
+
+# Query parameters whose value is a day, or an address to go to next.
+DAY_NAMES = {"from", "to", "date_from", "date_to", "deadline"}
+PATH_NAMES = {"next"}
+
+
+def query_value(name: str) -> st.SearchStrategy[bytes]:
+    """What a query parameter gets: hostile input of the kind its name says it holds."""
+    if name in DAY_NAMES:
+        return day_values
+    if name in PATH_NAMES:
+        return path_values
+    return hostile_bytes
+
+
 def field_value(seed: str | None) -> st.SearchStrategy[bytes]:
     """What one text field gets: often what a person would type there (`seed`, so that the
     other fields' checks are reached too), else something hostile."""
     if seed is None or seed == "":
         return hostile_bytes
     return st.one_of(st.just(seed.encode()), hostile_bytes)
+
+
+def input_value(kind: str, name: str, seed: str | None) -> st.SearchStrategy[bytes]:
+    """What an input gets, by its type (or, for a text input holding a day, its name): a date
+    input days at the ends of the calendar, a datetime-local input moments, others text."""
+    if kind == "date" or name in DAY_NAMES:
+        values = day_values
+    elif kind == "datetime-local":
+        values = moment_values
+    else:
+        return field_value(seed)
+    # What the field holds first, even empty: an optional day left out is what most people send.
+    return st.one_of(st.just((seed or "").encode()), values)
 
 
 def choice_value(options: list[str]) -> st.SearchStrategy[bytes]:
