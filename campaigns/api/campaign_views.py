@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from campaigns.api.auth import guard
 from campaigns.api.common import document_problems, public_read
-from campaigns.api.hal import PageArgs, identifier, link, modified_between, page
+from campaigns.api.hal import PageArgs, each, identifier, link, modified_between, page
 from campaigns.api.schemas import (
     CampaignPageSchema,
     CampaignSchema,
@@ -112,7 +112,7 @@ def list_campaigns(args: dict[str, Any]) -> dict[str, Any]:
     """Every public campaign, petitions and letters alike."""
     guard("read:campaigns", key_required=False)
     query = _public_campaigns().where(*modified_between(args["filter"], Campaign.modified_at))
-    return page(query, args, "osdi:advocacy_campaigns", _render)
+    return page(query, args, "osdi:advocacy_campaigns", each(_render))
 
 
 @blp.route("/advocacy_campaigns/<slug>")
@@ -139,7 +139,7 @@ def list_petitions(args: dict[str, Any]) -> dict[str, Any]:
         Campaign.kind == CampaignKind.PETITION,
         *modified_between(args["filter"], Campaign.modified_at),
     )
-    return page(query, args, "osdi:petitions", _render)
+    return page(query, args, "osdi:petitions", each(_render))
 
 
 @blp.route("/petitions/<slug>")

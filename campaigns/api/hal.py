@@ -107,15 +107,16 @@ def page(
     query: Select,
     args: dict[str, Any],
     name: str,
-    render: Callable[[Any], dict[str, Any]],
+    render: Callable[[list[Any]], list[dict[str, Any]]],
     endpoint: str | None = None,
     **values: object,
 ) -> dict[str, Any]:
-    """One page of `query` as an OSDI collection: `_embedded[name]` holds each row rendered,
-    `_links` the pages around it (with the same filter) and each resource's own link."""
+    """One page of `query` as an OSDI collection: `_embedded[name]` holds its rows rendered
+    (`render` takes the page's rows at once, so that it can load what they need in one query),
+    `_links` the pages around it (with the same arguments) and each resource's own link."""
     number, per_page = args["page"], args["per_page"]
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.scalars(query.limit(per_page).offset((number - 1) * per_page)).all()
+    rows = db.session.execute(query.limit(per_page).offset((number - 1) * per_page)).all()
     pages = max(math.ceil(total / per_page), 1)
     endpoint = endpoint or request.endpoint
     query_values = {
@@ -126,13 +127,13 @@ def page(
     def page_link(n: int) -> dict[str, str]:
         return link(endpoint, page=n, **query_values, **values)
 
-    items = [render(row) for row in rows]
+    items = render([row[0] if len(row) == 1 else row for row in rows])
     links: dict[str, Any] = {"self": page_link(number)}
     if number < pages:
         links["next"] = page_link(number + 1)
     if number > 1:
         links["prev"] = page_link(min(number - 1, pages))
-    links[name] = [item["_links"]["self"] for item in items]
+    links[name] = [item["_links"]["self"] for item in items if "_links" in item]
     return {
         "total_pages": pages,
         "per_page": per_page,
@@ -141,3 +142,8 @@ def page(
         "_links": links,
         "_embedded": {name: items},
     }
+
+
+def each(render: Callable[[Any], dict[str, Any]]) -> Callable[[list[Any]], list[dict[str, Any]]]:
+    """`page`'s renderer for resources that need nothing but their own row."""
+    return lambda rows: [render(row) for row in rows]

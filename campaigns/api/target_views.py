@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from campaigns.api.auth import guard
 from campaigns.api.common import document_problems, public_read
-from campaigns.api.hal import PagingArgs, identifier, link, page
+from campaigns.api.hal import PagingArgs, each, identifier, link, page
 from campaigns.api.schemas import LetterTargetsSchema, TargetPageSchema, TargetSchema
 from campaigns.extensions import db
 from campaigns.lobbying.mode import letters_go_live
@@ -80,7 +80,7 @@ def list_targets(args: dict[str, Any]) -> dict[str, Any]:
         in_office = Target.active.is_(True) & Target.left_office_on.is_(None)
         query = query.where(in_office if args["in_office"] else ~in_office)
     filters = {k: args[k] for k in ("country", "kind", "in_office") if k in args}
-    return page(query, args, "osdi:targets", render_target, **filters)
+    return page(query, args, "osdi:targets", each(render_target), **filters)
 
 
 @blp.route("/targets/<int:target_id>")

@@ -64,7 +64,9 @@ def _conditions(network_id: int) -> list[ColumnElement[bool]]:
     ]
 
 
-def _query(network_id: int, *columns: object) -> Select:
+def consenting(network_id: int, *columns: object) -> Select:
+    """`columns` of each consent this network may use, with its signature joined (the query every
+    reader of shared supporters starts from: this page, the export, the API)."""
     return (
         select(*columns)
         .select_from(ConsentRecord)
@@ -88,14 +90,14 @@ _ROW_COLUMNS = (
 
 def _rows_query(network_id: int) -> Select:
     return (
-        _query(network_id, *_ROW_COLUMNS)
+        consenting(network_id, *_ROW_COLUMNS)
         .join(Petition, Petition.id == Signature.petition_id)
         .join(ConsentText, ConsentText.id == ConsentRecord.consent_text_id)
     )
 
 
 def count_shared(network_id: int) -> int:
-    return db.session.scalar(_query(network_id, func.count()))
+    return db.session.scalar(consenting(network_id, func.count()))
 
 
 def campaign_titles(locale: str) -> dict[int, str]:

@@ -10,12 +10,12 @@ from sqlalchemy import select
 
 from campaigns.extensions import db
 from campaigns.lobbying.models import LetterDelivery, Position, TargetResponse
-from tests.lobbying.conftest import SLUG, action, directory, office_clock  # noqa: F401 - fixtures
+from tests.lobbying.conftest import SLUG
 from tests.lobbying.test_pacing import run_until_sent
 from tests.lobbying.test_scorecard import ON_THE_WAY, live_letters, write_letters
 
 
-def test_the_directory_pages_and_filters(client, directory):  # noqa: F811
+def test_the_directory_pages_and_filters(client, directory):
     everyone = client.get("/api/v1/targets?per_page=100")
     assert everyone.status_code == 200
     names = [t["name"] for t in everyone.json["_embedded"]["osdi:targets"]]
@@ -40,9 +40,9 @@ def test_the_directory_pages_and_filters(client, directory):  # noqa: F811
 def test_a_letter_action_has_the_figures_of_its_scorecard(
     app,
     client,
-    action,  # noqa: F811
-    directory,  # noqa: F811
-    office_clock,  # noqa: F811
+    action,
+    directory,
+    office_clock,
     mailbox,
 ):
     marc, claire = directory["marc"], directory["claire"]
