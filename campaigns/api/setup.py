@@ -6,12 +6,12 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from campaigns.api import campaign_views, docs_views, supporter_views, target_views
+from campaigns.api import campaign_views, docs_views, signature_views, supporter_views, target_views
 from campaigns.api.common import finish
 from campaigns.api.schemas import ProblemSchema
 from campaigns.extensions import csrf
 
-BLUEPRINTS = (campaign_views.blp, target_views.blp, supporter_views.blp)
+BLUEPRINTS = (campaign_views.blp, target_views.blp, supporter_views.blp, signature_views.blp)
 
 DESCRIPTION = """\
 Campaigns, petitions and their counts for everyone; for member networks, the supporters who

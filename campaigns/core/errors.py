@@ -134,8 +134,16 @@ def api_problem(error: HTTPException) -> Response:
     errors = data.get("errors") or data.get("messages")
     if errors:
         # webargs keys them by location first ({"json": {"email": [...]}}): clients want fields.
-        if isinstance(errors, dict) and set(errors) <= {"json", "query", "form", "headers"}:
-            errors = {k: v for location in errors.values() for k, v in location.items()}
+        locations = {"json", "query", "form", "headers"}
+        if isinstance(errors, dict) and set(errors) <= locations:
+            errors = {
+                key: value
+                for location, fields in errors.items()
+                # A body that is no JSON at all: {"json": ["Invalid JSON body."]}.
+                for key, value in (
+                    fields.items() if isinstance(fields, dict) else [(location, fields)]
+                )
+            }
         members["errors"] = errors
     detail = data.get("message") or _API_DETAILS.get(code) or error.description or ""
     # The exception's own headers (`Allow` of a 405, `WWW-Authenticate`), then those given.

@@ -49,19 +49,21 @@ ADDRESS_PLACEHOLDER = "__signed-with-address__"
 bp = Blueprint("petitions", __name__, url_prefix="/<lang>")
 
 
-def _email_rate_key() -> str:
-    # A keyed hash, so the rate-limit keys in Redis reveal no address, even to a dictionary.
-    email = signing.normalize_email(request.form.get("email", ""))
+def email_rate_key(email: str) -> str:
+    """Whom the per-address signing limit counts (the API's signatures count with the form's).
+    A keyed hash, so the rate-limit keys in Redis reveal no address, even to a dictionary."""
     secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, email.encode(), hashlib.sha256).hexdigest()[:32]
+    normalized = signing.normalize_email(email)
+    return hmac.new(secret, normalized.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def signing_too_often() -> bool:
     """Count this sign POST per IP and per address (shared by all web workers, in Redis)."""
     config = current_app.config
+    email_key = email_rate_key(request.form.get("email", ""))
     return over_limit(
         ("sign-ip", request.remote_addr or "", config["RATELIMIT_SIGN_PER_IP"]),
-        ("sign-email", _email_rate_key(), config["RATELIMIT_SIGN_PER_EMAIL"]),
+        ("sign-email", email_key, config["RATELIMIT_SIGN_PER_EMAIL"]),
     )
 
 

@@ -226,3 +226,17 @@ def test_the_openapi_document_describes_every_operation_served(client, demo, app
     for path in spec["paths"]:
         assert path in html
     assert "cdn" not in html.lower()
+
+
+def test_a_body_that_is_not_json_is_described_not_a_server_error(app):
+    """webargs reports a body it cannot read as JSON as a list, not per field."""
+    from werkzeug.exceptions import BadRequest
+
+    from campaigns.core.errors import api_problem
+
+    error = BadRequest()
+    error.data = {"messages": {"json": ["Invalid JSON body."]}}
+    with app.test_request_context("/api/v1/petitions/x/signatures", method="POST"):
+        answer = api_problem(error)
+    assert answer.status_code == 400
+    assert answer.json["errors"] == {"json": ["Invalid JSON body."]}
