@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from campaigns.api_keys.models import SCOPES
 from campaigns.api_keys.services import create_key
 from campaigns.extensions import db
-from campaigns.networks.models import Network
 
 # A `filter` can match its documented pattern and still name no date (2026-02-30) or one out of
 # range: refused with a 422 that says so, which this check would count as a valid request
@@ -24,9 +23,10 @@ positive_data_acceptance = schemathesis.checks.positive_data_acceptance
 
 
 @pytest.fixture
-def tokens(demo) -> list[str | None]:
-    """No key, then a network's key for each scope alone."""
-    network = db.session.scalar(db.select(Network).order_by(Network.id))
+def tokens(two_networks) -> list[str | None]:
+    """No key, then a key of each scope alone for a network with a consenting supporter (so
+    that people and signatures are checked with one in them)."""
+    network, _other = two_networks
     made: list[str | None] = [None]
     for scope in SCOPES:
         _key, token = create_key(f"conformance {scope}", [scope], network=network)
