@@ -6,7 +6,7 @@ The same two networks as the coordinators' pages (tests/exports/test_shared_supp
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -131,3 +131,15 @@ def test_keys_that_may_not_read_supporters_are_refused(client, two_networks, key
     refused = client.get(path, headers=bearer(token))
     assert refused.status_code == 401
     assert "revoked" in refused.json["detail"]
+
+
+def test_an_expired_key_is_refused_at_once(client, two_networks, key_of):
+    a, _b = two_networks
+    token = key_of(a)
+    assert client.get(ENDPOINTS[0], headers=bearer(token)).status_code == 200
+    key = db.session.scalar(select(ApiKey).order_by(ApiKey.id.desc()))
+    key.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    db.session.commit()
+    refused = client.get(ENDPOINTS[0], headers=bearer(token))
+    assert (refused.status_code, refused.content_type) == (401, "application/problem+json")
+    assert "expired" in refused.json["detail"]
