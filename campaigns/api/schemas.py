@@ -156,6 +156,10 @@ class TargetSchema(ma.Schema):
     in_office = F.Boolean(required=True)
     profile_url = F.String(allow_none=True, required=True)
     created_date = F.AwareDateTime(required=True)
+    modified_date = F.AwareDateTime(
+        required=True,
+        metadata={"description": "Its last change by the directory import or by staff."},
+    )
     links = F.Nested(
         links_schema("TargetLinks"), data_key="_links", attribute="_links", required=True
     )

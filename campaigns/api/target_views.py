@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from campaigns.api.auth import guard
 from campaigns.api.common import document_problems, public_read
-from campaigns.api.hal import PagingArgs, each, identifier, link, page
+from campaigns.api.hal import PageArgs, each, identifier, link, modified_between, page
 from campaigns.api.schemas import LetterTargetsSchema, TargetPageSchema, TargetSchema
 from campaigns.extensions import db
 from campaigns.lobbying.mode import letters_go_live
@@ -29,7 +29,7 @@ blp = Blueprint(
 )
 
 
-class TargetArgs(PagingArgs):
+class TargetArgs(PageArgs):
     country = ma.fields.String(
         validate=ma.validate.Regexp(r"^[A-Z]{2}$", error="Give a country as two capitals: FR."),
         metadata={"description": "Only targets of this country (ISO 3166-1 alpha-2)."},
@@ -58,6 +58,7 @@ def render_target(target: Target) -> dict[str, Any]:
         "in_office": target.active and target.left_office_on is None,
         "profile_url": target.profile_url,
         "created_date": target.created_at,
+        "modified_date": target.modified_at,
         "_links": {"self": link("api_targets.get_target", target_id=target.id)},
     }
 
@@ -71,7 +72,12 @@ def render_target(target: Target) -> dict[str, Any]:
 def list_targets(args: dict[str, Any]) -> dict[str, Any]:
     """The directory, by name."""
     guard("read:targets", key_required=False)
-    query = select(Target).options(selectinload(Target.committees)).order_by(Target.name, Target.id)
+    query = (
+        select(Target)
+        .options(selectinload(Target.committees))
+        .where(*modified_between(args["filter"], Target.modified_at))
+        .order_by(Target.name, Target.id)
+    )
     if "country" in args:
         query = query.where(Target.country == args["country"])
     if "kind" in args:

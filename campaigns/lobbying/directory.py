@@ -368,15 +368,18 @@ def import_meps(meps_path: Path, roles_path: Path | None, today: date) -> Import
         changes = _diff(target, row)
         if changes:
             _apply(target, row)
+            target.touch()
             result.changed.append((target, changes))
         if not target.active:
             target.active, target.left_office_on = True, None
+            target.touch()
             result.returned.append(target)
         elif not changes:
             result.unchanged += 1
     for ep_id, target in existing.items():
         if ep_id not in meps and target.active:
             target.active, target.left_office_on = False, today
+            target.touch()
             result.left.append(target)
     db.session.flush()
     audit(

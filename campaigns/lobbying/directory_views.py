@@ -251,6 +251,7 @@ def edit(target_id: int) -> ResponseReturnValue:
         else:
             for key in changes:
                 setattr(target, key, values[key])
+            target.touch()
             if "email" in changes and target.bounced_at is not None:
                 # A corrected address: the bounce was the old one's.
                 target.bounced_at = target.bounce_reason = None
@@ -283,6 +284,7 @@ def _switch(
         detail["letters_requeued"] = requeue_skipped(target.id, ("bounced",))
     elif field == "active":
         target.left_office_on = None if value else _today()
+        target.touch()  # the API shows whether a target is in office
         if value:
             detail["letters_requeued"] = requeue_skipped(target.id, ("left office",))
     elif field == "daily_digest":

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from campaigns.core.db import TimestampMixin, UTCDateTime
+from campaigns.core.db import TimestampMixin, UTCDateTime, utcnow
 from campaigns.extensions import db
 
 
@@ -85,6 +85,12 @@ class Target(TimestampMixin, db.Model):
     # worker last took one to send (two takes are at least 3600 / pace seconds apart).
     next_slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the API's `modified_date` says (and filters on): moved by hand (`touch`) when the
+    # directory import, a staff edit or the in-office switch changes what the API shows. Not an
+    # `onupdate`: pacing writes this row for every letter, and that is no change to the target.
+    modified_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, nullable=False, index=True
+    )
 
     committees: Mapped[list[TargetCommittee]] = relationship(
         back_populates="target", cascade="all, delete-orphan", order_by="TargetCommittee.committee"
@@ -97,6 +103,10 @@ class Target(TimestampMixin, db.Model):
     @property
     def receives_letters(self) -> bool:
         return self.active and bool(self.email) and self.bounced_at is None
+
+    def touch(self) -> None:
+        """Something the API shows changed: a field, a committee seat, being in office."""
+        self.modified_at = utcnow()
 
     def __repr__(self) -> str:
         return f"<Target {self.id} {self.name}>"

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from campaigns.extensions import db
-from campaigns.lobbying.models import LetterDelivery, Position, TargetResponse
+from campaigns.lobbying.models import LetterDelivery, Position, Target, TargetResponse
 from tests.lobbying.conftest import SLUG
 from tests.lobbying.test_pacing import run_until_sent
 from tests.lobbying.test_scorecard import ON_THE_WAY, live_letters, write_letters
@@ -46,6 +46,7 @@ def test_a_letter_action_has_the_figures_of_its_scorecard(
     mailbox,
 ):
     marc, claire = directory["marc"], directory["claire"]
+    modified = {t.id: t.modified_at for t in (marc, claire)}
     write_letters(action, [marc, claire], 4)
     with live_letters(app, action):
         run_until_sent(office_clock, until=office_clock.now + timedelta(minutes=6))
@@ -73,6 +74,9 @@ def test_a_letter_action_has_the_figures_of_its_scorecard(
         assert rows[target.name]["delivered"] == received[target.email]
         assert rows[target.name]["on_the_way"] == waiting[target.id]
     assert rows[marc.name]["position"] == "supports"
+    # Pacing writes the target's row for every letter: that is no change to the target.
+    db.session.expire_all()
+    assert {t: db.session.get(Target, t).modified_at for t in modified} == modified
     assert rows[claire.name]["position"] is None
     assert body["delivered"] == len(mailbox.messages)
     assert body["test_mode"] is False
