@@ -56,10 +56,20 @@ def _strict_boolean(description: str) -> F.Boolean:
     )
 
 
-class SigningEmailAddressSchema(ma.Schema):
+class _OneOfSeveralAddresses(ma.Schema):
+    """OSDI sends addresses as lists; the one marked primary is used, else the first."""
+
     class Meta:
         unknown = ma.EXCLUDE
 
+    primary = F.Boolean(
+        truthy={True},
+        falsy={False},
+        metadata={"description": "The address used when several are sent (else the first)."},
+    )
+
+
+class SigningEmailAddressSchema(_OneOfSeveralAddresses):
     address = F.String(
         required=True,
         validate=_single_line,
@@ -71,17 +81,9 @@ class SigningEmailAddressSchema(ma.Schema):
             "example": "ada@example.org",
         },
     )
-    primary = F.Boolean(
-        truthy={True},
-        falsy={False},
-        metadata={"description": "The address used when several are sent (else the first)."},
-    )
 
 
-class SigningPostalAddressSchema(ma.Schema):
-    class Meta:
-        unknown = ma.EXCLUDE
-
+class SigningPostalAddressSchema(_OneOfSeveralAddresses):
     country = F.String(
         required=True,
         validate=ma.validate.OneOf(
@@ -94,11 +96,6 @@ class SigningPostalAddressSchema(ma.Schema):
             "another country).",
             "example": "DE",
         },
-    )
-    primary = F.Boolean(
-        truthy={True},
-        falsy={False},
-        metadata={"description": "The address used when several are sent (else the first)."},
     )
 
 

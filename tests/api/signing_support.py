@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from campaigns.api.signature_views import EXAMPLE
 from campaigns.api_keys.services import create_key
 from campaigns.core.events import Event
 from campaigns.extensions import db
@@ -17,15 +18,9 @@ from campaigns.petitions.models import ConsentRecord, Signature
 SLUG = "naloxone-in-every-pocket"
 URL = f"/api/v1/petitions/{SLUG}/signatures"
 
+# The documented example, with the network's box left unticked.
 BODY: dict[str, Any] = {
-    "person": {
-        "given_name": "Ada",
-        "family_name": "Lovelace",
-        "email_addresses": [{"address": "ada@example.org"}],
-        "postal_addresses": [{"country": "DE"}],
-        "languages_spoken": ["de"],
-    },
-    "comments": "Harm reduction saves lives.",
+    **copy.deepcopy(EXAMPLE),
     "consents": {"public_name": False, "newsletter": False},
 }
 

@@ -11,6 +11,7 @@ from campaigns.api_keys.models import ApiKey
 from campaigns.audit.models import AuditEntry
 from campaigns.extensions import db
 from campaigns.networks.models import Network
+from tests.migrations.test_migrations import empty_database  # noqa: F401
 
 
 def network(slug: str) -> Network:

@@ -3,27 +3,10 @@ server) PostgreSQL; a row written without scopes nor time gets the server's defa
 
 from __future__ import annotations
 
-import os
-import uuid
-
-import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
 from campaigns.extensions import db
-from tests.support import postgres_database
-
-ENGINES = ["sqlite", "postgresql"] if os.environ.get("TEST_DATABASE_URL") else ["sqlite"]
-
-
-@pytest.fixture(params=ENGINES)
-def empty_database(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-        return
-    name = f"campaigns_api_keys_{uuid.uuid4().hex[:8]}"
-    with postgres_database(os.environ["TEST_DATABASE_URL"], name) as url:
-        yield url
 
 
 def test_0008_upgrades_and_downgrades(empty_database, other_app):

@@ -97,3 +97,43 @@ def test_upgrading_a_database_in_use_keeps_its_networks_and_what_points_at_them(
 
 def _json(value: object) -> object:
     return json.loads(value) if isinstance(value, str) else value
+
+
+def test_0010_dates_each_target_by_its_last_staff_change_or_its_creation(empty_database, other_app):
+    created, edited = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)
+    app = other_app(SQLALCHEMY_DATABASE_URI=empty_database)
+    with app.app_context():
+        upgrade(revision="0009_campaign_modified_at")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO targets (id, kind, name, role, institution, languages, time_zone,"
+                    " active, daily_digest, created_at) VALUES"
+                    " (1, 'mep', 'Edited', '', '', 'en', 'Europe/Brussels', true, false, :created),"
+                    " (2, 'mep', 'Untouched', '', '', 'en', 'Europe/Brussels', true, false,"
+                    " :created)"
+                ),
+                {"created": created},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO audit_log (occurred_at, action, target_type, target_id, detail)"
+                    " VALUES (:edited, 'target.updated', 'targets', 1, '{}'),"
+                    " (:later, 'target.viewed', 'targets', 2, '{}')"
+                ),
+                {"edited": edited, "later": datetime(2026, 4, 1, tzinfo=UTC)},
+            )
+        upgrade(revision="0010_target_modified_at")
+        with db.engine.connect() as conn:
+            dates = conn.execute(text("SELECT name, modified_at FROM targets ORDER BY id")).all()
+        assert [(name, _moment(value)) for name, value in dates] == [
+            ("Edited", edited),
+            ("Untouched", created),
+        ]
+        db.engine.dispose()
+
+
+def _moment(value: object) -> datetime:
+    """A timestamp as read back by either database (SQLite gives text)."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
