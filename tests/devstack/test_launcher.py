@@ -249,6 +249,20 @@ def _get(port: int, path: str) -> int:
         connection.close()
 
 
+def flask_cli(instance: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """What `make flask ARGS=...` runs, in an environment without the stack's settings."""
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    env["INSTANCE_PATH"] = str(instance)
+    return subprocess.run(
+        [sys.executable, "-m", "campaigns.devstack.flask_cli", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 @pytest.fixture
 def launch(tmp_path):
     launchers: list[Launcher] = []
@@ -280,6 +294,19 @@ def test_make_run_serves_and_stops_cleanly(tmp_path, launch):
     assert admin_file.read_text().splitlines()[0] == "admin@example.org"
     assert stat.S_IMODE(admin_file.stat().st_mode) == 0o600
     assert _get(port, "/staff/login") == 200
+
+    # From another terminal, with none of the stack's settings exported: `make flask ARGS=...`
+    # reaches the same database and Redis.
+    launcher.wait_for("make flask ARGS=", timeout=10)
+    env_file = instance / "devstack.env"
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    staff = flask_cli(instance, "staff", "list")
+    assert staff.returncode == 0, staff.stderr
+    assert "admin@example.org" in staff.stdout
+    doctor = flask_cli(instance, "doctor")
+    assert "OK    Redis: answers" in doctor.stdout, doctor.stdout + doctor.stderr
+    assert "OK    Database" in doctor.stdout, doctor.stdout
+
     pids = stack_pids(instance, port)
     assert len(pids) >= 5, f"expected redis, web (+workers), worker, beat: {pids}"
     assert launcher.proc.pid in pids
@@ -295,6 +322,12 @@ def test_make_run_serves_and_stops_cleanly(tmp_path, launch):
     launcher.signal(signal.SIGINT)
     assert launcher.wait(timeout=60) == 0, launcher.output
     _assert_all_gone(pids, launcher)
+
+    # Stopped, the settings are gone, and a command says what to do instead of failing later.
+    assert not env_file.exists()
+    stopped = flask_cli(instance, "staff", "list")
+    assert stopped.returncode == 1
+    assert "Start it first" in stopped.stderr
 
     # What persists between runs lives in the instance folder.
     assert stat.S_IMODE((instance / "secret_key").stat().st_mode) == 0o600
@@ -341,7 +374,7 @@ def test_killing_the_launcher_outright_leaves_no_orphans(tmp_path, launch):
     instance = tmp_path / "instance"
     port = free_port()
     launcher = launch(instance, port)
-    launcher.wait_for(READY_LINE, timeout=90)
+    launcher.wait_for("make flask ARGS=", timeout=90)
     pids = stack_pids(instance, port)
 
     launcher.proc.kill()  # SIGKILL: no handler runs; its watchdog sees its pipe close
@@ -350,3 +383,6 @@ def test_killing_the_launcher_outright_leaves_no_orphans(tmp_path, launch):
     while {pid for pid in pids if _pid_alive(pid)} and time.monotonic() < deadline:
         time.sleep(0.2)
     _assert_all_gone(pids, launcher)
+    # Its settings file is left behind, but names a launcher that is gone: no command uses it.
+    assert (instance / "devstack.env").exists()
+    assert "Start it first" in flask_cli(instance, "staff", "list").stderr
