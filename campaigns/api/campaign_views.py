@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from campaigns.api.auth import guard
 from campaigns.api.common import document_problems, public_read
-from campaigns.api.hal import PageArgs, each, identifier, link, modified_between, page
+from campaigns.api.hal import PageArgs, identifier, link, modified_between, page
 from campaigns.api.schemas import (
     CampaignPageSchema,
     CampaignSchema,
@@ -27,8 +27,7 @@ from campaigns.campaign.models import (
 )
 from campaigns.core.db import utcnow
 from campaigns.extensions import db
-from campaigns.petitions.models import Petition
-from campaigns.petitions.tallies.services import current_tally
+from campaigns.petitions.tallies.services import Tally, current_tallies, current_tally
 
 blp = Blueprint(
     "api_campaigns",
@@ -44,7 +43,7 @@ def _public_campaigns() -> Any:
     return (
         select(Campaign)
         .where(Campaign.status.in_(PUBLIC_STATUSES))
-        .options(selectinload(Campaign.translations))
+        .options(selectinload(Campaign.translations), selectinload(Campaign.petition))
         .order_by(Campaign.id)
     )
 
@@ -59,14 +58,21 @@ def _public_campaign(slug: str, kind: CampaignKind | None = None) -> Campaign:
     return campaign
 
 
-def _render(campaign: Campaign) -> dict[str, Any]:
+def _render_page(campaigns: list[Campaign]) -> list[dict[str, Any]]:
+    """A page of campaigns, their petitions' counts read in one Redis round trip."""
+    tallies = current_tallies([c.petition.id for c in campaigns if c.petition is not None])
+    return [_render(campaign, tallies) for campaign in campaigns]
+
+
+def _render(campaign: Campaign, tallies: dict[int, Tally] | None = None) -> dict[str, Any]:
     ready = {t.locale: t for t in campaign.translations if t.status == TranslationStatus.READY}
     own = ready.get(campaign.default_locale) or next(iter(ready.values()), None)
-    petition = None
+    petition = campaign.petition if campaign.kind == CampaignKind.PETITION else None
     total = None
+    if petition is not None:
+        tally = tallies[petition.id] if tallies is not None else current_tally(petition.id)
+        total = tally.total
     if campaign.kind == CampaignKind.PETITION:
-        petition = db.session.scalar(select(Petition).where(Petition.campaign_id == campaign.id))
-        total = current_tally(petition.id).total if petition else None
         page_endpoint = "petitions.petition"
         self_link = link("api_campaigns.get_petition", slug=campaign.slug)
     else:
@@ -112,7 +118,7 @@ def list_campaigns(args: dict[str, Any]) -> dict[str, Any]:
     """Every public campaign, petitions and letters alike."""
     guard("read:campaigns", key_required=False)
     query = _public_campaigns().where(*modified_between(args["filter"], Campaign.modified_at))
-    return page(query, args, "osdi:advocacy_campaigns", each(_render))
+    return page(query, args, "osdi:advocacy_campaigns", _render_page)
 
 
 @blp.route("/advocacy_campaigns/<slug>")
@@ -139,7 +145,7 @@ def list_petitions(args: dict[str, Any]) -> dict[str, Any]:
         Campaign.kind == CampaignKind.PETITION,
         *modified_between(args["filter"], Campaign.modified_at),
     )
-    return page(query, args, "osdi:petitions", each(_render))
+    return page(query, args, "osdi:petitions", _render_page)
 
 
 @blp.route("/petitions/<slug>")
@@ -162,7 +168,7 @@ def petition_counts(slug: str) -> dict[str, Any]:
     """A petition's confirmed signatures, in all and per country (what embeds poll)."""
     guard("read:counts", key_required=False)
     campaign = _public_campaign(slug, CampaignKind.PETITION)
-    petition = db.session.scalar(select(Petition).where(Petition.campaign_id == campaign.id))
+    petition = campaign.petition
     tally = current_tally(petition.id)
     return {
         "petition": slug,

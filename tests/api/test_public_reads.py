@@ -9,6 +9,7 @@ from dataclasses import fields
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from campaigns.campaign.models import PUBLIC_STATUSES, Campaign, CampaignKind, CampaignStatus
@@ -240,3 +241,25 @@ def test_a_body_that_is_not_json_is_described_not_a_server_error(app):
         answer = api_problem(error)
     assert answer.status_code == 400
     assert answer.json["errors"] == {"json": ["Invalid JSON body."]}
+
+
+def test_a_page_of_campaigns_costs_the_same_statements_whatever_its_length(client, demo):
+    everyone = client.get("/api/v1/advocacy_campaigns?per_page=100").json  # counters warmed
+    assert everyone["total_records"] >= 3
+
+    def statements(url: str) -> int:
+        seen: list[str] = []
+
+        def note(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        sa_event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            sa_event.remove(db.engine, "before_cursor_execute", note)
+        return len(seen)
+
+    one = statements("/api/v1/advocacy_campaigns?per_page=1")
+    assert statements("/api/v1/advocacy_campaigns?per_page=100") == one
+    assert statements("/api/v1/petitions?per_page=100") == one

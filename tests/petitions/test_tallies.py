@@ -114,6 +114,25 @@ def test_when_redis_is_down_counts_come_from_the_database(app, demo, mailbox, mo
     assert tallies.current_tally(petition.id).total == 2
 
 
+def test_several_tallies_at_once_warm_cold_or_without_redis(app, demo, mailbox, monkeypatch):
+    petition = naloxone()
+    add_confirmed(petition, 2)
+    others = db.session.scalars(select(Petition).where(Petition.id != petition.id)).all()
+    ids = [petition.id, *(other.id for other in others)]
+    tallies.forget_counters(others[0].id)  # one cold: rebuilt from the database
+    expected = {i: tallies.count_from_database(i).total for i in ids}
+    assert expected[petition.id] == 2
+    assert {i: t.total for i, t in tallies.current_tallies(ids).items()} == expected
+    import redis
+
+    def broken(*_args, **_kwargs):
+        raise redis.ConnectionError("down")
+
+    monkeypatch.setattr(redis.Redis, "hgetall", broken)
+    assert {i: t.total for i, t in tallies.current_tallies(ids).items()} == expected
+    assert tallies.current_tallies([]) == {}
+
+
 def test_a_rebuild_racing_confirmations_counts_each_once(app, demo, mailbox):
     petition = naloxone()
     old, recent = add_confirmed(petition, 2)
