@@ -1,5 +1,6 @@
 """The staff forms of the directory: a network's profile (what its coordinator may edit too),
-the whole record (admins: the slug and the sites that may embed our forms as well), and the logo.
+the whole record (admins: the slug, the countries and the sites that may embed our forms as well),
+and the logo.
 
 The checks themselves live in `rules`, shared with `flask networks ...`."""
 
@@ -34,7 +35,8 @@ def _one_message(errors: list[str]) -> None:
 
 
 class ProfileForm(FlaskForm):
-    """Who the network is and who receives its alerts: what a coordinator edits."""
+    """Who the network is and who receives its alerts: what a coordinator edits (not where it
+    works: see NetworkForm)."""
 
     name = StringField(
         _l("Name"),
@@ -46,7 +48,6 @@ class ProfileForm(FlaskForm):
         filters=[strip],
         render_kw={"maxlength": rules.NAME_MAX, "autocomplete": "organization"},
     )
-    countries = ChecklistField(_l("Countries it works in"))
     alert_language = SelectField(_l("Alerts in"), validate_choice=True)
     languages = ChecklistField(_l("Languages it works in"))
     website = StringField(
@@ -74,10 +75,7 @@ class ProfileForm(FlaskForm):
     )
 
     def fill_choices(self, network: Network | None) -> None:
-        """Countries and languages by their name in the page's language."""
-        self.countries.choices = [
-            (code, name) for code, name in country_choices() if code in rules.NETWORK_COUNTRIES
-        ]
+        """Languages by their name in the page's language."""
         self.alert_language.choices = [
             (code, language_label(code)) for code in rules.alert_languages()
         ]
@@ -85,12 +83,9 @@ class ProfileForm(FlaskForm):
             ((code, language_label(code)) for code in rules.working_languages()),
             key=lambda choice: choice[1].casefold(),
         )
-        # The umbrella network works everywhere; a member network somewhere.
-        self.countries_required = not (network is not None and network.is_umbrella)
 
     def load(self, network: Network) -> None:
         self.name.data = network.name
-        self.countries.data = list(network.countries)
         self.alert_language.data = network.locale
         self.languages.data = list(network.languages)
         self.website.data = network.website or ""
@@ -98,9 +93,6 @@ class ProfileForm(FlaskForm):
         self.contacts.data = rules.contact_lines(network.contacts)
 
     # --- Checks ---------------------------------------------------------------------------------
-
-    def validate_countries(self, field: Field) -> None:
-        _one_message(rules.check_countries(field.data or [], required=self.countries_required))
 
     def validate_languages(self, _field: Field) -> None:
         _one_message(rules.check_languages(self.language_list()))
@@ -119,9 +111,6 @@ class ProfileForm(FlaskForm):
     def values(self) -> dict[str, object]:
         return {
             "name": self.name.data,
-            "countries": [
-                code for code in rules.NETWORK_COUNTRIES if code in (self.countries.data or [])
-            ],
             "languages": self.language_list(),
             "website": self.website.data or None,
             "description": self.description.data or "",
@@ -130,7 +119,10 @@ class ProfileForm(FlaskForm):
 
 
 class NetworkForm(ProfileForm):
-    """The whole record, for admins: also the `?source=` slug and the embedding sites."""
+    """The whole record, for admins: also the `?source=` slug, the countries and the embedding
+    sites. The countries decide which signers are offered "<network> may contact me"
+    (petitions.network_consent): a coordinator who could change them could collect consents
+    meant for other networks."""
 
     slug = StringField(
         _l("Slug"),
@@ -142,6 +134,7 @@ class NetworkForm(ProfileForm):
             "spellcheck": "false",
         },
     )
+    countries = ChecklistField(_l("Countries it works in"))
     embed_origins = TextAreaField(
         _l("Sites that may embed our forms (optional)"),
         validators=[no_control_characters],
@@ -152,14 +145,23 @@ class NetworkForm(ProfileForm):
     def fill_choices(self, network: Network | None) -> None:
         super().fill_choices(network)
         self.network_id = network.id if network is not None else None
+        self.countries.choices = [
+            (code, name) for code, name in country_choices() if code in rules.NETWORK_COUNTRIES
+        ]
+        # The umbrella network works everywhere; a member network somewhere.
+        self.countries_required = not (network is not None and network.is_umbrella)
 
     def load(self, network: Network) -> None:
         super().load(network)
         self.slug.data = network.slug
+        self.countries.data = list(network.countries)
         self.embed_origins.data = "\n".join(network.embed_origins)
 
     def validate_slug(self, field: Field) -> None:
         _one_message(rules.check_slug(field.data or "", self.network_id))
+
+    def validate_countries(self, field: Field) -> None:
+        _one_message(rules.check_countries(field.data or [], required=self.countries_required))
 
     def validate_embed_origins(self, field: Field) -> None:
         self.parsed_origins, errors = rules.parse_origins(_lines(field.data))
@@ -169,6 +171,9 @@ class NetworkForm(ProfileForm):
         return {
             **super().values(),
             "slug": self.slug.data,
+            "countries": [
+                code for code in rules.NETWORK_COUNTRIES if code in (self.countries.data or [])
+            ],
             "embed_origins": self.parsed_origins,
         }
 

@@ -55,8 +55,9 @@ def create_network(values: dict[str, object], *, via: str = "staff page") -> Net
 def update_network(
     network: Network, values: dict[str, object], *, via: str = "staff page"
 ) -> dict[str, object]:
-    """Apply `values` (only the keys given: a coordinator's form has no slug nor origins) and
-    return what changed, as the audit entry records it; nothing changed, no entry."""
+    """Apply `values` (only the keys given: a coordinator's form has no slug, countries nor
+    origins) and return what changed, as the audit entry records it; nothing changed, no
+    entry."""
     changes: dict[str, object] = {}
     for name in (*PROFILE_FIELDS, "embed_origins"):
         if name in values and getattr(network, name) != values[name]:

@@ -128,7 +128,8 @@ def new() -> ResponseReturnValue:
 @staff_required(OWN)
 def edit(network_id: int) -> ResponseReturnValue:
     network = network_or_403(network_id)
-    # A coordinator's form has no slug nor embedding sites: what it does not show, it cannot set.
+    # A coordinator's form has no slug, countries nor embedding sites: what it does not show, it
+    # cannot set (a forged POST with them saves the rest and leaves these as they are).
     form = NetworkForm() if can_manage() else ProfileForm()
     form.fill_choices(network)
     if request.method == "GET":

@@ -1,5 +1,6 @@
 """A network's webhook endpoints: adding one, its secret's rotation, switching it off and on,
-deleting it, and telling the network by email when repeated failure switched it off.
+deleting it, telling the network by email when repeated failure switched it off, and the form of
+an endpoint's address that may be shown anywhere (`redacted_url`).
 
 Services only flush; the view or task commits (the email, sent by `notify_disabled`, commits its
 own claim as `core.mail.send_once` does).
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import delete, select, update
@@ -45,6 +47,22 @@ STAFF = "staff"  # someone switched it off in the workspace
 # How long after a switch-off its email is still sent if the first try failed (SMTP down).
 NOTICE_WINDOW = timedelta(days=2)
 NOTICE_TEMPLATE = "webhooks/endpoint_disabled"
+
+# What stands for the query string of an address shown redacted.
+HIDDEN_QUERY = "?…"
+
+
+def redacted_url(url: str) -> str:
+    """The endpoint's address as pages, emails and the audit log show it: scheme, host, port and
+    path, the query string replaced by "?…", without user name, password nor fragment. Networks
+    often put a token in the query string; only the sender and the endpoint's own form need the
+    whole address."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # never stored: the form refuses what urlsplit cannot read
+        return "…"
+    host = parts.netloc.rpartition("@")[2]  # as written (an IPv6 address keeps its brackets)
+    return f"{parts.scheme}://{host}{parts.path}" + (HIDDEN_QUERY if parts.query else "")
 
 
 def create_endpoint(network: Network, url: str, description: str = "") -> WebhookEndpoint:
@@ -188,7 +206,7 @@ def _notice_context(endpoint: WebhookEndpoint) -> dict:
         "locale": network.locale if network.locale in current_app.config["LANGUAGES"] else "en",
         "values": {
             "network_name": network.name,
-            "url": endpoint.url,
+            "url": redacted_url(endpoint.url),
             "failures": current_app.config["WEBHOOK_DISABLE_AFTER_FAILURES"],
             "last_status": last.status_code if last else None,
             "last_detail": last.detail if last else "",

@@ -4,6 +4,9 @@ delivery log, "send a test event" and "resend", is in message_views.
 
 Admins (MANAGE_NETWORKS) reach every network's endpoints; a coordinator (EDIT_OWN_NETWORK) only
 their own network's, and another network's pages do not exist for them (404).
+
+Outside the form that adds it, an endpoint's address is shown redacted (`endpoints.redacted_url`,
+the `redacted_url` filter in templates), in the audit log too: its query string may hold a token.
 """
 
 from __future__ import annotations
@@ -32,10 +35,18 @@ from campaigns.webhooks.models import WebhookAttempt, WebhookEndpoint
 
 __all__ = ["bp"]
 
+# For every template (the alert pages list endpoints too), not only this blueprint's.
+bp.add_app_template_filter(endpoints.redacted_url, "redacted_url")
+
 RECENT_ATTEMPTS = 3
 # The page that shows a new secret may be opened once, within this many seconds of its making.
 REVEAL_KEY = "webhook_secret_reveal"
 REVEAL_SECONDS = 300
+
+
+def _shown(endpoint: WebhookEndpoint) -> str:
+    """The address as messages and the audit log give it: redacted (see the module's doc)."""
+    return endpoints.redacted_url(endpoint.url)
 
 
 # -- the list and adding --------------------------------------------------------------------------
@@ -70,7 +81,7 @@ def new(network: Network) -> ResponseReturnValue:
         audit(
             "webhook_endpoint.created",
             target=endpoint,
-            detail={"network_id": network.id, "url": endpoint.url},
+            detail={"network_id": network.id, "url": _shown(endpoint)},
         )
         db.session.commit()
         _allow_reveal(endpoint)
@@ -132,7 +143,7 @@ def rotate(network: Network, endpoint_id: int) -> ResponseReturnValue:
             )
         return ask(
             Question(
-                title=_("Give %(url)s a new secret?", url=endpoint.url),
+                title=_("Give %(url)s a new secret?", url=_shown(endpoint)),
                 consequences=consequences,
                 button=_("Yes, make a new secret"),
                 back_url=back_url(network, endpoint),
@@ -142,7 +153,7 @@ def rotate(network: Network, endpoint_id: int) -> ResponseReturnValue:
     audit(
         "webhook_endpoint.secret_rotated",
         target=endpoint,
-        detail={"network_id": network.id, "url": endpoint.url},
+        detail={"network_id": network.id, "url": _shown(endpoint)},
     )
     db.session.commit()
     _allow_reveal(endpoint)
@@ -160,7 +171,7 @@ def disable(network: Network, endpoint_id: int) -> ResponseReturnValue:
     audit(
         "webhook_endpoint.state_changed",
         target=endpoint,
-        detail={"network_id": network.id, "url": endpoint.url, "active": False},
+        detail={"network_id": network.id, "url": _shown(endpoint), "active": False},
     )
     db.session.commit()
     flash(
@@ -170,7 +181,7 @@ def disable(network: Network, endpoint_id: int) -> ResponseReturnValue:
             "Switched off: no message goes to %(url)s until it is switched on again "
             "(%(num)s waiting messages cancelled).",
             cancelled,  # flask_babel passes it on as %(num)s
-            url=endpoint.url,
+            url=_shown(endpoint),
         ),
         "success",
     )
@@ -184,12 +195,12 @@ def enable(network: Network, endpoint_id: int) -> ResponseReturnValue:
     if endpoint.is_active:
         flash(_("Nothing to change: it was already so."), "info")
         return redirect(back_url(network, endpoint), 303)
-    detail = {"network_id": network.id, "url": endpoint.url, "active": True}
+    detail = {"network_id": network.id, "url": _shown(endpoint), "active": True}
     detail["was_disabled_for"] = endpoint.disabled_reason
     endpoints.enable(endpoint)
     audit("webhook_endpoint.state_changed", target=endpoint, detail=detail)
     db.session.commit()
-    flash(_("Switched on: new messages go to %(url)s again.", url=endpoint.url), "success")
+    flash(_("Switched on: new messages go to %(url)s again.", url=_shown(endpoint)), "success")
     return redirect(back_url(network, endpoint), 303)
 
 
@@ -205,7 +216,7 @@ def delete(network: Network, endpoint_id: int) -> ResponseReturnValue:
         )
         return ask(
             Question(
-                title=_("Delete the endpoint %(url)s?", url=endpoint.url),
+                title=_("Delete the endpoint %(url)s?", url=_shown(endpoint)),
                 consequences=[
                     _("No message goes to this address any more; waiting ones are dropped."),
                     _(
@@ -219,7 +230,7 @@ def delete(network: Network, endpoint_id: int) -> ResponseReturnValue:
                 danger=True,
             )
         )
-    detail = {"network_id": network.id, "url": endpoint.url}
+    detail = {"network_id": network.id, "url": _shown(endpoint)}
     audit("webhook_endpoint.deleted", target=endpoint, detail=detail)
     endpoints.delete_endpoint(endpoint)
     db.session.commit()
