@@ -108,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns.core.urls import DatabaseIdConverter
 
     app.url_map.converters["int"] = DatabaseIdConverter
+    from campaigns.alerts.contact_views import bp as alert_contacts_bp
     from campaigns.alerts.views import bp as alerts_bp
     from campaigns.api_keys.views import bp as api_keys_bp
     from campaigns.dashboard.views import bp as dashboard_bp
@@ -150,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
         mailings_bounces_bp,
         network_pages_bp,
         privacy_bp,
+        alert_contacts_bp,
     )
     staff = (
         staff_bp,

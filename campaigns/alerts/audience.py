@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from campaigns.alerts import optouts
 from campaigns.alerts.models import AlertSubscription, Channel, Topic
 from campaigns.extensions import db
 from campaigns.networks.models import Network, NetworkContact
@@ -79,7 +80,8 @@ def contact_counts(network_ids: list[int]) -> dict[int, int]:
 @dataclass
 class Reach:
     """Whom an alert of one topic would reach now. A network counts only where one of its
-    chosen channels leads somewhere: email with a contact, webhook with an active endpoint."""
+    chosen channels leads somewhere: email with a contact who did not unsubscribe, webhook with
+    an active endpoint."""
 
     networks: set[int] = field(default_factory=set)
     by_email: set[int] = field(default_factory=set)
@@ -97,7 +99,7 @@ def reach(topic: Topic) -> Reach:
     result = Reach()
     for subscriber in found:
         network_id = subscriber.network.id
-        contacts = len({c.email.lower() for c in subscriber.network.contacts})
+        contacts = len(optouts.recipients(subscriber.network))
         if subscriber.by_email and contacts:
             result.by_email.add(network_id)
             result.addresses += contacts

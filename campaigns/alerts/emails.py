@@ -5,6 +5,10 @@ A worker killed mid-send leaves the mail's claim to lapse (MAIL_CLAIM_LEASE) and
 pending; beat's `alerts.send_pending` finds it and sends it then. Killed after the server
 accepted the mail but before the AlertEmail was marked, the claim says "sent", and the next run
 only marks it: nothing lost, nothing doubled (but for the one window send_once describes).
+
+Each mail carries its contact's own unsubscribe link (alerts.optouts), in the footer and in
+List-Unsubscribe with one-click (RFC 8058). A contact who unsubscribed, or was removed from the
+network's contacts, after the alert was made gets nothing: the mail is marked, not sent.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from datetime import date
 
 from sqlalchemy import select, update
 
+from campaigns.alerts import optouts
 from campaigns.alerts.models import Alert, AlertEmail, Topic
 from campaigns.alerts.topics import EMAIL_TEMPLATES
 from campaigns.core.db import utcnow
@@ -29,12 +34,17 @@ from campaigns.core.mail import (
 )
 from campaigns.core.urls import public_url
 from campaigns.extensions import db
+from campaigns.networks.models import NetworkContact
 
 log = logging.getLogger(__name__)
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 # Not sent: the network was deactivated before its turn came.
 CANCELLED = "cancelled"
+# Not sent: the contact stopped the network's alert mails before its turn came.
+UNSUBSCRIBED = "unsubscribed"
+# Not sent: the address is no longer one of the network's contacts (so it has no link to stop).
+REMOVED = "removed"
 # At most this many emails per run of a task; beat's next run takes the rest.
 BATCH = 200
 
@@ -92,10 +102,15 @@ def send_one(alert_email_id: int) -> str | None:
     alert, address = row.alert, row.email
     if not alert.network.is_active:  # deactivated meanwhile: its contacts receive nothing more
         return _mark(alert_email_id, CANCELLED)
+    contacts = optouts.contacts_at(alert.network_id, address)
+    if not contacts:
+        return _mark(alert_email_id, REMOVED)
+    if not all(contact.receives_alert_mails for contact in contacts):
+        return _mark(alert_email_id, UNSUBSCRIBED)
     key = mail_key(alert_email_id)
     template = EMAIL_TEMPLATES[Topic(alert.topic)]
     try:
-        went = send_once(key, template, lambda: build_email(alert, address))
+        went = send_once(key, template, lambda: build_email(alert, address, contacts[0]))
     except PermanentMailError:
         log.warning("alert email %s refused for good", alert_email_id)
         return _mark(alert_email_id, FAILED)
@@ -118,19 +133,31 @@ def _mark(alert_email_id: int, status: str) -> str:
     return status
 
 
-def build_email(alert: Alert, address: str) -> Email:
-    """The alert's email, in the language its payload was written in."""
+def build_email(alert: Alert, address: str, contact: NetworkContact | None = None) -> Email:
+    """The alert's email, in the language its payload was written in; with `contact`, their
+    own link to stop these mails, in the footer and the List-Unsubscribe headers."""
     data = alert.payload
     network = alert.network
-    return render_email(
+    locale = data.get("locale", "en")
+    link = optouts.unsubscribe_url(contact, locale) if contact is not None else ""
+    email = render_email(
         EMAIL_TEMPLATES[Topic(alert.topic)],
-        data.get("locale", "en"),
+        locale,
         address,
+        per_mail={"unsubscribe_url": link} if link else None,
         data=data,
         network_name=network.name,
         subscriptions_url=public_url("alerts.subscriptions", network_id=network.id),
         **_days(data),
     )
+    if link:
+        # RFC 2369 and RFC 8058: mail programs show an unsubscribe button that POSTs here. No
+        # mailto: the bounce mailbox reads only mailings' tokens (mailings.bounces).
+        email.extra_headers = (
+            ("List-Unsubscribe", f"<{link}>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        )
+    return email
 
 
 def _days(data: dict) -> dict[str, date | None]:

@@ -1,5 +1,6 @@
 """Making alerts: one Alert per subscribed network and occasion, with its emails (one row per
-contact) and its webhook messages (one delivery per endpoint), all in the caller's transaction.
+contact, but for those who unsubscribed: alerts.optouts) and its webhook messages (one delivery
+per endpoint), all in the caller's transaction.
 
 The Alert is inserted unless present (unique per network, topic and occasion), and its emails
 and webhooks are made only by the transaction that inserted it. So a handler that runs twice
@@ -23,6 +24,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
+from campaigns.alerts import optouts
 from campaigns.alerts.audience import Subscriber, subscribers
 from campaigns.alerts.models import Alert, AlertEmail, Topic
 from campaigns.core.db import insert_unless_present, utcnow
@@ -76,7 +78,7 @@ def make_alert(subscriber: Subscriber, topic: Topic, occasion: str, data: dict) 
     if alert_id is None:
         return None
     if subscriber.by_email:
-        addresses = sorted({contact.email.strip().lower() for contact in network.contacts})
+        addresses = optouts.recipients(network)  # not to contacts who stopped them
         if addresses:
             db.session.execute(
                 insert_unless_present(AlertEmail),

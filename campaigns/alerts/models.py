@@ -89,6 +89,8 @@ class UrgentAction(TimestampMixin, db.Model):
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The one-time token of the form that sent it: a form is sent once (alerts.urgent).
+    form_token: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
     translations: Mapped[list[UrgentActionTranslation]] = relationship(
         back_populates="action", order_by="UrgentActionTranslation.locale"

@@ -1,10 +1,15 @@
 """Urgent actions: staff write a short alert (per language), and sending it records the
 UrgentAction and the event "urgent_action.published" in one transaction; the event's handler
-then makes one alert per subscribed network (handlers.py)."""
+then makes one alert per subscribed network (handlers.py).
+
+A form is sent once: its one-time token is stored with the UrgentAction, unique, in the same
+transaction. A second press (or a reloaded POST) finds it and sends nothing; a commit that
+failed stored nothing, so sending the same form again sends it. (A Redis key set before the
+commit answered "sent already" to that retry, though nothing was sent.)"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from campaigns.alerts.audience import Reach
 from campaigns.alerts.forms import UrgentActionForm
@@ -14,14 +19,11 @@ from campaigns.campaign.models import Campaign, CampaignStatus
 from campaigns.campaign.services import staff_title
 from campaigns.core.db import parse_id, utcnow
 from campaigns.core.events import record_event
-from campaigns.core.redis import get_redis, key
 from campaigns.extensions import db
 from campaigns.staff.models import StaffUser
 
 # An urgent action may point at a campaign that is public and still takes part.
 LINKABLE = (CampaignStatus.LIVE, CampaignStatus.PAUSED)
-# How long "this form was sent" is remembered (pressing send twice, a reloaded POST).
-ONCE_SECONDS = 24 * 3600
 
 
 def campaign_choices() -> list[tuple[str, str]]:
@@ -31,11 +33,11 @@ def campaign_choices() -> list[tuple[str, str]]:
     return [(str(c.id), staff_title(c)) for c in campaigns]
 
 
-def first_send(once: str) -> bool:
-    """True the first time a form with this token is sent (an empty token always passes)."""
-    if not once:
-        return True
-    return bool(get_redis().set(key("urgent-action-sent", once), 1, nx=True, ex=ONCE_SECONDS))
+def sent_already(once: str) -> bool:
+    """Whether the form with this token was sent (committed); an empty token never was."""
+    return bool(once) and bool(
+        db.session.scalar(select(exists().where(UrgentAction.form_token == once)))
+    )
 
 
 def publish(form: UrgentActionForm, staff: StaffUser, reach: Reach) -> UrgentAction:
@@ -46,6 +48,8 @@ def publish(form: UrgentActionForm, staff: StaffUser, reach: Reach) -> UrgentAct
         campaign_id=parse_id(form.campaign_id.data),
         created_by_id=staff.id,
         sent_at=utcnow(),
+        # Unique: a second transaction sending the same form fails here (IntegrityError).
+        form_token=form.once.data or None,
     )
     for locale, (title, text) in form.written().items():
         action.translations.append(UrgentActionTranslation(locale=locale, title=title, text=text))

@@ -3,7 +3,8 @@ question that says how many networks it reaches and how, then the sending (an ev
 alerts themselves are made and sent by workers).
 
 Every step posts the whole form again, so nothing typed is lost going back and forth, and the
-form's one-time token makes a second press of "send" send nothing more."""
+form's one-time token, stored unique with the urgent action it sent (alerts.urgent), makes a
+second press of "send" send nothing more, while a send whose commit failed can be sent again."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from campaigns.alerts import urgent
 from campaigns.alerts.audience import Reach, reach
@@ -83,6 +85,11 @@ def _consequences(found: Reach) -> list[str]:
     return lines
 
 
+def _sent_already() -> ResponseReturnValue:
+    flash(_("This urgent action was sent already: it was not sent again."), "info")
+    return redirect(url_for("alerts.log", topic=Topic.URGENT_ACTION.value), 303)
+
+
 @staff_required(Capability.SEND_ALERTS)
 def new_urgent_action() -> ResponseReturnValue:
     form = urgent_form(urgent.campaign_choices())
@@ -109,11 +116,17 @@ def new_urgent_action() -> ResponseReturnValue:
             reach=found,
             consequences=_consequences(found),
         )
-    if not urgent.first_send(form.once.data or ""):
-        flash(_("This urgent action was sent already: it was not sent again."), "info")
-        return redirect(url_for("alerts.log", topic=Topic.URGENT_ACTION.value), 303)
-    urgent.publish(form, current_staff(), found)
-    db.session.commit()
+    once = form.once.data or ""
+    if urgent.sent_already(once):
+        return _sent_already()
+    try:
+        urgent.publish(form, current_staff(), found)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if not urgent.sent_already(once):
+            raise
+        return _sent_already()  # the same form, pressed twice at once: the other press sent it
     flash(
         ngettext(
             "The urgent action is on its way to %(count)s network. Its alert appears below "

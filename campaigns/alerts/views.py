@@ -34,6 +34,8 @@ EMAIL_STATUS_LABELS = {
     "sent": _l("Sent"),
     "failed": _l("Refused by the mail server"),
     "cancelled": _l("Not sent (network deactivated)"),
+    "unsubscribed": _l("Not sent (the contact unsubscribed)"),
+    "removed": _l("Not sent (no longer one of the network's contacts)"),
 }
 WEBHOOK_STATUS_LABELS = {
     WebhookStatus.PENDING: _l("Waiting (next try scheduled)"),

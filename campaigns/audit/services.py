@@ -64,6 +64,12 @@ ACTIONS: dict[str, str] = {
     "network.logo_changed": _l("Uploaded or removed a member network's logo"),
     "alerts.subscriptions_changed": _l("Changed a network's alert subscriptions"),
     "alerts.urgent_action_sent": _l("Sent an urgent action to the member networks"),
+    "alerts.contact_unsubscribed": _l(
+        "A member network's alert contact stopped its alert mails (from the link in one)"
+    ),
+    "alerts.contact_resubscribed": _l(
+        "A member network's alert contact chose to receive its alert mails again"
+    ),
     "shared_supporters.viewed": _l(
         "Saw the supporters who agreed that a member network may contact them"
     ),

@@ -54,7 +54,7 @@ class Network(TimestampMixin, db.Model):
 
 
 class NetworkContact(TimestampMixin, db.Model):
-    """A person at a member network who receives its alerts by email."""
+    """A person at a member network who receives its alerts by email, unless they stopped them."""
 
     __tablename__ = "network_contacts"
 
@@ -62,8 +62,15 @@ class NetworkContact(TimestampMixin, db.Model):
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), nullable=False, index=True)
     name: Mapped[str] = mapped_column(String(120), default="", nullable=False)
     email: Mapped[str] = mapped_column(String(254), nullable=False)
+    # When the contact stopped the network's alert mails from the link in one (alerts.optouts);
+    # None while they receive them. Only their own link sets or clears it, not the coordinator.
+    alerts_unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     network: Mapped[Network] = relationship(back_populates="contacts")
+
+    @property
+    def receives_alert_mails(self) -> bool:
+        return self.alerts_unsubscribed_at is None
 
 
 class NetworkLogo(db.Model):
