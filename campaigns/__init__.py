@@ -187,6 +187,7 @@ def _register_blueprints(app: Flask) -> None:
 # Each registers its functions with @handles when imported (once per process).
 HANDLER_MODULES = (
     "campaigns.alerts.handlers",
+    "campaigns.alerts.withdrawals",
     "campaigns.lobbying.handlers",
     "campaigns.mailings.handlers",
     "campaigns.petitions.handlers",

@@ -14,4 +14,5 @@ TASK_MODULES = [
     "workers.petitions",
     "workers.tallies",
     "workers.webhooks",
+    "workers.withdrawals",
 ]

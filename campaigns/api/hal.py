@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import re
 from collections.abc import Callable
@@ -65,6 +67,15 @@ def identifier(kind: str, value: object) -> str:
     campaign/12`. Ids, not slugs, so that an identifier survives a renamed slug."""
     system = urlsplit(current_app.config["PUBLIC_BASE_URL"]).hostname or "campaigns"
     return f"{system}:{kind}/{value}"
+
+
+def person_identifier(network_id: int, email: str) -> str:
+    """A supporter's identifier as one network sees it (its API answers, the withdrawal webhook):
+    keyed per network, so two networks cannot match their lists by it, and stable for an
+    address, so a network's CRM can find the person again."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(secret, f"api-person:{network_id}:{email}".encode(), hashlib.sha256)
+    return identifier("person", digest.hexdigest()[:24])
 
 
 def link(endpoint: str, **values: object) -> dict[str, str]:

@@ -10,18 +10,16 @@ the platform and the network's id, so two networks cannot match their lists by i
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections import defaultdict
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from flask_smorest import Blueprint, abort
 from sqlalchemy import func, select
 
 from campaigns.api.auth import guard
 from campaigns.api.common import document_problems
-from campaigns.api.hal import PageArgs, identifier, modified_between, page
+from campaigns.api.hal import PageArgs, identifier, modified_between, page, person_identifier
 from campaigns.api.supporter_schemas import PersonPageSchema, SignaturePageSchema
 from campaigns.api_keys.models import ApiKey
 from campaigns.audit.services import NOBODY, record
@@ -66,12 +64,6 @@ def _consents(network_id: int) -> Any:
         .join(Campaign, Campaign.id == Petition.campaign_id)
         .join(ConsentText, ConsentText.id == ConsentRecord.consent_text_id)
     )
-
-
-def _person_id(network_id: int, email: str) -> str:
-    secret = current_app.config["SECRET_KEY"].encode()
-    digest = hmac.new(secret, f"api-person:{network_id}:{email}".encode(), hashlib.sha256)
-    return identifier("person", digest.hexdigest()[:24])
 
 
 def _consent(row: Any) -> dict[str, Any]:
@@ -142,7 +134,7 @@ def list_people(args: dict[str, Any]) -> dict[str, Any]:
             latest = given[-1]
             people.append(
                 {
-                    "identifiers": [_person_id(network_id, email)],
+                    "identifiers": [person_identifier(network_id, email)],
                     **_person_fields(latest),
                     "created_date": given[0].recorded_at,
                     "modified_date": max(row.confirmed_at for row in given),

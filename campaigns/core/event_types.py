@@ -36,6 +36,13 @@ EVENT_TYPES: dict[str, str] = {
     "Payload: letter_id. Tells the address's owner that their letter is on its way.",
     "letter.confirmed": "A supporter confirmed their letter. Payload: letter_id. Schedules its "
     "deliveries (one per target, paced) and mails the supporter who receives it.",
+    "network_consent.withdrawn": "A supporter's consent that a member network may contact them "
+    "ended: withdrawn on the preferences page, or erased with the signature that carried it. "
+    "Only a consent the network could have read (confirmed, on a confirmed signature) and that "
+    "no other standing consent of the address still covers. Payload: network_id, email, "
+    "withdrawn_at (ISO 8601), reason ('withdrawn' or 'erased'). Tells the network to delete the "
+    "person: a supporter.consent_withdrawn webhook, or the daily email of withdrawals "
+    "(campaigns.alerts.withdrawals).",
     "staff.password_reset_requested": "Someone asked for a staff password reset. Payload: "
     "email (as typed, normalised), locale, ip_address. If an active account has the address, "
     "sends it the reset link and records the request in the audit log.",
@@ -57,4 +64,5 @@ EVENT_QUEUES: dict[str, str] = {
     "urgent_action.published": DEFAULT,
     "mailing.sent": DEFAULT,
     "mailing.send_now": DEFAULT,
+    "network_consent.withdrawn": DEFAULT,
 }

@@ -94,6 +94,11 @@ def celery_settings(config: Mapping[str, Any]) -> dict[str, Any]:
             },
             "alerts-send-pending": {"task": "alerts.send_pending", "schedule": 60.0},
             "alerts-weekly-digest": {"task": "alerts.weekly_digest", "schedule": 3600.0},
+            # Each network's notice goes once a day; the hourly runs retry what SMTP refused.
+            "alerts-withdrawal-notices": {
+                "task": "alerts.withdrawal_notices",
+                "schedule": 3600.0,
+            },
             "webhooks-tick": {
                 "task": "webhooks.tick",
                 "schedule": float(config["WEBHOOK_TICK_INTERVAL"]),
