@@ -1,4 +1,5 @@
-"""Staff pages of a member network's shared supporters: the list and its CSV, both audited.
+"""Staff pages of a member network's shared supporters: the list and its CSV, one row per person
+(email address) in both, both audited.
 
 Who may look: a network's own coordinators (their network only, and only while it is an active
 member: the consent named "a member network"), and admins, for any network (they answer for
@@ -26,7 +27,7 @@ from flask_babel import get_locale
 from campaigns.audit.services import record
 from campaigns.core.db import parse_id, utcnow
 from campaigns.exports.shared import (
-    count_shared,
+    count_people,
     csv_chunks,
     export_filename,
     shared_page,
@@ -66,7 +67,7 @@ def _network_for(user: StaffUser, network_id: int) -> Network:
 def index(network_id: int) -> ResponseReturnValue:
     network = _network_for(current_staff(), network_id)
     locale = str(get_locale())
-    total = count_shared(network.id)
+    total = count_people(network.id)
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(parse_id(request.args.get("page")) or 1, 1), pages)
     supporters = shared_page(network.id, page, PER_PAGE, locale)
@@ -109,7 +110,7 @@ def export(network_id: int) -> ResponseReturnValue:
     record(
         "shared_supporters.exported",
         target=network,
-        detail={"network_id": network.id, "rows": count_shared(network.id)},
+        detail={"network_id": network.id, "rows": count_people(network.id)},
     )
     db.session.commit()
     chunks = csv_chunks(network.id, str(get_locale()))

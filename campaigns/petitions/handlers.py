@@ -22,6 +22,7 @@ from campaigns.core.mail import (
 )
 from campaigns.core.urls import public_url
 from campaigns.extensions import db
+from campaigns.petitions import returning_consent
 from campaigns.petitions.models import Petition, Signature, SignatureStatus
 from campaigns.petitions.services import make_token
 
@@ -128,6 +129,8 @@ def send_already_signed_mail(event: Event) -> None:
                 "petitions.reject", lang=lang, token=make_token(signature.id, "reject")
             ),
             preferences_url=preferences_url(signature),
+            # "<network> may contact me" ticked when signing again: the link that confirms it.
+            **returning_consent.mail_values(signature.id, lang),
         ),
     )
 

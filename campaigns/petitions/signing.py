@@ -1,5 +1,6 @@
 """Signing a petition: a new signature with its consent records and its event in one
-transaction (on PostgreSQL, one statement), or mail to an address that signed before.
+transaction (on PostgreSQL, one statement), or mail to an address that signed before (and its
+network consent ticked this time, awaiting confirmation: see returning_consent.py).
 
 The caller commits (`core.db.commit_unit_of_work`); on PostgreSQL a new signature is committed
 already, by its statement in autocommit.
@@ -44,6 +45,7 @@ from campaigns.petitions.consent import (
 )
 from campaigns.petitions.models import ConsentRecord, Petition, Signature, SignatureStatus
 from campaigns.petitions.network_consent import accepted_network_consent
+from campaigns.petitions.returning_consent import record_returning_consent
 from campaigns.petitions.services import signing_target
 
 
@@ -86,7 +88,9 @@ def sign(slug: str, data: SignatureInput) -> tuple[SignOutcome, int | None]:
     what happened and the id of the signature concerned (None when there is none).
 
     A new signature is stored with its consent records and its `signature.created` event in one
-    transaction. An address that signed before gets mail instead (see `_signed_before`)."""
+    transaction. An address that signed before gets mail instead (see `_signed_before`); a
+    network's box ticked this time is recorded awaiting the confirmation of the address's owner
+    (see `returning_consent`)."""
     params = _new_signature_params(slug, data)
     choices = {"signature": True, "public_name": data.show_name, "newsletter": data.newsletter}
     network = accepted_network_consent(
@@ -107,7 +111,13 @@ def sign(slug: str, data: SignatureInput) -> tuple[SignOutcome, int | None]:
     ).one_or_none()
     if existing is None:  # withdrawn ("it wasn't me") since the insert looked: nothing to send
         return SignOutcome.THROTTLED, None
-    return _signed_before(*existing), existing.id
+    outcome = _signed_before(*existing)
+    if network is not None:
+        # Ticked this time: recorded awaiting the owner's confirmation (a pending signature's
+        # own link confirms it; for a confirmed one the "already signed" mail asks, this one or,
+        # if throttled, the next). Unticked: nothing is recorded, an earlier consent stands.
+        record_returning_consent(existing.id, network, data.locale)
+    return outcome, existing.id
 
 
 # Every sign POST records these three consents (the signature's processing notice and the two

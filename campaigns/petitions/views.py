@@ -1,4 +1,5 @@
-"""The public petition journey: sign, check your email, confirm (or "it wasn't me"), thank you."""
+"""The public petition journey: sign, check your email, confirm (or "it wasn't me"), thank you;
+and the confirmation of a network's consent given by signing again."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import escape
 
-from campaigns.campaign.models import CampaignTranslation
+from campaigns.campaign.models import Campaign, CampaignTranslation
 from campaigns.core.db import commit_unit_of_work
 from campaigns.core.errors import expired_form_page
 from campaigns.core.links import TokenError, TokenExpired
@@ -31,7 +32,7 @@ from campaigns.core.page_cache import CSRF_PLACEHOLDER, page_cache
 from campaigns.core.ratelimit import over_limit
 from campaigns.core.urls import public_url
 from campaigns.extensions import db
-from campaigns.petitions import services, signing
+from campaigns.petitions import returning_consent, services, signing
 from campaigns.petitions.consent import data_use_notice
 from campaigns.petitions.forms import SignatureForm
 from campaigns.petitions.models import Petition, SignatureStatus
@@ -282,6 +283,30 @@ def reject(token: str) -> ResponseReturnValue:
         return render_template("petitions/rejected.html", translation=translation, withdrawn=False)
     return render_template(
         "petitions/reject.html", translation=translation, token=token, withdrawing=withdrawing
+    )
+
+
+@bp.route("/network-consent/<token>", methods=["GET", "POST"])
+def confirm_network_consent(token: str) -> ResponseReturnValue:
+    """The link in the "you have already signed" mail that confirms "<network> may contact me",
+    ticked by someone signing again (petitions.returning_consent). The link shows the box's words
+    and a button; pressing it confirms. Mail scanners open links but press no buttons."""
+    try:
+        consent = returning_consent.consent_from_token(token)
+    except TokenExpired:
+        return render_template("petitions/link_problem.html", problem="expired"), 410
+    except TokenError:
+        return render_template("petitions/link_problem.html", problem="invalid"), 404
+    if request.method == "POST" and consent.state is returning_consent.ConsentState.AWAITING:
+        returning_consent.confirm(consent.consent_id)
+        db.session.commit()
+        consent = returning_consent.consent_from_token(token)  # as it is now (withdrawn since?)
+    campaign = db.session.get(Campaign, consent.campaign_id)
+    return render_template(
+        "petitions/network_consent.html",
+        consent=consent,
+        translation=campaign.translation_for(str(get_locale())),
+        token=token,
     )
 
 

@@ -129,7 +129,7 @@ def test_a_coordinator_sees_only_who_consented_to_their_own_network(
     status, html = page_of(browser, a)
     assert status == 200
     assert "Alice Asud" in html
-    assert "1–1 of 1 consents." in html
+    assert "1–1 of 1 supporters." in html
     for name in (*NOT_FOR_A, "Gina Erased"):
         assert name not in html
     # The page says what the consent was, and what a withdrawal does.
@@ -157,9 +157,9 @@ def test_the_download_holds_the_same_supporters_and_nothing_else(two_networks, m
             "Name",
             "Email address",
             "Country (code)",
-            "Campaign",
-            "Consent given at (UTC)",
-            "Confirmed at (UTC)",
+            "Campaigns",
+            "First consent given at (UTC)",
+            "Latest consent confirmed at (UTC)",
             "Language (code)",
             "Consent wording (version)",
         ],
@@ -291,12 +291,12 @@ def test_the_list_comes_in_pages(networks, add_signature, consent, make_staff, l
     browser = login(make_staff("coordinator", network=a))
 
     first = browser.get(f"/staff/networks/{a.id}/supporters").get_data(as_text=True)
-    assert "1–2 of 5 consents." in first
+    assert "1–2 of 5 supporters." in first
     assert "Supporter 4" in first  # the latest first
     assert "Supporter 3" in first
     assert "Supporter 2" not in first
     last = browser.get(f"/staff/networks/{a.id}/supporters?page=3").get_data(as_text=True)
-    assert "5–5 of 5 consents." in last
+    assert "5–5 of 5 supporters." in last
     assert "Supporter 0" in last
     # Out of range or not a number: the nearest page, never an error.
     assert "5–5 of 5" in browser.get(f"/staff/networks/{a.id}/supporters?page=99").get_data(
