@@ -203,6 +203,8 @@ class Config:
     # network told by email).
     WEBHOOK_DISABLE_AFTER_FAILURES = _int("WEBHOOK_DISABLE_AFTER_FAILURES", 5)
     WEBHOOK_TICK_INTERVAL = _int("WEBHOOK_TICK_INTERVAL", 5)
+    # The delivery log keeps a finished message (and its attempts) this many days.
+    WEBHOOK_LOG_KEEP_DAYS = _int("WEBHOOK_LOG_KEEP_DAYS", 30)
 
 
 class DevelopmentConfig(Config):

@@ -4,11 +4,17 @@ dead worker left behind."""
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 from celery import shared_task
 from celery.utils.log import get_task_logger
+from flask import current_app
 
+from campaigns.extensions import db
 from campaigns.webhooks import delivery
 from campaigns.webhooks.endpoints import notify_disabled
+from campaigns.webhooks.retention import prune_log
 
 log = get_task_logger(__name__)
 
@@ -53,3 +59,20 @@ def tick(**_kwargs: object) -> None:
     was lost; then the switch-off notices an SMTP outage held back."""
     _send(BUDGET_SECONDS)
     notify_disabled()
+
+
+@shared_task(name="webhooks.prune_log", acks_late=True, reject_on_worker_lost=True)
+def prune(**_kwargs: object) -> int:
+    """Delete the finished messages older than WEBHOOK_LOG_KEEP_DAYS (beat runs this hourly), a
+    batch per transaction, for at most a minute."""
+    keep = timedelta(days=current_app.config["WEBHOOK_LOG_KEEP_DAYS"])
+    deadline = time.monotonic() + 60
+    deleted = 0
+    while True:
+        batch = prune_log(keep)
+        db.session.commit()
+        deleted += batch
+        if batch == 0 or time.monotonic() > deadline:
+            if deleted:
+                log.info("webhooks: %s finished messages deleted from the log", deleted)
+            return deleted

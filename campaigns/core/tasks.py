@@ -99,6 +99,7 @@ def celery_settings(config: Mapping[str, Any]) -> dict[str, Any]:
                 "task": "alerts.withdrawal_notices",
                 "schedule": 3600.0,
             },
+            "webhooks-prune-log": {"task": "webhooks.prune_log", "schedule": 3600.0},
             "webhooks-tick": {
                 "task": "webhooks.tick",
                 "schedule": float(config["WEBHOOK_TICK_INTERVAL"]),
