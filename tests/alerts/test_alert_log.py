@@ -4,13 +4,14 @@ topic; an alert's page with its payload. For staff who send alerts only."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from campaigns.alerts import emails
 from campaigns.alerts.models import Alert, Topic
 from campaigns.campaign.models import Campaign
 from campaigns.core.events import record_event
 from campaigns.extensions import db
+from campaigns.webhooks.models import WebhookEndpoint
 from tests.alerts.conftest import network
 from tests.support import run_outbox
 
@@ -24,6 +25,11 @@ def launch_alerts(app) -> None:
 
 def test_the_log_shows_each_alert_and_to_whom(app, campaigner, subscribed, mailbox):
     subscribed(Topic.CAMPAIGN_LAUNCHED)
+    # A receiver that takes a token in its query string: staff pages never show it.
+    db.session.execute(
+        update(WebhookEndpoint).values(url="https://hooks.jes.example.org/alerts?token=s3cret")
+    )
+    db.session.commit()
     launch_alerts(app)
     mailbox.rcpt_replies = {"bruno@asud.example.org": "550 5.1.1 No such user"}
     emails.send_pending()
@@ -38,7 +44,8 @@ def test_the_log_shows_each_alert_and_to_whom(app, campaigner, subscribed, mailb
     assert "Email to alice@asud.example.org: Sent" in html
     assert 'Email to bruno@asud.example.org: <span class="warning-text">Refused' in html
     assert "Email to jana@jes.example.org: Sent" in html
-    assert "Webhook to https://hooks.jes.example.org/alerts: Waiting" in html
+    assert "Webhook to https://hooks.jes.example.org/alerts?…: Waiting" in html
+    assert "s3cret" not in html
 
     only_jes = campaigner.get(f"/staff/alerts/?network={network('jes').id}")
     assert "alice@asud.example.org" not in only_jes.get_data(as_text=True)
@@ -53,6 +60,8 @@ def test_the_log_shows_each_alert_and_to_whom(app, campaigner, subscribed, mailb
     text = detail.get_data(as_text=True)
     assert "&#34;network&#34;: &#34;jes&#34;" in text or '"network": "jes"' in text
     assert jes.message_id in text
+    assert "https://hooks.jes.example.org/alerts?…" in text
+    assert "s3cret" not in text
     assert campaigner.get("/staff/alerts/999999").status_code == 404
 
 
