@@ -5,8 +5,9 @@ A network reads the supporters who said it may contact them (the export, `GET /a
 a withdrawal takes them out of the next answer, but a copy already in the network's CRM stays.
 So every withdrawal the network could have read is told to it:
 
-1. the preferences page (campaigns.privacy.services) records a `network_consent.withdrawn`
-   event per network in the transaction of the withdrawal (`record_withdrawals`);
+1. a withdrawal on the preferences page, or a signature withdrawn or rejected ("it wasn't me"),
+   records a `network_consent.withdrawn` event per network that could read the address, in the
+   transaction of the change (campaigns.petitions.sharing.record_withdrawals);
 2. its handler (`tell_network`) queues a `supporter.consent_withdrawn` webhook to every active
    endpoint of the network, with the same webhook-id on every retry, and keeps the withdrawal
    (`NetworkWithdrawal`) until the network has it;
@@ -20,38 +21,19 @@ API gives that network, the address, when and why (withdrawn, or erased with the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from campaigns.alerts.withdrawal_models import NetworkWithdrawal
 from campaigns.api.hal import person_identifier
 from campaigns.core.db import insert_unless_present
-from campaigns.core.events import Event, handles, record_event
+from campaigns.core.events import Event, handles
 from campaigns.extensions import db
 from campaigns.networks.models import Network
+from campaigns.petitions.sharing import WITHDRAWN_EVENT
 from campaigns.webhooks import outgoing
 
-EVENT_TYPE = "network_consent.withdrawn"
+EVENT_TYPE = WITHDRAWN_EVENT
 WEBHOOK_TYPE = "supporter.consent_withdrawn"
-# Why the network no longer may contact the person.
-WITHDRAWN = "withdrawn"  # they withdrew the consent on their preferences page
-ERASED = "erased"  # they withdrew the signature that carried it: their data is erased
-REASONS = (WITHDRAWN, ERASED)
-
-
-def record_withdrawals(email: str, network_ids: Iterable[int], reason: str, at: datetime) -> None:
-    """Record, in the caller's transaction, that `email` no longer may be contacted by each of
-    `network_ids` (networks that could read it until now). The caller commits."""
-    if reason not in REASONS:
-        raise ValueError(f"unknown reason {reason!r}")
-    for network_id in sorted(set(network_ids)):
-        record_event(
-            EVENT_TYPE,
-            network_id=network_id,
-            email=email,
-            withdrawn_at=at.isoformat(),
-            reason=reason,
-        )
 
 
 def message_id_of(event_id: str) -> str:

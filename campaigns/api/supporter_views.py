@@ -25,9 +25,9 @@ from campaigns.api_keys.models import ApiKey
 from campaigns.audit.services import NOBODY, record
 from campaigns.campaign.models import Campaign, CampaignKind
 from campaigns.core.db import commit_unit_of_work
-from campaigns.exports.shared import consenting
 from campaigns.extensions import db
 from campaigns.petitions.models import ConsentRecord, ConsentText, Petition, Signature
+from campaigns.petitions.sharing import consenting
 
 blp = Blueprint(
     "api_supporters",

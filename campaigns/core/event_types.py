@@ -37,7 +37,8 @@ EVENT_TYPES: dict[str, str] = {
     "letter.confirmed": "A supporter confirmed their letter. Payload: letter_id. Schedules its "
     "deliveries (one per target, paced) and mails the supporter who receives it.",
     "network_consent.withdrawn": "A supporter's consent that a member network may contact them "
-    "ended: withdrawn on the preferences page, or erased with the signature that carried it. "
+    "ended: withdrawn on the preferences page, or erased with the signature that carried it "
+    "(withdrawn there or rejected with 'it wasn't me'). "
     "Only a consent the network could have read (confirmed, on a confirmed signature) and that "
     "no other standing consent of the address still covers. Payload: network_id, email, "
     "withdrawn_at (ISO 8601), reason ('withdrawn' or 'erased'). Tells the network to delete the "

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Row, Select, distinct, func, select
+from sqlalchemy import Row, distinct, func, select
 from sqlalchemy.orm import selectinload
 
 from campaigns.campaign.models import Campaign
@@ -37,8 +37,8 @@ from campaigns.petitions.models import (
     ConsentText,
     Petition,
     Signature,
-    SignatureStatus,
 )
+from campaigns.petitions.sharing import consenting
 
 
 @dataclass(frozen=True)
@@ -54,29 +54,6 @@ class SharedSupporter:
     last_confirmed: datetime  # when their address last confirmed a consent
     locale: str  # the language they last signed in (and read the consent in)
     wordings: tuple[str, ...]  # each stored wording they saw: "<language> v<version>"
-
-
-def _conditions(network_id: int) -> list[ColumnElement[bool]]:
-    return [
-        ConsentRecord.network_id == network_id,
-        ConsentRecord.granted.is_(True),
-        ConsentRecord.confirmed_at.is_not(None),
-        ConsentRecord.withdrawn_at.is_(None),
-        Signature.status == SignatureStatus.CONFIRMED,
-        # "It wasn't me" erases the address and sets the status REJECTED; both are asked.
-        Signature.email.is_not(None),
-    ]
-
-
-def consenting(network_id: int, *columns: object) -> Select:
-    """`columns` of each consent this network may use, with its signature joined (the query every
-    reader of shared supporters starts from: this page, the export, the API)."""
-    return (
-        select(*columns)
-        .select_from(ConsentRecord)
-        .join(Signature, Signature.id == ConsentRecord.signature_id)
-        .where(*_conditions(network_id))
-    )
 
 
 _ROW_COLUMNS = (

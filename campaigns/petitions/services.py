@@ -21,6 +21,7 @@ from campaigns.core.events import record_event
 from campaigns.core.links import SignedLinks, TokenError
 from campaigns.core.metrics import count_signature
 from campaigns.extensions import db
+from campaigns.petitions import sharing
 from campaigns.petitions.models import ConsentRecord, Petition, Signature, SignatureStatus
 
 
@@ -111,10 +112,15 @@ def confirm(signature: Signature) -> bool:
 
 
 def reject(signature: Signature) -> bool:
-    """'It wasn't me': withdraw the signature and erase the personal data it held."""
+    """'It wasn't me' (or a withdrawal on the preferences page): withdraw the signature and erase
+    the personal data it held; each member network that could read the address is told to delete
+    it (sharing.record_withdrawals)."""
+    now = utcnow()
+    email = signature.email
+    read_before = sharing.networks_reading(email)
     erase = {
         "status": SignatureStatus.REJECTED,
-        "rejected_at": utcnow(),
+        "rejected_at": now,
         "email": None,
         "name": None,
         "comment": None,
@@ -134,6 +140,9 @@ def reject(signature: Signature) -> bool:
                 signature_id=signature.id,
                 was_confirmed=previous == SignatureStatus.CONFIRMED,
             )
+            if read_before:
+                gone = read_before - sharing.networks_reading(email)
+                sharing.record_withdrawals(email, gone, sharing.ERASED, now)
             db.session.flush()
             db.session.refresh(signature)
             return True

@@ -6,7 +6,7 @@ Withdrawals reuse each domain's own: petitions.services.reject (erases the signa
 signature.rejected event corrects the counts), lobbying.services.reject (stops the deliveries
 not yet made, erases the letter) and the mailings' suppression list (the newsletter). A member
 network that could read the address (its export, its API) is told to delete it, by an event
-recorded in the same transaction (campaigns.alerts.withdrawals)."""
+recorded in the same transaction (campaigns.petitions.sharing)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,8 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
-from campaigns.alerts.withdrawals import ERASED, WITHDRAWN, record_withdrawals
 from campaigns.campaign.models import Campaign
 from campaigns.core.db import utcnow
-from campaigns.exports.shared import consenting
 from campaigns.extensions import db
 from campaigns.lobbying import services as lobbying
 from campaigns.lobbying.models import (
@@ -40,6 +38,7 @@ from campaigns.petitions.models import (
     Signature,
     SignatureStatus,
 )
+from campaigns.petitions.sharing import WITHDRAWN, networks_reading, record_withdrawals
 
 NEWSLETTER = "newsletter"
 PUBLIC_NAME = "public_name"
@@ -257,10 +256,9 @@ def withdraw_signature(email: str, signature_id: int, locale: str) -> SignatureW
         return None
     title = campaign_title(signature.petition.campaign, locale)
     was_confirmed = signature.status == SignatureStatus.CONFIRMED
-    read_before = _networks_reading(email)
+    # It erases the address, and tells each network that could read it (petitions.sharing).
     if not petitions.reject(signature):
         return None
-    now = utcnow()
     # A withdrawn signature shares nothing: its consents (the networks' above all, whose lists
     # read withdrawn_at) are withdrawn with it, as its record says.
     db.session.execute(
@@ -270,12 +268,9 @@ def withdraw_signature(email: str, signature_id: int, locale: str) -> SignatureW
             ConsentRecord.granted.is_(True),
             ConsentRecord.withdrawn_at.is_(None),
         )
-        .values(withdrawn_at=now)
+        .values(withdrawn_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    # Told only by the networks that read the address until now and no longer do: one that
-    # still has another signature's consent of it keeps the person.
-    record_withdrawals(email, read_before - _networks_reading(email), ERASED, now)
     return SignatureWithdrawn(title, was_confirmed)
 
 
@@ -332,7 +327,7 @@ def withdraw_network_consent(email: str, network_id: int) -> str | None:
     signature: the network's list of supporters no longer shows it. Returns the network's name;
     None if the address had no standing consent for it."""
     own_signatures = select(Signature.id).where(Signature.email == email)
-    was_read = network_id in _networks_reading(email)
+    was_read = network_id in networks_reading(email)
     now = utcnow()
     done = db.session.execute(
         update(ConsentRecord)
@@ -350,22 +345,3 @@ def withdraw_network_consent(email: str, network_id: int) -> str | None:
     if was_read:  # a consent never confirmed was never shared: the network never had it
         record_withdrawals(email, [network_id], WITHDRAWN, now)
     return db.session.scalar(select(Network.name).where(Network.id == network_id))
-
-
-def _networks_reading(email: str) -> set[int]:
-    """The networks whose list of supporters (the export, the API) shows `email` now: asked with
-    the query those lists use, so a network is told of exactly what it could read."""
-    given_to = db.session.scalars(
-        select(ConsentRecord.network_id)
-        .join(Signature, Signature.id == ConsentRecord.signature_id)
-        .where(Signature.email == email, ConsentRecord.network_id.is_not(None))
-        .distinct()
-    ).all()
-    return {
-        network_id
-        for network_id in given_to
-        if db.session.scalar(
-            consenting(network_id, ConsentRecord.id).where(Signature.email == email).limit(1)
-        )
-        is not None
-    }

@@ -106,3 +106,27 @@ def test_a_withdrawal_rolled_back_tells_nobody(app_ctx, supporter):
     assert services.withdraw_network_consent("hal@example.org", alpha.id) == "Alpha Network"
     db.session.commit()
     assert [p["email"] for p in told()] == ["hal@example.org"]
+
+
+def test_it_wasnt_me_on_a_confirmed_signature_tells_the_networks_as_erased(app, client, supporter):
+    from campaigns.petitions.services import make_token
+    from tests.support import csrf_token
+
+    alpha = network("alpha", "Alpha Network")
+    signature = add_supporter(NALOXONE, "ivy@example.org")
+    give_network_consent(signature, alpha)
+
+    # The link in the confirmation mail, pressed after confirming: the address is erased.
+    url = f"/en/not-me/{make_token(signature.id, 'reject')}"
+    page = client.get(url)
+    assert (
+        client.post(url, data={"csrf_token": csrf_token(page.get_data(as_text=True))}).status_code
+        == 200
+    )
+
+    (payload,) = told()
+    assert (payload["network_id"], payload["email"], payload["reason"]) == (
+        alpha.id,
+        "ivy@example.org",
+        "erased",
+    )
