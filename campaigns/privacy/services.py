@@ -77,6 +77,8 @@ class LetterItem:
 class NetworkItem:
     id: int
     name: str
+    # False while the consent waits for the address's confirmation: the network sees nothing yet.
+    sees_you: bool
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,8 @@ def _networks(email: str) -> list[NetworkItem]:
         )
         .order_by(func.lower(Network.name), Network.id)
     )
-    return [NetworkItem(id=row.id, name=row.name) for row in rows]
+    reading = networks_reading(email)
+    return [NetworkItem(id=row.id, name=row.name, sees_you=row.id in reading) for row in rows]
 
 
 # -- withdrawing --------------------------------------------------------------------------------

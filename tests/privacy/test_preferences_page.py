@@ -177,3 +177,16 @@ def test_a_mailing_link_of_an_erased_delivery_leads_to_nothing(app, client, supp
     assert response.status_code == 200
     assert "What this link was about has been withdrawn" in visible(response.get_data(as_text=True))
     assert db.session.scalar(select(func.count()).select_from(Signature)) == 1
+
+
+def test_a_consent_awaiting_confirmation_says_the_network_sees_nothing_yet(client, supporter):
+    alpha, beta = network("alpha", "Alpha Network"), network("beta", "Beta Network")
+    confirmed = add_supporter(NALOXONE, "kim@example.org")
+    pending = add_supporter(CHECKING, "kim@example.org", confirmed=False)
+    give_network_consent(confirmed, alpha)
+    give_network_consent(pending, beta)  # a signature not confirmed yet: no list shows it
+
+    html = page_of(client, confirmed).get_data(as_text=True)
+    assert "Alpha Network may contact you about its work." in html
+    assert "Beta Network does not see you yet" in html
+    assert "Beta Network may contact you about its work." not in html
