@@ -36,15 +36,22 @@ def focused_text(page) -> str:
     return page.evaluate("() => (document.activeElement || {}).textContent || ''").strip()
 
 
+# The browser shows the focus (:focus-visible) and a style draws it: an outline or a ring.
+FOCUS_DRAWN = """() => {
+    const el = document.activeElement;
+    const style = getComputedStyle(el);
+    const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0;
+    return el.matches(":focus-visible") && (outline || style.boxShadow !== "none");
+}"""
+
+
 def tab_to(page, text: str, presses: int = 60) -> None:
     """Press Tab from the top of the page until the control whose text starts with `text` has
     the focus, visibly."""
     for _ in range(presses):
         page.keyboard.press("Tab")
         if focused_text(page).startswith(text):
-            assert page.evaluate("document.activeElement.matches(':focus-visible')"), (
-                f"{text!r} has the focus but no visible focus style"
-            )
+            assert page.evaluate(FOCUS_DRAWN), f"{text!r} has the focus but no visible focus style"
             return
     raise AssertionError(f"{presses} presses of Tab never reached {text!r}")
 
