@@ -12,17 +12,9 @@ from sqlalchemy import select
 from campaigns.alerts.models import AlertSubscription, UrgentAction
 from campaigns.extensions import db
 from tests.alerts.conftest import add_endpoint, network, set_contacts
-from tests.conftest import STAFF_PASSWORD
+from tests.e2e.test_staff_browser import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-
-def sign_in(page, email: str) -> None:
-    page.goto("/staff/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/staff/"))
 
 
 def test_subscribe_then_send_an_urgent_action(
