@@ -66,3 +66,9 @@ def add_endpoint(network: Network, url: str, description: str = "") -> WebhookEn
     endpoint = create_endpoint(network, url, description)
     db.session.commit()
     return endpoint
+
+
+@pytest.fixture
+def admin(make_staff, staff_login, production_rules):
+    """An admin signed in, with production's rules for addresses (https, public only)."""
+    return staff_login(make_staff("admin"))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from campaigns.audit.models import AuditEntry
@@ -22,11 +21,6 @@ from tests.support import csrf_token
 from tests.webhooks.conftest import add_endpoint, make_network
 
 PUBLIC_URL = "https://93.184.215.14/hooks/euronpud"
-
-
-@pytest.fixture
-def admin(make_staff, staff_login, production_rules):
-    return staff_login(make_staff("admin"))
 
 
 def base(network) -> str:

@@ -15,6 +15,7 @@ from campaigns.webhooks.endpoints import redacted_url
 from campaigns.webhooks.models import WebhookEndpoint
 from tests.support import csrf_token, text_part
 from tests.webhooks.conftest import add_endpoint
+from tests.webhooks.test_pages import base, post
 
 TOKEN = "s3cr3t-t0ken"
 SECRET_URL = f"https://93.184.215.14:8443/hooks/euronpud?token={TOKEN}&v=1"
@@ -36,20 +37,6 @@ SHOWN = "https://93.184.215.14:8443/hooks/euronpud?…"
 )
 def test_what_is_left_of_an_address(url, shown):
     assert redacted_url(url) == shown
-
-
-@pytest.fixture
-def admin(make_staff, staff_login, production_rules):
-    return staff_login(make_staff("admin"))
-
-
-def base(network) -> str:
-    return f"/staff/networks/{network.id}/webhooks"
-
-
-def post(client, url: str, **fields):
-    token = csrf_token(client.get("/staff/").get_data(as_text=True))
-    return client.post(url, data={"csrf_token": token, **fields})
 
 
 def html_of(response) -> str:
