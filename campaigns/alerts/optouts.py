@@ -7,11 +7,12 @@ purpose "alerts-unsubscribe": it opens nothing else, and no other link opens it)
 page with a button, and the same URL in List-Unsubscribe for one-click (RFC 8058). It never
 expires: an unsubscribe link must work for as long as someone keeps the mail.
 
-The opt-out is the contact row's `alerts_unsubscribed_at`, which a coordinator's edits of the
-contact list keep (rows of the addresses kept stay). It covers the address in that network
-only: the network still gets its alerts, by webhook and by mail to its other contacts. Only
-the contact's own link takes it back ("receive them again"); a coordinator sees it on the
-network's page. Each change is audited without the address (the log is kept for good).
+The opt-out is a row of the network and the address (networks.models.AlertOptOut), not of the
+contact: a coordinator who edits the contact list, or removes the contact and adds it again,
+does not undo it. It covers the address in that network only: the network still gets its
+alerts, by webhook and by mail to its other contacts. Only the contact's own link takes it back
+("receive them again"); a coordinator sees it on the network's page (a contact's
+`alerts_unsubscribed_at`). Each change is audited without the address (the log is kept for good).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from campaigns.core.db import utcnow
 from campaigns.core.links import SignedLinks, TokenError
 from campaigns.core.urls import public_url
 from campaigns.extensions import db
-from campaigns.networks.models import Network, NetworkContact
+from campaigns.networks.models import AlertOptOut, Network, NetworkContact
 
 PURPOSE = "alerts-unsubscribe"
 # Longer than any token we make (a signed id is under 60 characters): refused unread.
@@ -89,13 +90,12 @@ def unsubscribed(network: Network) -> list[NetworkContact]:
 def unsubscribe(contact: NetworkContact, via: Via) -> bool:
     """Stop the network's alert mails to the contact's address; False if they were stopped
     already (a second press, the mail program's POST after the page's). The caller commits."""
-    rows = contacts_at(contact.network_id, contact.email)
-    if all(not row.receives_alert_mails for row in rows):
+    address = contact.email.strip().lower()
+    if db.session.get(AlertOptOut, (contact.network_id, address)) is not None:
         return False
-    now = utcnow()
-    for row in rows:
-        if row.receives_alert_mails:
-            row.alerts_unsubscribed_at = now
+    db.session.add(AlertOptOut(network_id=contact.network_id, email=address, created_at=utcnow()))
+    db.session.flush()
+    _forget_loaded(contact)
     _audit("alerts.contact_unsubscribed", contact, via)
     return True
 
@@ -103,13 +103,20 @@ def unsubscribe(contact: NetworkContact, via: Via) -> bool:
 def resubscribe(contact: NetworkContact) -> bool:
     """The contact wants the network's alert mails again; False if they receive them already.
     The caller commits."""
-    rows = contacts_at(contact.network_id, contact.email)
-    if all(row.receives_alert_mails for row in rows):
+    optout = db.session.get(AlertOptOut, (contact.network_id, contact.email.strip().lower()))
+    if optout is None:
         return False
-    for row in rows:
-        row.alerts_unsubscribed_at = None
+    db.session.delete(optout)
+    db.session.flush()
+    _forget_loaded(contact)
     _audit("alerts.contact_resubscribed", contact, Via.PAGE)
     return True
+
+
+def _forget_loaded(contact: NetworkContact) -> None:
+    # The contacts of this address read their opt-out afresh (it is a query, not a column).
+    for row in contacts_at(contact.network_id, contact.email):
+        db.session.expire(row, ["alerts_unsubscribed_at"])
 
 
 def _audit(action: str, contact: NetworkContact, via: Via) -> None:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Boolean, ForeignKey, LargeBinary, String, Text, func, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from campaigns.core.db import TimestampMixin, UTCDateTime, utcnow
 from campaigns.extensions import db
@@ -62,15 +62,38 @@ class NetworkContact(TimestampMixin, db.Model):
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), nullable=False, index=True)
     name: Mapped[str] = mapped_column(String(120), default="", nullable=False)
     email: Mapped[str] = mapped_column(String(254), nullable=False)
-    # When the contact stopped the network's alert mails from the link in one (alerts.optouts);
-    # None while they receive them. Only their own link sets or clears it, not the coordinator.
-    alerts_unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     network: Mapped[Network] = relationship(back_populates="contacts")
+
+    # `alerts_unsubscribed_at` (defined after AlertOptOut, below): when the address stopped the
+    # network's alert mails; None while it receives them.
 
     @property
     def receives_alert_mails(self) -> bool:
         return self.alerts_unsubscribed_at is None
+
+
+class AlertOptOut(db.Model):
+    """An address that stopped a network's alert mails from the link in one (alerts.optouts).
+    Kept per network and address, not on the contact's row: a coordinator who removes the contact
+    and adds it again does not undo it; only the address's own link does ("receive them again")."""
+
+    __tablename__ = "alert_optouts"
+
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)  # lowercased
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+NetworkContact.alerts_unsubscribed_at = column_property(
+    select(AlertOptOut.created_at)
+    .where(
+        AlertOptOut.network_id == NetworkContact.network_id,
+        AlertOptOut.email == func.lower(NetworkContact.email),
+    )
+    .correlate_except(AlertOptOut)
+    .scalar_subquery()
+)
 
 
 class NetworkLogo(db.Model):

@@ -1,8 +1,9 @@
 """Alert contacts who unsubscribed, and the form that sent each urgent action
 
-network_contacts.alerts_unsubscribed_at: when a network's contact stopped its alert mails, from
-the link in one (or its List-Unsubscribe header); the fan-out then skips the address. NULL: the
-contact receives them. Only the contact's own link sets or clears it.
+alert_optouts: the addresses that stopped a network's alert mails, from the link in one (or its
+List-Unsubscribe header), per network and address: the fan-out skips them, and a coordinator who
+removes the contact and adds it again does not undo it. Only the address's own link deletes its
+row.
 
 urgent_actions.form_token: the one-time token of the form that sent it, unique, so a form is
 sent once and a send whose commit failed can be sent again (it was a Redis key set before the
@@ -25,10 +26,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("network_contacts", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("alerts_unsubscribed_at", sa.DateTime(timezone=True), nullable=True)
-        )
+    op.create_table(
+        "alert_optouts",
+        sa.Column("network_id", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["network_id"], ["networks.id"], name=op.f("fk_alert_optouts_network_id_networks")
+        ),
+        sa.PrimaryKeyConstraint("network_id", "email", name=op.f("pk_alert_optouts")),
+    )
     with op.batch_alter_table("urgent_actions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("form_token", sa.String(length=64), nullable=True))
         batch_op.create_index("ix_urgent_actions_form_token", ["form_token"], unique=True)
@@ -38,5 +45,4 @@ def downgrade() -> None:
     with op.batch_alter_table("urgent_actions", schema=None) as batch_op:
         batch_op.drop_index("ix_urgent_actions_form_token")
         batch_op.drop_column("form_token")
-    with op.batch_alter_table("network_contacts", schema=None) as batch_op:
-        batch_op.drop_column("alerts_unsubscribed_at")
+    op.drop_table("alert_optouts")

@@ -229,3 +229,14 @@ def test_the_coordinator_sees_who_stopped_them_and_edits_keep_it(
     db.session.commit()
     assert not contact(ALICE).receives_alert_mails
     assert optouts.recipients(network("asud")) == [BRUNO, "chloe@asud.example.org"]
+
+    # Removing Alice and adding her back does not undo it either: only her own link does.
+    for contacts in ([BRUNO], [ALICE, BRUNO]):
+        update_network(
+            network("asud"),
+            {"contacts": [Contact(name="", email=address) for address in contacts]},
+            via="command line",
+        )
+        db.session.commit()
+    assert not contact(ALICE).receives_alert_mails
+    assert optouts.recipients(network("asud")) == [BRUNO]
