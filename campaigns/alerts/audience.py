@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from campaigns.alerts import optouts
 from campaigns.alerts.models import AlertSubscription, Channel, Topic
 from campaigns.extensions import db
-from campaigns.networks.models import Network, NetworkContact
+from campaigns.networks.models import Network
 from campaigns.webhooks.models import WebhookEndpoint
 
 
@@ -62,17 +62,6 @@ def active_endpoint_counts(network_ids: list[int]) -> dict[int, int]:
         select(WebhookEndpoint.network_id, func.count())
         .where(WebhookEndpoint.network_id.in_(network_ids), WebhookEndpoint.is_active.is_(True))
         .group_by(WebhookEndpoint.network_id)
-    )
-    return dict(rows.all())
-
-
-def contact_counts(network_ids: list[int]) -> dict[int, int]:
-    if not network_ids:
-        return {}
-    rows = db.session.execute(
-        select(NetworkContact.network_id, func.count())
-        .where(NetworkContact.network_id.in_(network_ids))
-        .group_by(NetworkContact.network_id)
     )
     return dict(rows.all())
 
