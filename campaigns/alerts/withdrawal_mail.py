@@ -1,8 +1,9 @@
 """The daily email of withdrawals: each member network's contacts get, in the network's first
 language, the addresses that withdrew the consent given to it since its last such email, and are
 asked to remove them from their lists. For the networks the `supporter.consent_withdrawn`
-webhook did not reach: those without an active endpoint, or whose every delivery of a message
-failed for good (campaigns.alerts.withdrawals).
+webhook did not reach: those without an active endpoint, deactivated ones (which get no webhook
+any more, yet still hold what they read), or whose every delivery of a message failed for good
+(campaigns.alerts.withdrawals).
 
 Beat runs `alerts.withdrawal_notices` every hour. From 08:00 in Brussels, a network with
 withdrawals waiting gets the day's notice: made once (unique per network and day, whichever
@@ -67,8 +68,9 @@ def waiting() -> ColumnElement[bool]:
 
 
 def make_notices(now: datetime | None = None) -> list[int]:
-    """Make today's notice for each active network with contacts and withdrawals waiting that
-    has none today, one transaction per network (this commits). Returns the notices' ids."""
+    """Make today's notice for each network (active or not) with contacts and withdrawals
+    waiting that has none today, one transaction per network (this commits). Returns the
+    notices' ids."""
     day = notice_day(now)
     if day is None:
         return []
@@ -77,7 +79,6 @@ def make_notices(now: datetime | None = None) -> list[int]:
         .join(Network, Network.id == NetworkWithdrawal.network_id)
         .where(
             waiting(),
-            Network.is_active.is_(True),
             exists().where(NetworkContact.network_id == Network.id),
         )
         .distinct()
@@ -143,9 +144,10 @@ def mail_key(notice_id: int, contact: str) -> str:
 
 def send_notice(notice_id: int) -> bool:
     """Send a notice to each contact of its network once; True once all went (or were refused
-    for good), when its withdrawals are deleted. A deactivated network's notice waits."""
+    for good), when its withdrawals are deleted. A deactivated network is told too: it gets no
+    alerts any more, but what it holds of people who withdrew must still be deleted."""
     notice = db.session.get(WithdrawalNotice, notice_id)
-    if notice is None or notice.sent_at is not None or not notice.network.is_active:
+    if notice is None or notice.sent_at is not None:
         return False
     network = notice.network
     addresses = addresses_of(notice.id)

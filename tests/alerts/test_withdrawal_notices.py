@@ -156,3 +156,34 @@ def test_a_network_with_two_withdrawals_of_one_address_lists_it_once(app, aides,
 def test_beat_runs_the_task_every_hour(app):
     schedule = celery_settings(app.config)["beat_schedule"]["alerts-withdrawal-notices"]
     assert schedule == {"task": "alerts.withdrawal_notices", "schedule": 3600.0}
+
+
+def test_a_deactivated_network_is_still_told_by_email(app, aides, mailbox, clock):
+    withdraw(aides, "eve@example.org")
+    aides.is_active = False  # no alerts any more, but it holds what it read
+    db.session.commit()
+
+    clock(MORNING)
+    assert withdrawal_notices() == 1
+    assert sorted(str(m["To"]) for m in mailbox.messages) == [
+        "camille@aides.example.org",
+        "dominique@aides.example.org",
+    ]
+    assert "- eve@example.org" in text_part(mailbox.messages[0])
+    assert kept() == 0
+
+
+def test_a_network_deactivated_before_the_withdrawal_is_told_by_email_not_webhook(
+    app, aides, mailbox, clock
+):
+    signature = add_supporter(NALOXONE, "fred@example.org")
+    give_network_consent(signature, aides)
+    aides.is_active = False
+    db.session.commit()
+    services.withdraw_network_consent("fred@example.org", aides.id)
+    db.session.commit()
+    run_outbox(current_app)
+
+    clock(MORNING)
+    assert withdrawal_notices() == 1
+    assert "- fred@example.org" in text_part(mailbox.to("camille@aides.example.org")[0])
