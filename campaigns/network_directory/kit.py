@@ -85,14 +85,29 @@ def _own_snippet(campaign: Campaign, network: Network, locale: str, title: str) 
     return "\n".join(lines)
 
 
-def kit_items(network: Network) -> list[KitItem]:
-    """One item per live campaign that has a text to show."""
+def kit_languages(network: Network) -> list[str]:
+    """The languages a kit can be had in: the network's own first, then the platform's others
+    (a network in Belgium or Switzerland shares in more than one)."""
+    platform = list(current_app.config["LANGUAGES"])
+    own = [code for code in network.languages if code in platform]
+    return own + [code for code in platform if code not in own]
+
+
+def kit_language(network: Network, wanted: str | None) -> str:
+    """`wanted` if the kit can be had in it, else the network's first language."""
+    languages = kit_languages(network)
+    return wanted if wanted in languages else languages[0]
+
+
+def kit_items(network: Network, locale: str | None = None) -> list[KitItem]:
+    """One item per live campaign that has a text to show, in `locale` (default: the network's
+    own language) where the campaign is ready in it, else in the campaign's own."""
+    locale = kit_language(network, locale)
     items = []
     for campaign in live_campaigns():
         if campaign.petition is None and campaign.letter_action is None:
             continue
-        # The network's own language when the campaign is ready in it, else the campaign's.
-        translation = campaign.translation_for(network.locale)
+        translation = campaign.translation_for(locale)
         if translation is None:
             continue
         link = source_link(campaign, network, translation.locale)

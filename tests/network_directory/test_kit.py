@@ -43,6 +43,28 @@ def test_the_kit_has_a_link_and_qr_code_per_live_campaign(admin, app):
     assert admin.get(f"/staff/networks/{asud.id}/kit/99999/qr.svg").status_code == 404
 
 
+def test_the_kit_in_another_language(admin, app):
+    asud = network("asud")
+    url = f"/staff/networks/{asud.id}/kit"
+    base = app.config["PUBLIC_BASE_URL"]
+    french = admin.get(url).get_data(as_text=True)
+    assert '<strong aria-current="page">French (fr)</strong>' in french  # ASUD's own, first
+    assert f'href="{url}?lang=en"' in french
+
+    english = admin.get(f"{url}?lang=en").get_data(as_text=True)
+    links = [v for name, v in textareas(english).items() if name.startswith("link-")]
+    assert f"{base}/en/c/{NALOXONE}?source=asud" in links
+    assert len(links) == 3
+    qr_path = html_lib.unescape(re.search(r'href="([^"]*/qr\.svg\?lang=en)"', english).group(1))
+    svg = admin.get(qr_path)
+    assert svg.status_code == 200
+    assert "-en.svg" in svg.headers["Content-Disposition"]
+
+    # A language the kit is not had in: the network's own.
+    unknown = admin.get(f"{url}?lang=xx").get_data(as_text=True)
+    assert f"{base}/fr/c/{NALOXONE}?source=asud" in unknown
+
+
 def test_without_registered_sites_framing_is_refused_everywhere(admin):
     asud = network("asud")
     html = admin.get(f"/staff/networks/{asud.id}/kit").get_data(as_text=True)
