@@ -23,13 +23,9 @@ from campaigns.core.i18n import EU_MEMBER_STATES
 from campaigns.extensions import db
 from campaigns.networks.models import Network
 from campaigns.petitions.models import Petition, Signature, SignatureStatus
+from campaigns.petitions.tallies.hourly import confirmations_by_hour, floor_hour
 from campaigns.petitions.tallies.models import HourlyConfirmations
-from campaigns.petitions.tallies.services import (
-    confirmations_by_hour,
-    current_tally,
-    floor_hour,
-    page_views,
-)
+from campaigns.petitions.tallies.services import current_tally, page_views
 
 HOURLY_SPAN = 48  # hours in the "last hours" chart
 

@@ -17,7 +17,7 @@ from campaigns.networks.models import Network
 from campaigns.petitions import services as petitions
 from campaigns.petitions import signing
 from campaigns.petitions.models import Petition, Signature
-from campaigns.petitions.tallies import handlers
+from campaigns.petitions.tallies import handlers, hourly
 from campaigns.petitions.tallies import services as tallies
 from campaigns.petitions.tallies.models import HourlyConfirmations
 from tests.support import run_outbox, scripts_in, wait_until
@@ -104,7 +104,7 @@ def test_a_confirmation_counts_once_in_its_hour_even_if_the_handler_runs_twice(a
     db.session.commit()
     run_outbox(app)  # and the worker's own run finds it processed
 
-    assert hourly_rows(petition) == {tallies.floor_hour(signature.confirmed_at): 1}
+    assert hourly_rows(petition) == {hourly.floor_hour(signature.confirmed_at): 1}
 
 
 def test_two_workers_running_the_same_event_at_once_count_it_once(app, demo, mailbox):
@@ -162,7 +162,7 @@ def test_two_workers_running_the_same_event_at_once_count_it_once(app, demo, mai
         runs = [pool.submit(worker, first), pool.submit(worker, second, second_done)]
     for run in runs:
         run.result()  # a worker that failed raises here
-    assert hourly_rows(petition) == {tallies.floor_hour(signature.confirmed_at): 1}
+    assert hourly_rows(petition) == {hourly.floor_hour(signature.confirmed_at): 1}
 
 
 def waiting_for_a_lock() -> bool:
@@ -186,7 +186,7 @@ def test_withdrawn_after_confirming_drops_out(app, demo, mailbox):
     recent = confirmed(petition)
     old = confirmed(petition, "FR")
     # `old` was confirmed hours ago (its handler never ran): its hour belongs to the reconciler.
-    three_hours_ago = tallies.floor_hour(datetime.now(UTC)) - timedelta(hours=3)
+    three_hours_ago = hourly.floor_hour(datetime.now(UTC)) - timedelta(hours=3)
     db.session.execute(
         Signature.__table__.update()
         .where(Signature.id == old.id)
@@ -197,7 +197,7 @@ def test_withdrawn_after_confirming_drops_out(app, demo, mailbox):
     tallies.reconcile_all()
     assert hourly_rows(petition) == {
         three_hours_ago: 1,
-        tallies.floor_hour(recent.confirmed_at): 1,
+        hourly.floor_hour(recent.confirmed_at): 1,
     }
 
     db.session.refresh(old)
@@ -206,16 +206,16 @@ def test_withdrawn_after_confirming_drops_out(app, demo, mailbox):
     assert petitions.reject(recent)
     db.session.commit()
     run_outbox(app)  # the recent hour: the handler takes it off at once
-    assert hourly_rows(petition) == {three_hours_ago: 1, tallies.floor_hour(recent.confirmed_at): 0}
+    assert hourly_rows(petition) == {three_hours_ago: 1, hourly.floor_hour(recent.confirmed_at): 0}
     tallies.reconcile_all()  # the older hour: the reconciler rebuilds it from the signatures
-    assert hourly_rows(petition) == {tallies.floor_hour(recent.confirmed_at): 0}
+    assert hourly_rows(petition) == {hourly.floor_hour(recent.confirmed_at): 0}
 
 
 def test_the_reconciler_leaves_recent_hours_to_the_handlers(app, demo, mailbox):
     petition = naloxone()
     signature = confirmed(petition)
     db.session.commit()
-    hour = tallies.floor_hour(signature.confirmed_at)
+    hour = hourly.floor_hour(signature.confirmed_at)
     tallies.reconcile_all()  # the handler has not run yet
     assert hourly_rows(petition) == {}
     run_outbox(app)
@@ -223,7 +223,7 @@ def test_the_reconciler_leaves_recent_hours_to_the_handlers(app, demo, mailbox):
     assert hourly_rows(petition) == {hour: 1}
     # Once the hour is well past, the reconciler owns it, and finds the same figure.
     later = hour + timedelta(hours=2)
-    tallies.rebuild_hourly(petition.id, before=later)
+    hourly.rebuild_hourly(petition.id, before=later)
     db.session.commit()
     assert hourly_rows(petition) == {hour: 1}
 
@@ -232,9 +232,9 @@ def test_a_handler_too_late_for_its_hour_leaves_the_signature_to_the_reconciler(
     petition = naloxone()
     signature = confirmed(petition)
     db.session.commit()
-    hour = tallies.floor_hour(signature.confirmed_at)
-    assert not tallies.count_hourly(signature, +1, now=hour + timedelta(hours=1, minutes=11))
-    assert tallies.count_hourly(signature, +1, now=hour + timedelta(hours=1, minutes=9))
+    hour = hourly.floor_hour(signature.confirmed_at)
+    assert not hourly.count_hourly(signature, +1, now=hour + timedelta(hours=1, minutes=11))
+    assert hourly.count_hourly(signature, +1, now=hour + timedelta(hours=1, minutes=9))
 
 
 # -- the page ------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from campaigns.core.events import Event, handles
 from campaigns.extensions import db
 from campaigns.petitions.models import Signature, SignatureStatus
-from campaigns.petitions.tallies import services
+from campaigns.petitions.tallies import hourly, services
 
 
 @handles("signature.confirmed")
@@ -16,8 +16,8 @@ def count_signature(event: Event) -> None:
         return
     # Counted in the hour even if the signature was withdrawn since: the withdrawal's own event
     # takes it off again, whichever of the two runs first.
-    if services.claim_event(event):
-        services.count_hourly(signature, +1)
+    if hourly.claim_event(event):
+        hourly.count_hourly(signature, +1)
     if signature.status != SignatureStatus.CONFIRMED:
         return
     total = services.count_confirmed(signature)
@@ -31,6 +31,6 @@ def uncount_signature(event: Event) -> None:
     signature = db.session.get(Signature, event.payload["signature_id"])
     if signature is None or not event.payload.get("was_confirmed"):
         return
-    if signature.confirmed_at is not None and services.claim_event(event):
-        services.count_hourly(signature, -1)
+    if signature.confirmed_at is not None and hourly.claim_event(event):
+        hourly.count_hourly(signature, -1)
     services.forget_counters(signature.petition_id)
