@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from campaigns.api_keys import services
 from campaigns.api_keys.models import SCOPES, ApiKey
+from campaigns.core.cli import refuse
 from campaigns.core.dates import day_error, parse_day
 from campaigns.extensions import db
 from campaigns.networks.models import Network
@@ -21,14 +22,6 @@ from campaigns.networks.models import Network
 api_keys_cli = AppGroup("api-keys", help="Keys for the JSON API: make, list, revoke.")
 # The options of `create` that each problem of services.problems is about.
 OPTIONS = {"name": "--name", "scopes": "--scope", "network": "--network", "expires": "--expires"}
-
-
-def _fail(errors: list[str]) -> None:
-    db.session.rollback()
-    for error in errors:
-        click.echo(_("Error: %(error)s", error=error), err=True)
-    click.echo(_("Nothing was written: correct the command and run it again."), err=True)
-    raise SystemExit(1)
 
 
 def _when(value: datetime | None) -> str:
@@ -67,7 +60,7 @@ def create(name: str, slug: str | None, scopes: tuple[str, ...], expires: str | 
         for field, message in services.problems(name, scopes, network, expires_at)
     )
     if errors:
-        _fail(errors)
+        refuse(errors)
     api_key, token = services.create_key(
         name, scopes, network, expires_at, via=services.VIA_COMMAND_LINE
     )
@@ -107,7 +100,7 @@ def revoke(prefix: str) -> None:
     """Revoke the key with this prefix (cmp_...): every later request with it fails."""
     api_key: ApiKey | None = services.key_by_prefix(prefix)
     if api_key is None:
-        _fail([_("There is no key with the prefix “%(prefix)s”.", prefix=prefix)])
+        refuse([_("There is no key with the prefix “%(prefix)s”.", prefix=prefix)])
     if services.revoke(api_key, None, via=services.VIA_COMMAND_LINE):
         db.session.commit()
         click.echo(_("Revoked %(prefix)s.", prefix=api_key.prefix))

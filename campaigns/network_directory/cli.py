@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from campaigns.core.cli import refuse
 from campaigns.extensions import db
 from campaigns.network_directory import rules
 from campaigns.network_directory import services as directory
@@ -26,18 +27,10 @@ def _option(name: str) -> Callable[[int], str]:
     return lambda number: f"{name} #{number}"
 
 
-def _fail(errors: list[str]) -> None:
-    db.session.rollback()
-    for error in errors:
-        click.echo(_("Error: %(error)s", error=error), err=True)
-    click.echo(_("Nothing was written: correct the command and run it again."), err=True)
-    raise SystemExit(1)
-
-
 def _network(slug: str) -> Network:
     network = db.session.scalar(select(Network).where(Network.slug == slug.strip().lower()))
     if network is None:
-        _fail([_("There is no network with the slug “%(slug)s”.", slug=slug)])
+        refuse([_("There is no network with the slug “%(slug)s”.", slug=slug)])
     return network
 
 
@@ -86,7 +79,7 @@ def _checked(
         )
         errors.extend(found)
     if errors:
-        _fail(errors)
+        refuse(errors)
     return values
 
 
