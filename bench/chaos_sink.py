@@ -13,10 +13,9 @@ import asyncio
 import email
 import email.policy
 import re
-import signal
 from typing import IO
 
-from bench.sink import SinkSession
+from bench.sink import SinkSession, serve
 
 _CONFIRM_PATH = re.compile(r"https?://[^/\s]+(/[a-z]{2}/confirm/[A-Za-z0-9_.\-]+)")
 _DATA_LINE = re.compile(rb"(?im)^data\r\n")
@@ -66,16 +65,6 @@ def confirm_link(message: bytes) -> str | None:
     return match.group(1) if match else None
 
 
-async def serve(host: str, port: int, out: IO[str], links: IO[str]) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        loop.add_signal_handler(signum, stop.set)
-    server = await loop.create_server(lambda: LinkSession(out, links), host, port)
-    async with server:
-        await stop.wait()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -87,7 +76,7 @@ def main() -> None:
         open(args.out, "a", encoding="utf-8") as out,
         open(args.links, "a", encoding="utf-8") as links,
     ):
-        asyncio.run(serve(args.host, args.port, out, links))
+        asyncio.run(serve(args.host, args.port, out, lambda: LinkSession(out, links)))
 
 
 if __name__ == "__main__":

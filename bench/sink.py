@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import signal
 import time
+from collections.abc import Callable
 from typing import IO
 
 _END_OF_DATA = b"\r\n.\r\n"
@@ -94,12 +95,16 @@ class SinkSession(asyncio.Protocol):
         self.recipients = []
 
 
-async def serve(host: str, port: int, out: IO[str]) -> None:
+async def serve(
+    host: str, port: int, out: IO[str], session: Callable[[], asyncio.Protocol] | None = None
+) -> None:
+    """Accept SMTP sessions (a SinkSession each, unless `session` makes another kind) until a
+    signal says stop."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(signum, stop.set)
-    server = await loop.create_server(lambda: SinkSession(out), host, port)
+    server = await loop.create_server(session or (lambda: SinkSession(out)), host, port)
     async with server:
         await stop.wait()
 

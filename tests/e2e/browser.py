@@ -98,3 +98,22 @@ def describe_violations(violations: list[dict], label: str = "") -> str:
             if summary:
                 lines.append(f"      {summary}")
     return "\n".join(lines)
+
+
+def watched_page(browser, base_url: str, timeout_ms: int, **context_options):
+    """A new tab on `base_url` and the list its JavaScript errors and console errors go to
+    (but "Failed to load resource": an HTTP error the test itself expects, a 403 or a 503)."""
+    context = browser.new_context(base_url=base_url, **context_options)
+    context.set_default_timeout(timeout_ms)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    return page, errors

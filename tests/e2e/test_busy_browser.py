@@ -16,7 +16,7 @@ import pytest
 
 from campaigns.extensions import db
 from campaigns.petitions.models import Signature
-from tests.e2e.browser import LiveServer
+from tests.e2e.browser import LiveServer, watched_page
 from tests.e2e.conftest import TIMEOUT_MS
 
 pytestmark = pytest.mark.e2e
@@ -34,20 +34,8 @@ def server_behind_a_proxy(other_app, demo) -> Iterator[LiveServer]:
 def test_a_signature_refused_in_a_surge_is_kept_on_the_busy_page_and_signs_afterwards(
     browser, server_behind_a_proxy, app, axe
 ):
-    context = browser.new_context(base_url=server_behind_a_proxy.url)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
     # The 503 itself is logged as "Failed to load resource": it is what this test expects.
-    page.on(
-        "console",
-        lambda m: (
-            m.type == "error"
-            and not m.text.startswith("Failed to load resource")
-            and errors.append(m.text)
-        ),
-    )
+    page, errors = watched_page(browser, server_behind_a_proxy.url, TIMEOUT_MS)
 
     page.goto(PETITION)
     page.locator("#name").fill("Zoë Müller-Lefèvre")
@@ -88,6 +76,6 @@ def test_a_signature_refused_in_a_surge_is_kept_on_the_busy_page_and_signs_after
         assert signature is not None
         assert signature.name == "Zoë Müller-Lefèvre"
         assert signature.comment.replace("\r\n", "\n") == "Ligne un\nLigne deux"
-    context.close()
+    page.context.close()
     assert errors == []
     axe.assert_clean()

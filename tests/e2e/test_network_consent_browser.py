@@ -15,7 +15,7 @@ from campaigns.extensions import db
 from campaigns.networks.models import Network
 from campaigns.petitions.models import ConsentRecord, Signature
 from tests.conftest import STAFF_PASSWORD
-from tests.e2e.browser import LiveServer
+from tests.e2e.browser import LiveServer, watched_page
 from tests.e2e.conftest import TIMEOUT_MS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -159,20 +159,8 @@ def test_a_coordinator_reads_and_downloads_their_networks_list(
     db.session.commit()
     coordinator = make_staff("coordinator", network=asud)
 
-    context = browser.new_context(base_url=staff_server, accept_downloads=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
     # The 403 page is expected below; any other console error (a CSP violation) is not.
-    page.on(
-        "console",
-        lambda m: (
-            errors.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource")
-            else None
-        ),
-    )
+    page, errors = watched_page(browser, staff_server, TIMEOUT_MS, accept_downloads=True)
     try:
         page.goto("/staff/login")
         page.get_by_label("Email address").fill(coordinator.email)
@@ -195,6 +183,6 @@ def test_a_coordinator_reads_and_downloads_their_networks_list(
         page.goto(f"/staff/networks/{network('jes').id}/supporters")
         assert page.get_by_role("heading", name="You do not have access to this page").is_visible()
     finally:
-        context.close()
+        page.context.close()
     assert errors == []
     axe.assert_clean()
